@@ -1,0 +1,108 @@
+package memcache
+
+import (
+	"context"
+	"errors"
+)
+
+// Item is one value as memcached holds it.
+type Item struct {
+	// Key is the item's key: 1 to 250 bytes, none of them a control
+	// character, a space or DEL (memcached's rule).
+	Key string
+	// Value is the item's data.
+	Value []byte
+	// Flags are 32 opaque bits stored with the value. The Store records the
+	// codec and compression of a value here.
+	Flags uint32
+	// Expiration follows memcached: 0 means never, up to 2592000 (30 days)
+	// counts seconds from now, anything larger is an absolute unix time, and
+	// a negative value means already expired.
+	Expiration int32
+	// CAS is the compare-and-swap token returned by Get and GetMulti and
+	// checked by CompareAndSwap.
+	CAS uint64
+}
+
+// Backend is what a Store needs from memcached. Implementations must be safe
+// for concurrent use and must honour ctx's deadline and cancellation.
+//
+// Errors: a missing key is ErrCacheMiss (Get, Delete, Touch,
+// CompareAndSwap of a missing key); Add of an existing key and Replace of a
+// missing one are ErrNotStored; CompareAndSwap with a stale token is
+// ErrCASConflict; an illegal key is ErrMalformedKey; a value the server will
+// not hold is ErrTooLarge. Other failures keep their cause.
+type Backend interface {
+	// Get returns the item stored under key.
+	Get(ctx context.Context, key string) (*Item, error)
+	// GetMulti returns the items found among keys; a missing key is simply
+	// absent from the map.
+	GetMulti(ctx context.Context, keys []string) (map[string]*Item, error)
+	// Set stores item unconditionally.
+	Set(ctx context.Context, item *Item) error
+	// Add stores item only if its key holds nothing.
+	Add(ctx context.Context, item *Item) error
+	// Replace stores item only if its key already holds a value.
+	Replace(ctx context.Context, item *Item) error
+	// CompareAndSwap stores item only if the key's value has not changed
+	// since item.CAS was read.
+	CompareAndSwap(ctx context.Context, item *Item) error
+	// Delete removes key.
+	Delete(ctx context.Context, key string) error
+	// Touch changes key's expiration without fetching it.
+	Touch(ctx context.Context, key string, expiration int32) error
+}
+
+// Errors reported by backends and stores; compare with errors.Is.
+var (
+	// ErrCacheMiss means the key holds no value.
+	ErrCacheMiss = errors.New("memcache: cache miss")
+	// ErrNotStored means an Add or Replace found its condition false.
+	ErrNotStored = errors.New("memcache: item not stored")
+	// ErrCASConflict means the value changed since its CAS token was read.
+	ErrCASConflict = errors.New("memcache: compare-and-swap conflict")
+	// ErrMalformedKey means a key is empty, longer than 250 bytes, or holds
+	// a control character, a space or DEL.
+	ErrMalformedKey = errors.New("memcache: malformed key")
+	// ErrTooLarge means a value does not fit the server's item size limit.
+	// The Store's size guard reports it as a *TooLargeError.
+	ErrTooLarge = errors.New("memcache: value too large")
+)
+
+// MaxKeyLen is the longest key memcached accepts, in bytes.
+const MaxKeyLen = 250
+
+// ValidKey reports whether key is legal for memcached: 1 to MaxKeyLen bytes,
+// none of them <= 0x20 (space and control characters) or 0x7f (DEL).
+func ValidKey(key string) bool {
+	if len(key) == 0 || len(key) > MaxKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// ItemOverhead is the number of bytes memcached 1.6 adds to a key and value
+// when it checks an item against its item_size_max (measured on 1.6.18 with
+// zero flags); non-zero flags add FlagsOverhead more.
+const (
+	ItemOverhead  = 59
+	FlagsOverhead = 4
+)
+
+// DefaultItemSizeMax is memcached's default item size limit (-I 1m).
+const DefaultItemSizeMax = 1 << 20
+
+// MaxValueLen returns the largest value memcached with the given
+// item_size_max accepts under key with the given flags.
+func MaxValueLen(itemSizeMax int, key string, flags uint32) int {
+	n := itemSizeMax - ItemOverhead - len(key)
+	if flags != 0 {
+		n -= FlagsOverhead
+	}
+	return n
+}
