@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v memcached >/dev/null 2>&1 || need+=(memcached)
+# libmemcached is the reference the ketama selector is proven against.
+dpkg -s libmemcached-dev >/dev/null 2>&1 || need+=(libmemcached-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   sudo=""
