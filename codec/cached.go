@@ -1,0 +1,336 @@
+package codec
+
+import (
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/leancache/leancache/cacheprop"
+)
+
+// This file answers two questions every codec asks of a type, once per type:
+// does it reach a cached property at all (if not, the library can have it
+// untouched), and how are its cached properties reset after a decode.
+
+// reachCache memoizes reachesCached.
+var reachCache sync.Map // map[reflect.Type]bool
+
+// reachesCached reports whether a value of type t can hold a cached property
+// through struct fields (embedded or not), pointers, slices, arrays, or map
+// keys and values. Interface-typed fields are not followed: what they hold is
+// only known per value.
+func reachesCached(t reflect.Type) bool {
+	if r, ok := reachCache.Load(t); ok {
+		return r.(bool)
+	}
+	r := walkType(t, map[reflect.Type]bool{}, false)
+	reachCache.Store(t, r)
+	return r
+}
+
+// needsReset is reachesCached that also follows interfaces: an interface
+// field may point at a struct with cached properties, which a decode into it
+// fills and which must then be reset.
+func needsReset(t reflect.Type) bool {
+	return walkType(t, map[reflect.Type]bool{}, true)
+}
+
+// walkType reports whether t reaches a cached property (or, with
+// interfaces, an interface). seen breaks cycles: a type already on the path
+// adds nothing new.
+func walkType(t reflect.Type, seen map[reflect.Type]bool, interfaces bool) bool {
+	switch t.Kind() {
+	case reflect.Interface:
+		return interfaces
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return walkType(t.Elem(), seen, interfaces)
+	case reflect.Map:
+		return walkType(t.Key(), seen, interfaces) || walkType(t.Elem(), seen, interfaces)
+	case reflect.Struct:
+		if seen[t] {
+			return false
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if cacheprop.IsCached(f) || walkType(f.Type, seen, interfaces) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// typeReaches reports whether a value of type from can contain a value of
+// type target.
+func typeReaches(from, target reflect.Type, seen map[reflect.Type]bool) bool {
+	if from == target {
+		return true
+	}
+	if seen[from] {
+		return false
+	}
+	seen[from] = true
+	switch from.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return typeReaches(from.Elem(), target, seen)
+	case reflect.Map:
+		return typeReaches(from.Key(), target, seen) || typeReaches(from.Elem(), target, seen)
+	case reflect.Struct:
+		for i := 0; i < from.NumField(); i++ {
+			if typeReaches(from.Field(i).Type, target, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// A resetter empties the cached properties of the value at p. A nil fn
+// means the type has nothing to reset.
+type resetter struct {
+	fn func(p unsafe.Pointer, w *resetWalk)
+}
+
+// resetWalk remembers the pointers into recursive types met below some
+// point of a reset, so a cyclic value (a ring list) is walked once, not
+// forever. A reset starts with a nil walk and allocates one only when it
+// meets such a pointer: values of other types cost nothing.
+type resetWalk struct {
+	seen map[unsafe.Pointer]bool
+}
+
+// visit reports whether p is met for the first time, and the walk to carry
+// below it.
+func (w *resetWalk) visit(p unsafe.Pointer) (bool, *resetWalk) {
+	if w == nil {
+		w = &resetWalk{seen: make(map[unsafe.Pointer]bool)}
+	}
+	if w.seen[p] {
+		return false, w
+	}
+	w.seen[p] = true
+	return true, w
+}
+
+var (
+	resetCache sync.Map   // map[reflect.Type]*resetter
+	resetMu    sync.Mutex // serialises building, so cycles see one set of resetters
+)
+
+// resetCached resets, in place, every cached property reachable from v:
+// tagged fields are set to their zero value, cells (cacheprop.Property) are
+// Reset. v must be a pointer or addressable; anything else is left alone.
+// Decoders call it after decoding so that no stale derived data survives.
+func resetCached(v reflect.Value) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	} else if !v.CanAddr() {
+		return
+	}
+	resetValue(v, nil)
+}
+
+func resetValue(v reflect.Value, w *resetWalk) {
+	if r := resetterOf(v.Type()); r.fn != nil {
+		r.fn(v.Addr().UnsafePointer(), w)
+	}
+}
+
+// resetterOf returns t's resetter, building it on first use.
+func resetterOf(t reflect.Type) *resetter {
+	if r, ok := resetCache.Load(t); ok {
+		return r.(*resetter)
+	}
+	resetMu.Lock()
+	defer resetMu.Unlock()
+	built := map[reflect.Type]*resetter{}
+	r := buildResetter(t, built)
+	// Publish only complete resetters: a recursive type's members refer to
+	// each other and must not be seen half-built by a lock-free Load.
+	for bt, br := range built {
+		resetCache.LoadOrStore(bt, br)
+	}
+	return r
+}
+
+func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
+	if r, ok := resetCache.Load(t); ok {
+		return r.(*resetter)
+	}
+	if r, ok := built[t]; ok {
+		return r // in progress (a cycle) or done in this build
+	}
+	r := &resetter{}
+	built[t] = r
+	if !needsReset(t) {
+		return r
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		r.fn = structResetter(t, built)
+	case reflect.Pointer:
+		elem := buildResetter(t.Elem(), built)
+		// Only a pointer type that its own element can reach again can
+		// take part in a cycle of values.
+		cyclic := typeReaches(t.Elem(), t, map[reflect.Type]bool{})
+		r.fn = func(p unsafe.Pointer, w *resetWalk) {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil || elem.fn == nil {
+				return
+			}
+			if cyclic {
+				first, below := w.visit(q)
+				if !first {
+					return
+				}
+				w = below
+			}
+			elem.fn(q, w)
+		}
+	case reflect.Slice:
+		elem, size := buildResetter(t.Elem(), built), t.Elem().Size()
+		r.fn = func(p unsafe.Pointer, w *resetWalk) {
+			s := (*sliceHeader)(p)
+			if elem.fn == nil {
+				return
+			}
+			for i := 0; i < s.len; i++ {
+				elem.fn(unsafe.Add(s.data, uintptr(i)*size), w)
+			}
+		}
+	case reflect.Array:
+		elem, size, n := buildResetter(t.Elem(), built), t.Elem().Size(), t.Len()
+		r.fn = func(p unsafe.Pointer, w *resetWalk) {
+			if elem.fn == nil {
+				return
+			}
+			for i := 0; i < n; i++ {
+				elem.fn(unsafe.Add(p, uintptr(i)*size), w)
+			}
+		}
+	case reflect.Map:
+		r.fn = mapResetter(t, built)
+	case reflect.Interface:
+		r.fn = func(p unsafe.Pointer, w *resetWalk) { resetInterface(reflect.NewAt(t, p).Elem(), w) }
+	}
+	return r
+}
+
+type sliceHeader struct {
+	data unsafe.Pointer
+	len  int
+	cap  int
+}
+
+func structResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.Pointer, *resetWalk) {
+	type op struct {
+		off   uintptr
+		typ   reflect.Type
+		cell  bool      // Reset through cacheprop.Property
+		zero  bool      // a tagged field: set to its zero value
+		child *resetter // a field that reaches cached properties
+	}
+	var ops []op
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		switch {
+		case cacheprop.IsCell(f.Type):
+			ops = append(ops, op{off: f.Offset, typ: f.Type, cell: true})
+		case cacheprop.IsCached(f):
+			ops = append(ops, op{off: f.Offset, typ: f.Type, zero: true})
+		case needsReset(f.Type):
+			ops = append(ops, op{off: f.Offset, typ: f.Type, child: buildResetter(f.Type, built)})
+		}
+	}
+	return func(p unsafe.Pointer, w *resetWalk) {
+		for i := range ops {
+			o := &ops[i]
+			fp := unsafe.Add(p, o.off)
+			switch {
+			case o.cell:
+				reflect.NewAt(o.typ, fp).Interface().(cacheprop.Property).Reset()
+			case o.zero:
+				reflect.NewAt(o.typ, fp).Elem().SetZero()
+			case o.child.fn != nil:
+				o.child.fn(fp, w)
+			}
+		}
+	}
+}
+
+// mapResetter resets map keys and values. Map values are not addressable, so
+// a value that holds cached properties inline is copied out, reset and
+// stored back; pointers are followed in place. Keys holding cached
+// properties are re-keyed only if resetting changes them.
+func mapResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.Pointer, *resetWalk) {
+	kt, et := t.Key(), t.Elem()
+	keyR, elemR := buildResetter(kt, built), buildResetter(et, built)
+	return func(p unsafe.Pointer, w *resetWalk) {
+		m := reflect.NewAt(t, p).Elem()
+		if m.Len() == 0 || (keyR.fn == nil && elemR.fn == nil) {
+			return
+		}
+		type rekey struct{ old, new, val reflect.Value }
+		var moves []rekey
+		it := m.MapRange()
+		for it.Next() {
+			k, v := it.Key(), it.Value()
+			if elemR.fn != nil {
+				if et.Kind() == reflect.Pointer {
+					if !v.IsNil() {
+						resetValue(v.Elem(), w)
+					}
+				} else {
+					nv := reflect.New(et).Elem()
+					nv.Set(v)
+					elemR.fn(nv.Addr().UnsafePointer(), w)
+					v = nv
+					m.SetMapIndex(k, nv)
+				}
+			}
+			if keyR.fn != nil && kt.Kind() != reflect.Pointer {
+				nk := reflect.New(kt).Elem()
+				nk.Set(k)
+				keyR.fn(nk.Addr().UnsafePointer(), w)
+				if !nk.Equal(k) {
+					moves = append(moves, rekey{k, nk, v})
+				}
+			} else if keyR.fn != nil && !k.IsNil() {
+				resetValue(k.Elem(), w)
+			}
+		}
+		for _, mv := range moves {
+			m.SetMapIndex(mv.old, reflect.Value{})
+			m.SetMapIndex(mv.new, mv.val)
+		}
+	}
+}
+
+// resetInterface resets what an interface holds: through a pointer in place;
+// a struct held by value is copied, reset and stored back.
+func resetInterface(v reflect.Value, w *resetWalk) {
+	if v.IsNil() {
+		return
+	}
+	e := v.Elem()
+	if e.Kind() == reflect.Pointer {
+		if e.IsNil() {
+			return
+		}
+		if first, below := w.visit(e.UnsafePointer()); first {
+			resetValue(e.Elem(), below)
+		}
+		return
+	}
+	if !needsReset(e.Type()) {
+		return
+	}
+	c := reflect.New(e.Type()).Elem()
+	c.Set(e)
+	resetValue(c, w)
+	v.Set(c)
+}
