@@ -1,0 +1,364 @@
+package cacheprop
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Memo is a per-instance memo table: it maps keys to values computed on
+// demand, and lives in a field of the object whose results it holds, so the
+// results die with the object. A package-level map keyed by the object
+// instead keeps every object it has seen alive for the life of the process.
+//
+// The zero Memo is an empty, unbounded table, ready to use. It is one pointer
+// in size, 8 bytes on 64-bit platforms, and allocates nothing until its first
+// Get or [Memo.Configure], so a type with a Memo field stays cheap when
+// millions of its values exist.
+// A Memo field is a cached property with or without a cacheprop tag: the
+// codecs never write it and reset it after decoding.
+//
+// A Memo may be used by several goroutines at once. It must not be copied
+// after first use (go vet reports copies).
+type Memo[K comparable, V any] struct {
+	// t is nil until first use. Keeping the table behind one pointer is
+	// what makes the zero Memo small and allocation-free.
+	t atomic.Pointer[memoTable[K, V]]
+}
+
+// MemoOptions bounds a [Memo], or a function returned by [MemoizeFunc] or
+// [MemoizeFuncContext]. The zero MemoOptions means no bound and no expiry.
+type MemoOptions struct {
+	// MaxEntries is the most values held at once. Storing one more evicts
+	// the least recently used. Zero or negative means no bound.
+	MaxEntries int
+	// TTL is how long a stored value is returned before it is computed
+	// again. Zero or negative means values never expire.
+	TTL time.Duration
+}
+
+// normalized maps every "no limit" value to zero, so that comparing with the
+// zero MemoOptions tells whether any limit is set.
+func (o MemoOptions) normalized() MemoOptions {
+	o.MaxEntries = max(o.MaxEntries, 0)
+	o.TTL = max(o.TTL, 0)
+	return o
+}
+
+// MemoStats counts what a [Memo] has done since it was created or last reset.
+type MemoStats struct {
+	// Hits counts calls that returned a value without computing it: a stored
+	// value, or the result of a concurrent caller's computation.
+	Hits uint64
+	// Misses counts calls that computed, whatever the outcome. Calls that
+	// received a concurrent caller's error or panic, or whose context ended
+	// while they waited, count as neither hits nor misses.
+	Misses uint64
+	// Evictions counts values removed because of MaxEntries or TTL, not
+	// those removed by Forget or Reset.
+	Evictions uint64
+}
+
+// memoTable is the state of a used Memo.
+type memoTable[K comparable, V any] struct {
+	mu sync.Mutex // guards every field below
+	// detached is set when Reset drops this table from its Memo, so that
+	// Configure does not set options on a table nobody will use again.
+	detached bool
+	opts     MemoOptions
+	items    map[K]*memoEntry[K, V]
+	calls    map[K]*call[V] // computations in progress
+	// root is the sentinel of the recency list: root.next is the most
+	// recently used entry and root.prev the least.
+	root  memoEntry[K, V]
+	stats MemoStats
+}
+
+type memoEntry[K comparable, V any] struct {
+	prev, next *memoEntry[K, V]
+	key        K
+	val        V
+	expires    int64 // monoNow deadline; 0 means never
+}
+
+// epoch anchors monoNow so that deadlines are plain integers read from the
+// monotonic clock, unaffected by changes to the wall clock.
+var epoch = time.Now()
+
+func monoNow() int64 { return int64(time.Since(epoch)) }
+
+// table returns m's table, creating it on first use.
+func (m *Memo[K, V]) table() *memoTable[K, V] {
+	for {
+		if t := m.t.Load(); t != nil {
+			return t
+		}
+		t := newMemoTable[K, V](MemoOptions{})
+		if m.t.CompareAndSwap(nil, t) {
+			return t
+		}
+	}
+}
+
+func newMemoTable[K comparable, V any](opts MemoOptions) *memoTable[K, V] {
+	t := &memoTable[K, V]{opts: opts}
+	t.root.next, t.root.prev = &t.root, &t.root
+	return t
+}
+
+// Configure sets the bound and expiry of m. Values already held are evicted
+// at once to fit MaxEntries; TTL applies to values stored from now on. A
+// configured Memo keeps its options through Reset.
+//
+// Configure allocates m's table, as first use does: a Memo that is
+// configured but never used costs that allocation.
+func (m *Memo[K, V]) Configure(opts MemoOptions) {
+	opts = opts.normalized()
+	for {
+		t := m.table()
+		t.mu.Lock()
+		if t.detached {
+			t.mu.Unlock()
+			continue
+		}
+		t.opts = opts
+		t.evictOverflow()
+		t.mu.Unlock()
+		return
+	}
+}
+
+// Get returns the value for key, calling compute(key) to produce and store it
+// if m holds none. Concurrent callers for one key run compute once and all
+// receive its result. Passing a method value such as client.Lookup as compute
+// memoizes that method for the lifetime of m.
+//
+// If compute panics, Get panics with the same value in the goroutine that
+// called compute, and with a [*PanicError] holding that value in every
+// goroutine that was waiting for it; nothing is stored, so the next Get for
+// key computes again. compute must not call methods of m.
+func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
+	t := m.table()
+	t.mu.Lock()
+	if v, ok := t.hit(key); ok {
+		t.mu.Unlock()
+		return v
+	}
+	v, _ := t.miss(context.Background(), key, loader[K, V]{plain: compute})
+	return v
+}
+
+// GetErr is like Get for a computation that can fail. A non-nil error is
+// returned and not stored: the next call for key computes again. Callers that
+// were waiting for the failed computation receive its error too, as
+// singleflight's do, rather than each retrying at once.
+func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
+	t := m.table()
+	t.mu.Lock()
+	if v, ok := t.hit(key); ok {
+		t.mu.Unlock()
+		return v, nil
+	}
+	return t.miss(context.Background(), key, loader[K, V]{fallible: compute})
+}
+
+// GetContext is like GetErr for a computation that takes a context. ctx is
+// passed to compute and is never part of the key. A caller waiting for
+// another's computation stops waiting when its own ctx is done, returning
+// ctx.Err(); and if that computation fails because the other caller's context
+// ended, a waiter whose ctx is still live computes for itself rather than
+// receive someone else's cancellation.
+func (m *Memo[K, V]) GetContext(ctx context.Context, key K, compute func(context.Context, K) (V, error)) (V, error) {
+	t := m.table()
+	t.mu.Lock()
+	if v, ok := t.hit(key); ok {
+		t.mu.Unlock()
+		return v, nil
+	}
+	return t.miss(ctx, key, loader[K, V]{withCtx: compute})
+}
+
+// Forget removes the value for key. A computation for key in progress still
+// returns its result to its callers but does not store it, and later callers
+// compute afresh rather than wait for it.
+func (m *Memo[K, V]) Forget(key K) {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.items[key]; e != nil {
+		t.remove(e)
+	}
+	delete(t.calls, key)
+}
+
+// Len returns the number of values m holds. It may count values whose TTL
+// has passed but which have not yet been removed; those are never returned.
+func (m *Memo[K, V]) Len() int {
+	t := m.t.Load()
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.items)
+}
+
+// Stats returns m's hit, miss and eviction counts.
+func (m *Memo[K, V]) Stats() MemoStats {
+	t := m.t.Load()
+	if t == nil {
+		return MemoStats{}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
+
+// Reset removes every value and zeroes the counts, keeping the options set by
+// Configure; an unconfigured Memo returns to its zero, allocation-free state.
+// Computations in progress return their results to their callers but do not
+// store them.
+func (m *Memo[K, V]) Reset() {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.items, t.calls = nil, nil
+	t.root.next, t.root.prev = &t.root, &t.root
+	t.stats = MemoStats{}
+	if t.opts == (MemoOptions{}) && m.t.CompareAndSwap(t, nil) {
+		t.detached = true
+	}
+}
+
+func (*Memo[K, V]) cachedProperty() {}
+
+// hit returns the value held for key, if any, and counts the hit. t.mu must
+// be held.
+func (t *memoTable[K, V]) hit(key K) (v V, ok bool) {
+	if e := t.items[key]; e != nil && t.live(e) {
+		t.stats.Hits++
+		return e.val, true
+	}
+	return v, false
+}
+
+// live reports whether e may be returned, removing it if its TTL has passed,
+// and marks it most recently used. t.mu must be held.
+func (t *memoTable[K, V]) live(e *memoEntry[K, V]) bool {
+	if e.expires != 0 && monoNow() >= e.expires {
+		t.remove(e)
+		t.stats.Evictions++
+		return false
+	}
+	if t.root.next != e {
+		e.prev.next, e.next.prev = e.next, e.prev
+		t.pushFront(e)
+	}
+	return true
+}
+
+// miss finds or starts the computation for key and returns its outcome. It
+// is called with t.mu held and returns with it released.
+func (t *memoTable[K, V]) miss(ctx context.Context, key K, ld loader[K, V]) (V, error) {
+	if ld.missing() {
+		t.mu.Unlock()
+		panic("cacheprop: Memo: nil compute function")
+	}
+	for {
+		if c := t.calls[key]; c != nil {
+			t.mu.Unlock()
+			if err := c.await(ctx); err != nil {
+				var zero V
+				return zero, err
+			}
+			v, err, retry := c.shared(ctx, ld.canFail())
+			t.mu.Lock()
+			if !retry {
+				if err == nil {
+					t.stats.Hits++
+				}
+				t.mu.Unlock()
+				return v, err
+			}
+			// The computation we waited for left nothing; another caller
+			// may have stored or started one since.
+			if v, ok := t.hit(key); ok {
+				t.mu.Unlock()
+				return v, nil
+			}
+			continue
+		}
+		c := newCall[V]()
+		if t.calls == nil {
+			t.calls = make(map[K]*call[V])
+		}
+		t.calls[key] = c
+		t.stats.Misses++
+		t.mu.Unlock()
+		c.run(func() (V, error) { return ld.load(ctx, key) }, func(c *call[V]) { t.finish(key, c) })
+		return c.val, c.err
+	}
+}
+
+// finish stores the outcome of c if it succeeded and is still the
+// computation of record for key.
+func (t *memoTable[K, V]) finish(key K, c *call[V]) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.calls[key] != c {
+		return // Forget or Reset disowned it
+	}
+	delete(t.calls, key)
+	if c.err != nil || c.panicked != nil {
+		return
+	}
+	if old := t.items[key]; old != nil {
+		t.remove(old)
+	}
+	e := &memoEntry[K, V]{key: key, val: c.val}
+	if t.opts.TTL > 0 {
+		e.expires = monoNow() + int64(t.opts.TTL)
+	}
+	if t.items == nil {
+		t.items = make(map[K]*memoEntry[K, V])
+	}
+	t.items[key] = e
+	t.pushFront(e)
+	t.evictOverflow()
+}
+
+// evictOverflow removes least recently used entries beyond MaxEntries, and
+// expired ones at the cold end of the list, so that entries nobody asks for
+// again do not outlive their TTL for long. t.mu must be held.
+func (t *memoTable[K, V]) evictOverflow() {
+	for t.opts.MaxEntries > 0 && len(t.items) > t.opts.MaxEntries {
+		t.remove(t.root.prev)
+		t.stats.Evictions++
+	}
+	if t.opts.TTL <= 0 {
+		return
+	}
+	now := monoNow()
+	for e := t.root.prev; e != &t.root && e.expires != 0 && now >= e.expires; e = t.root.prev {
+		t.remove(e)
+		t.stats.Evictions++
+	}
+}
+
+func (t *memoTable[K, V]) pushFront(e *memoEntry[K, V]) {
+	e.prev, e.next = &t.root, t.root.next
+	e.prev.next, e.next.prev = e, e
+}
+
+func (t *memoTable[K, V]) remove(e *memoEntry[K, V]) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	delete(t.items, e.key)
+}
