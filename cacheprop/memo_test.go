@@ -257,23 +257,14 @@ func TestMemoComputeOncePerKey(t *testing.T) {
 		runtime.Gosched() // widen the window in which others arrive
 		return k * k
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			for r := range rounds {
-				k := (g + r) % keys
-				if got := m.Get(k, compute); got != k*k {
-					t.Errorf("Get(%d) = %d", k, got)
-				}
+	hammer(goroutines, func(g int) {
+		for r := range rounds {
+			k := (g + r) % keys
+			if got := m.Get(k, compute); got != k*k {
+				t.Errorf("Get(%d) = %d", k, got)
 			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+		}
+	})
 	for k := range keys {
 		assert.EqualValues(t, 1, computes[k].Load(), "key %d", k)
 	}
@@ -321,6 +312,23 @@ func TestMemoBoundedUnderContention(t *testing.T) {
 	assert.LessOrEqual(t, m.Len(), 8)
 }
 
+// hammer runs fn(g) for g in [0, n), each in its own goroutine, all released
+// at once, and returns when all have returned.
+func hammer(n int, fn func(g int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(g)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
 // startWaiters starts n goroutines that call get once the first caller is
 // inside its computation, and returns after they have all called it and had
 // time to start waiting. A goroutine that arrives after the computation ends
@@ -343,24 +351,27 @@ func startWaiters(n int, get func(i int)) *sync.WaitGroup {
 	return &wg
 }
 
-func TestMemoPanicReachesCallerAndWaiters(t *testing.T) {
-	var m cacheprop.Memo[string, int]
+// testPanicShared checks the panic contract of a compute-once call: the
+// goroutine whose computation panics gets the original value, and those that
+// were waiting for it get a *PanicError holding it. get makes one call for a
+// fixed key with the given computation.
+func testPanicShared(t *testing.T, get func(compute func() int) int) {
+	t.Helper()
 	entered, release := make(chan struct{}), make(chan struct{})
 	leader := make(chan any)
 	go func() {
 		defer func() { leader <- recover() }()
-		m.Get("k", func(string) int {
+		get(func() int {
 			close(entered)
 			<-release
 			panic("boom")
 		})
 	}()
 	<-entered
-	const n = 4
-	got := make([]any, n)
-	wg := startWaiters(n, func(i int) {
+	got := make([]any, 4)
+	wg := startWaiters(len(got), func(i int) {
 		defer func() { got[i] = recover() }()
-		m.Get("k", func(string) int { panic("boom") })
+		get(func() int { panic("boom") })
 	})
 	close(release)
 	assert.Equal(t, "boom", <-leader, "the computing goroutine panics with the original value")
@@ -377,6 +388,13 @@ func TestMemoPanicReachesCallerAndWaiters(t *testing.T) {
 		}
 	}
 	assert.Positive(t, shared, "no waiter was waiting: the test did not exercise sharing")
+}
+
+func TestMemoPanicReachesCallerAndWaiters(t *testing.T) {
+	var m cacheprop.Memo[string, int]
+	testPanicShared(t, func(compute func() int) int {
+		return m.Get("k", func(string) int { return compute() })
+	})
 	assert.Zero(t, m.Len())
 	assert.Equal(t, 5, m.Get("k", func(string) int { return 5 }), "a panic is not stored")
 }
