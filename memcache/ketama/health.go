@@ -14,10 +14,14 @@ import (
 // so its health survives them.
 type node struct {
 	endpoint
-	failures  atomic.Int32 // consecutive failed calls
-	downUntil atomic.Int64 // selector clock when a probe may go; 0 when up
+	failures  atomic.Int32  // consecutive failed calls
+	downUntil atomic.Int64  // selector clock when a probe may go; 0 when up
+	probe     atomic.Uint64 // probeFlag|hash of the key a probe was granted for
 	downErr   *ServerDownError
 }
+
+// probeFlag marks node.probe as set, since every uint32 is a valid hash.
+const probeFlag = 1 << 32
 
 func newNode(e endpoint) *node {
 	return &node{endpoint: e, downErr: &ServerDownError{Addr: e.addr}}
@@ -29,19 +33,26 @@ func (n *node) Network() string { return n.network }
 // String returns "host:port" or the socket path.
 func (n *node) String() string { return n.addr }
 
-// admit reports whether a call may go to n at time now.
-func (n *node) admit(now, delay int64) bool {
+// admit reports whether a call for the key with the given hash may go to n
+// at time now.
+func (n *node) admit(now, delay int64, hash uint32) bool {
 	until := n.downUntil.Load()
 	if until == 0 {
 		return true
 	}
 	if now < until {
-		return false
+		// A client that cannot see which address its call used picks
+		// again to name it in Report; that pick must find the probe too.
+		return n.probe.Load() == probeFlag|uint64(hash)
 	}
 	// The delay is over. Exactly one caller wins this swap and probes the
 	// server; the others keep away for another delay, so a server that is
 	// still dead costs one slow call per delay, not one per caller.
-	return n.downUntil.CompareAndSwap(until, now+delay)
+	if !n.downUntil.CompareAndSwap(until, now+delay) {
+		return false
+	}
+	n.probe.Store(probeFlag | uint64(hash))
+	return true
 }
 
 // Report tells the selector how a call to addr, the address PickServer
@@ -66,6 +77,9 @@ func (s *Selector) Report(addr net.Addr, err error) {
 		if n = r.byAddr[addr.String()]; n == nil {
 			return
 		}
+	}
+	if n.probe.Load() != 0 {
+		n.probe.Store(0) // the probe, if this was it, is over
 	}
 	if !isFailure(err) {
 		// Loads first: a healthy server's success then writes nothing, and

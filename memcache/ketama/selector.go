@@ -138,22 +138,26 @@ func (s *Selector) PickServer(key string) (net.Addr, error) {
 	if r == nil || len(r.hashes) == 0 {
 		return nil, ErrNoServers
 	}
-	i := 0
+	i, hash := 0, uint32(0)
 	if len(r.nodes) > 1 {
 		// libmemcached skips hashing for one server too.
-		i = r.search(keyHash(key))
+		hash = keyHash(key)
+		i = r.search(hash)
 	}
 	n := r.nodes[r.owners[i]]
 	if n.downUntil.Load() == 0 {
 		return n, nil
 	}
-	return s.pickAround(r, n, i)
+	if len(r.nodes) == 1 {
+		hash = keyHash(key) // to recognise the probe's key
+	}
+	return s.pickAround(r, n, i, hash)
 }
 
 // pickAround is PickServer's path for a server marked down.
-func (s *Selector) pickAround(r *ring, n *node, i int) (net.Addr, error) {
+func (s *Selector) pickAround(r *ring, n *node, i int, hash uint32) (net.Addr, error) {
 	now, delay := s.clock(), s.retryDelay()
-	if n.admit(now, delay) {
+	if n.admit(now, delay, hash) {
 		return n, nil
 	}
 	if s.cfg.Failover != Rehash {
@@ -164,7 +168,7 @@ func (s *Selector) pickAround(r *ring, n *node, i int) (net.Addr, error) {
 		if k >= len(r.hashes) {
 			k -= len(r.hashes)
 		}
-		if m := r.nodes[r.owners[k]]; m != n && m.admit(now, delay) {
+		if m := r.nodes[r.owners[k]]; m != n && m.admit(now, delay, hash) {
 			return m, nil
 		}
 	}
