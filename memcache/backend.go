@@ -3,6 +3,8 @@ package memcache
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // Item is one value as memcached holds it.
@@ -51,6 +53,15 @@ type Backend interface {
 	Delete(ctx context.Context, key string) error
 	// Touch changes key's expiration without fetching it.
 	Touch(ctx context.Context, key string, expiration int32) error
+}
+
+// ItemSizeMaxer is implemented by backends that can tell their item size
+// limit (memcached's item_size_max), so the size guard can check values
+// against the real limit instead of the default one.
+type ItemSizeMaxer interface {
+	// ItemSizeMax returns the item size limit in bytes; with several
+	// servers, the smallest.
+	ItemSizeMax(ctx context.Context) (int, error)
 }
 
 // Errors reported by backends and stores; compare with errors.Is.
@@ -105,4 +116,99 @@ func MaxValueLen(itemSizeMax int, key string, flags uint32) int {
 		n -= FlagsOverhead
 	}
 	return n
+}
+
+// An OpError is returned by the backends in this package for a failure that
+// is not a plain cache outcome: an illegal key, a value that is too large, a
+// done context, or a network or server failure. Cache outcomes (ErrCacheMiss,
+// ErrNotStored, ErrCASConflict) are returned bare, as they are common and
+// carry nothing more.
+//
+// errors.Is matches both Kind and Err, so a rejected oversized value is
+// errors.Is(err, ErrTooLarge) while the server's own reply stays reachable
+// through Err.
+type OpError struct {
+	// Op is the backend method, in lower case: "get", "getmulti", "set",
+	// "add", "replace", "cas", "delete", "touch" or "itemsizemax".
+	Op string
+	// Key is the key concerned; empty for calls on several keys unless one
+	// of them is to blame.
+	Key string
+	// Kind is the package error this failure counts as (ErrMalformedKey or
+	// ErrTooLarge), or nil.
+	Kind error
+	// Err is the cause: the server's or the network's error, the context's
+	// error, or a description of what is wrong with the key. It may be nil
+	// when Kind says it all.
+	Err error
+}
+
+func (e *OpError) Error() string {
+	var b strings.Builder
+	b.WriteString("memcache: ")
+	b.WriteString(e.Op)
+	if e.Key != "" || e.Kind == ErrMalformedKey {
+		b.WriteByte(' ')
+		b.WriteString(quoteKey(e.Key))
+	}
+	if e.Kind != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "memcache: "))
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns Kind and Err, those that are set.
+func (e *OpError) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	for _, err := range [...]error{e.Kind, e.Err} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// quotedKeyMax bounds how much of a key an error message quotes, so a huge
+// illegal key cannot flood a log.
+const quotedKeyMax = 64
+
+// quoteKey quotes key for an error message, cut after quotedKeyMax bytes.
+func quoteKey(key string) string {
+	if len(key) <= quotedKeyMax {
+		return fmt.Sprintf("%q", key)
+	}
+	return fmt.Sprintf("%q...(%d bytes)", key[:quotedKeyMax], len(key))
+}
+
+// checkKey returns nil for a legal key and otherwise an *OpError of kind
+// ErrMalformedKey that says what is wrong, for op.
+func checkKey(op, key string) error {
+	if ValidKey(key) {
+		return nil
+	}
+	var why error
+	switch {
+	case key == "":
+		why = errors.New("empty key")
+	case len(key) > MaxKeyLen:
+		why = fmt.Errorf("%d bytes, more than %d", len(key), MaxKeyLen)
+	default:
+		i := strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f })
+		why = fmt.Errorf("byte %#02x at offset %d", key[i], i)
+	}
+	return &OpError{Op: op, Key: key, Kind: ErrMalformedKey, Err: why}
+}
+
+// ctxError returns an *OpError wrapping ctx's error once ctx is done, and
+// nil before.
+func ctxError(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return &OpError{Op: op, Key: key, Err: err}
+	}
+	return nil
 }
