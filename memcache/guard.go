@@ -1,0 +1,218 @@
+package memcache
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/leancache/leancache/cacheprop"
+	"github.com/leancache/leancache/codec"
+)
+
+// A SizeGuard checks encoded values against a memcached item size limit
+// before any network I/O, and explains a rejection field by field. Its zero
+// value checks against a default memcached (-I 1m).
+type SizeGuard struct {
+	// ItemSizeMax is the server's item_size_max; zero means
+	// DefaultItemSizeMax (1 MiB).
+	ItemSizeMax int
+	// TopFields is how many of the biggest fields a TooLargeError lists;
+	// zero means 5.
+	TopFields int
+}
+
+// Limit returns the largest value the server accepts under the memcached
+// key with the given flags: item_size_max - 59 - len(key), 4 less with
+// non-zero flags (measured on memcached 1.6.18).
+func (g SizeGuard) Limit(key string, flags uint32) int {
+	max := g.ItemSizeMax
+	if max <= 0 {
+		max = DefaultItemSizeMax
+	}
+	return MaxValueLen(max, key, flags)
+}
+
+// Check returns nil if size bytes fit under the memcached key with the
+// given flags, and otherwise a *TooLargeError for the caller's key
+// userKey, whose Fields explain the size of v as encoded by c.
+func (g SizeGuard) Check(c codec.Codec, userKey, key string, size int, flags uint32, v any) error {
+	limit := g.Limit(key, flags)
+	if size <= limit {
+		return nil
+	}
+	top := g.TopFields
+	if top <= 0 {
+		top = 5
+	}
+	return &TooLargeError{Key: userKey, Size: size, Limit: limit, Codec: c.Name(), Fields: Breakdown(c, v, top)}
+}
+
+// A TooLargeError is returned by a Store's writes, before any network I/O,
+// when the encoded value does not fit the server's item size limit. It
+// carries the biggest contributors, so the person reading the log knows
+// which field to strip. errors.Is(err, ErrTooLarge) holds.
+type TooLargeError struct {
+	Key    string      // the caller's key
+	Size   int         // the value's size as it would be sent (after compression)
+	Limit  int         // the largest value the server accepts under this key
+	Codec  string      // the codec that encoded it
+	Fields []FieldSize // the biggest fields by encoded size, largest first
+}
+
+func (e *TooLargeError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "memcache: value for %s is %s encoded with %s, over the limit of %s", quoteKey(e.Key), FormatBytes(e.Size), e.Codec, FormatBytes(e.Limit))
+	if len(e.Fields) > 0 {
+		b.WriteString("; biggest fields: ")
+		for i, f := range e.Fields {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(f.String())
+		}
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrTooLarge) hold.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// FieldSize is the encoded size of one part of a value.
+type FieldSize struct {
+	// Path names the part the way Go code would reach it, from the type's
+	// name: Product.Reviews[3].Body, Product.Attributes["color"].
+	Path string
+	// Size is the part's size encoded on its own by the codec, before
+	// compression.
+	Size int
+}
+
+func (f FieldSize) String() string { return f.Path + ": " + FormatBytes(f.Size) }
+
+// FormatBytes renders a byte count the way the guard's messages do:
+// 512 B, 41.3 KB, 1.2 MB (powers of 1024).
+func FormatBytes(n int) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+}
+
+// Breakdown returns the top parts of v by encoded size with c, largest
+// first, walking fields, elements and map entries into every part that
+// holds at least a twentieth of the whole. Cached properties and unexported
+// fields are not on the wire and are skipped. A part is left out when one of
+// its own parts accounts for nearly all of it, so the list names the field
+// to act on rather than each of its parents.
+//
+// Breakdown encodes each part on its own, so it is meant for error paths and
+// tests, not for every write; it looks at no more than 1,000 elements of any
+// one slice or map.
+func Breakdown(c codec.Codec, v any, top int) []FieldSize {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return nil
+	}
+	w := breakdownWalk{c: c, budget: 20000}
+	total := w.size(rv)
+	if total <= 0 {
+		return nil
+	}
+	w.min = total / 20
+	w.expand(rv, rootName(rv.Type()), total)
+	sort.SliceStable(w.out, func(i, j int) bool { return w.out[i].Size > w.out[j].Size })
+	if len(w.out) > top {
+		w.out = w.out[:top]
+	}
+	return w.out
+}
+
+type breakdownWalk struct {
+	c      codec.Codec
+	min    int // parts smaller than this are not walked into
+	budget int // encodings left, so a huge value cannot stall an error path
+	out    []FieldSize
+}
+
+const maxBreakdownElems = 1000
+
+func rootName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() != "" {
+		return t.Name()
+	}
+	return "value"
+}
+
+// size is v's encoded size on its own, or -1 if it cannot be encoded alone.
+func (w *breakdownWalk) size(v reflect.Value) int {
+	if w.budget <= 0 || !v.CanInterface() {
+		return -1
+	}
+	w.budget--
+	b, err := w.c.Marshal(v.Interface())
+	if err != nil {
+		return -1
+	}
+	return len(b)
+}
+
+// expand records v's parts under path and walks into the big ones. It
+// reports whether one part holds nearly all of v.
+func (w *breakdownWalk) expand(v reflect.Value, path string, size int) (dominated bool) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	type part struct {
+		v    reflect.Value
+		path string
+	}
+	var parts []part
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() || cacheprop.IsCached(f) {
+				continue
+			}
+			parts = append(parts, part{v.Field(i), path + "." + f.Name})
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len() && i < maxBreakdownElems; i++ {
+			parts = append(parts, part{v.Index(i), fmt.Sprintf("%s[%d]", path, i)})
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for n := 0; n < maxBreakdownElems && it.Next(); n++ {
+			parts = append(parts, part{it.Value(), fmt.Sprintf("%s[%#v]", path, it.Key().Interface())})
+		}
+	}
+	for _, p := range parts {
+		n := w.size(p.v)
+		if n < 0 {
+			continue
+		}
+		if n >= size*9/10 && size > 0 {
+			dominated = true
+		}
+		inner := false
+		if n >= w.min && n > 0 {
+			inner = w.expand(p.v, p.path, n)
+		}
+		if !inner {
+			w.out = append(w.out, FieldSize{Path: p.path, Size: n})
+		}
+	}
+	return dominated
+}

@@ -1,0 +1,71 @@
+package memcache
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+)
+
+// How a Store turns the keys its callers use into memcached keys.
+//
+// A store key is the prefix (namespace and version, see WithNamespace)
+// followed by the caller's key, used verbatim when the whole is legal for
+// memcached and the caller's key holds no '#'. Any other key — too long,
+// with spaces, control characters, "\r\n", invalid UTF-8 or a '#' — is
+// mapped to the prefix, '#' and the unpadded base64url SHA-256 of the
+// caller's key (43 bytes). Verbatim keys never contain '#' and mapped keys
+// always do, so the two forms cannot collide, and SHA-256 keeps mapped keys
+// apart: whatever a caller passes can never reach the wire as anything but
+// one legal key, so it cannot inject a memcached command. Only the empty key
+// is refused (ErrMalformedKey): it is almost always a bug.
+
+// hashedKeyMarker separates a mapped key's prefix from its digest.
+const hashedKeyMarker = '#'
+
+// hashedKeyLen is the length of a mapped key after the prefix.
+var hashedKeyLen = 1 + base64.RawURLEncoding.EncodedLen(sha256.Size)
+
+// keyMapper builds store keys under one prefix.
+type keyMapper struct {
+	prefix string
+}
+
+func newKeyMapper(namespace, version string) (keyMapper, error) {
+	prefix := ""
+	if namespace != "" {
+		prefix = namespace + ":"
+	}
+	if version != "" {
+		prefix += version + ":"
+	}
+	if prefix != "" && !ValidKey(prefix) {
+		return keyMapper{}, fmt.Errorf("%w: namespace %q and version %q must be printable ASCII without spaces", ErrMalformedKey, namespace, version)
+	}
+	// Every mapped key must still fit.
+	if len(prefix)+hashedKeyLen > MaxKeyLen {
+		return keyMapper{}, fmt.Errorf("%w: prefix %q is too long (%d bytes, at most %d)", ErrMalformedKey, prefix, len(prefix), MaxKeyLen-hashedKeyLen)
+	}
+	return keyMapper{prefix: prefix}, nil
+}
+
+// storeKey returns the memcached key for a caller's key.
+func (m keyMapper) storeKey(key string) (string, error) {
+	if key == "" {
+		return "", fmt.Errorf("%w: empty key", ErrMalformedKey)
+	}
+	full := m.prefix + key
+	if ValidKey(full) && !containsByte(key, hashedKeyMarker) {
+		return full, nil
+	}
+	sum := sha256.Sum256([]byte(key))
+	return m.prefix + string(hashedKeyMarker) + base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+func containsByte(s string, b byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == b {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,187 @@
+package memcache
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Op names a backend operation as it passes through a middleware chain.
+type Op string
+
+// The operations a Store sends through its middleware chain.
+const (
+	OpGet      Op = "get"
+	OpGetMulti Op = "getmulti"
+	OpSet      Op = "set"
+	OpAdd      Op = "add"
+	OpReplace  Op = "replace"
+	OpCAS      Op = "cas"
+	OpDelete   Op = "delete"
+	OpTouch    Op = "touch"
+)
+
+// A Request is one backend operation on its way from a Store to its
+// backend. Keys are memcached keys (prefixed and mapped, see the Store's key
+// rules). Writes carry their encoded Item.
+type Request struct {
+	Op         Op
+	Keys       []string // one key, except for OpGetMulti
+	Item       *Item    // for OpSet, OpAdd, OpReplace, OpCAS
+	Expiration int32    // for OpTouch
+}
+
+// A Response is what a backend operation returned: the items read, for
+// OpGet and OpGetMulti.
+type Response struct {
+	Items map[string]*Item
+}
+
+// A Handler performs a Request. The innermost handler of a Store's chain
+// calls its backend.
+type Handler func(ctx context.Context, req *Request) (*Response, error)
+
+// A Middleware wraps a Handler, to observe or change what passes through.
+// Middleware runs after encoding and the size guard on writes, and before
+// decoding on reads, so it sees the exact bytes and flags on the wire.
+type Middleware func(next Handler) Handler
+
+// chain returns h wrapped in mws, the first outermost.
+func chain(h Handler, mws []Middleware) Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// backendHandler is the innermost handler: it calls b.
+func backendHandler(b Backend) Handler {
+	return func(ctx context.Context, req *Request) (*Response, error) {
+		switch req.Op {
+		case OpGet:
+			it, err := b.Get(ctx, req.Keys[0])
+			if err != nil {
+				return nil, err
+			}
+			return &Response{Items: map[string]*Item{it.Key: it}}, nil
+		case OpGetMulti:
+			items, err := b.GetMulti(ctx, req.Keys)
+			if err != nil {
+				return nil, err
+			}
+			return &Response{Items: items}, nil
+		case OpSet:
+			return nil, b.Set(ctx, req.Item)
+		case OpAdd:
+			return nil, b.Add(ctx, req.Item)
+		case OpReplace:
+			return nil, b.Replace(ctx, req.Item)
+		case OpCAS:
+			return nil, b.CompareAndSwap(ctx, req.Item)
+		case OpDelete:
+			return nil, b.Delete(ctx, req.Keys[0])
+		case OpTouch:
+			return nil, b.Touch(ctx, req.Keys[0], req.Expiration)
+		}
+		return nil, &OpError{Op: string(req.Op), Err: errUnknownOp}
+	}
+}
+
+// Counters counts what passes through a Store. Add its Middleware to a
+// store's chain with WithMiddleware; read the counts at any time, from any
+// goroutine. Its zero value is ready.
+type Counters struct {
+	Hits         atomic.Int64 // keys found by get and getmulti
+	Misses       atomic.Int64 // keys not found by get and getmulti
+	Writes       atomic.Int64 // set, add, replace and cas calls that succeeded
+	BytesRead    atomic.Int64 // value bytes of the items found
+	BytesWritten atomic.Int64 // value bytes of the items written
+	Errors       atomic.Int64 // calls that failed with anything but a miss, not-stored or CAS conflict
+	Rejected     atomic.Int64 // writes refused by the size guard (counted by the Store itself)
+}
+
+// Middleware returns the middleware that updates c.
+func (c *Counters) Middleware() Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, req *Request) (*Response, error) {
+			resp, err := next(ctx, req)
+			switch {
+			case err == nil:
+			case isCacheOutcome(err):
+				if req.Op == OpGet && errors.Is(err, ErrCacheMiss) {
+					c.Misses.Add(1)
+				}
+				return resp, err
+			default:
+				c.Errors.Add(1)
+				return resp, err
+			}
+			switch req.Op {
+			case OpGet, OpGetMulti:
+				found := 0
+				if resp != nil {
+					found = len(resp.Items)
+					for _, it := range resp.Items {
+						c.BytesRead.Add(int64(len(it.Value)))
+					}
+				}
+				c.Hits.Add(int64(found))
+				c.Misses.Add(int64(len(req.Keys) - found))
+			case OpSet, OpAdd, OpReplace, OpCAS:
+				c.Writes.Add(1)
+				c.BytesWritten.Add(int64(len(req.Item.Value)))
+			}
+			return resp, err
+		}
+	}
+}
+
+// isCacheOutcome reports whether err is an answer of the cache rather than a
+// failure.
+func isCacheOutcome(err error) bool {
+	return errors.Is(err, ErrCacheMiss) || errors.Is(err, ErrNotStored) || errors.Is(err, ErrCASConflict)
+}
+
+// redact renders err for a log without the key an *OpError carries.
+func redact(err error) string {
+	var op *OpError
+	if errors.As(err, &op) && op.Key != "" {
+		c := *op
+		c.Key = ""
+		return c.Error()
+	}
+	return err.Error()
+}
+
+// Logging returns a middleware that logs every operation at debug level and
+// every failure (not a miss) at warn level to l: the operation, how many
+// keys, value sizes, duration and error. It never logs keys or values: keys
+// can be session tokens.
+func Logging(l *slog.Logger) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, req *Request) (*Response, error) {
+			start := time.Now()
+			resp, err := next(ctx, req)
+			attrs := []slog.Attr{
+				slog.String("op", string(req.Op)),
+				slog.Int("keys", len(req.Keys)),
+				slog.Duration("took", time.Since(start)),
+			}
+			if req.Item != nil {
+				attrs = append(attrs, slog.Int("bytes", len(req.Item.Value)))
+			}
+			if resp != nil {
+				attrs = append(attrs, slog.Int("found", len(resp.Items)))
+			}
+			level := slog.LevelDebug
+			if err != nil && !isCacheOutcome(err) {
+				level = slog.LevelWarn
+				attrs = append(attrs, slog.String("error", redact(err)))
+			}
+			l.LogAttrs(ctx, level, "memcache", attrs...)
+			return resp, err
+		}
+	}
+}
