@@ -29,6 +29,14 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
+# Examples that bring their own dependencies (scs, ...) are modules of their
+# own, so the core module stays lean; test each of them too.
+for mod in $(git ls-files '*/go.mod' 2>/dev/null); do
+  dir=$(dirname "$mod")
+  echo "== module $dir: vet and race tests"
+  (cd "$dir" && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+done
+
 echo "== fuzz (${FUZZTIME:-20s} per target)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
