@@ -316,6 +316,11 @@ func (t *memoTable[K, V]) finish(key K, c *call[V]) {
 		return // Forget or Reset disowned it
 	}
 	delete(t.calls, key)
+	if len(t.calls) == 0 {
+		// Most Memos are idle most of the time: an empty map still costs
+		// its buckets, for every instance.
+		t.calls = nil
+	}
 	if c.err != nil || c.panicked != nil {
 		return
 	}
