@@ -62,8 +62,10 @@ type healthReporter interface {
 // as the context is done. The abandoned network call then finishes on its
 // own within the configured Timeout per network step; its outcome is only
 // reported to the selector. Keys are checked before any network I/O, and
-// the value of an abandoned write is copied first, so the caller may reuse
-// it at once.
+// the value of a write that may be abandoned is copied first, so the caller
+// may reuse it at once. As with any network client, a write that ended
+// early, by its context or by the timeout, may still take effect on the
+// server.
 type Client struct {
 	mc       *gomemcache.Client
 	selector gomemcache.ServerSelector

@@ -1,0 +1,223 @@
+package memcache
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// checkInvariants verifies the embedded backend's bookkeeping: the recency
+// ring holds exactly the map's entries and used is the sum of their sizes.
+func checkInvariants(t *testing.T, e *Embedded) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n int
+	var sum int64
+	for en := e.lru.next; en != &e.lru; en = en.next {
+		require.Same(t, en, en.next.prev, "ring links")
+		require.Same(t, en, e.items[en.key], "ring entry %q not in the map", en.key)
+		assert.Equal(t, itemSize(en.key, len(en.value), en.flags), en.size)
+		sum += en.size
+		n++
+	}
+	assert.Equal(t, len(e.items), n, "ring length")
+	assert.Equal(t, sum, e.used, "used bytes")
+	assert.LessOrEqual(t, e.used, e.maxBytes)
+}
+
+func TestEmbeddedDefaults(t *testing.T) {
+	e := NewEmbedded(EmbeddedConfig{})
+	n, err := e.ItemSizeMax(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, DefaultItemSizeMax, n)
+	assert.EqualValues(t, DefaultEmbeddedMaxBytes, e.maxBytes)
+}
+
+func TestEmbeddedItemSizeMaxIsAtMostHalfTheMemory(t *testing.T) {
+	e := NewEmbedded(EmbeddedConfig{MaxBytes: 1 << 20, ItemSizeMax: 2 << 20})
+	n, err := e.ItemSizeMax(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 512<<10, n, "memcached refuses -I above -m/2")
+
+	ctx := context.Background()
+	k := "k"
+	ok := make([]byte, MaxValueLen(n, k, 0))
+	require.NoError(t, e.Set(ctx, &Item{Key: k, Value: ok}))
+	assert.ErrorIs(t, e.Set(ctx, &Item{Key: k, Value: append(ok, 0)}), ErrTooLarge)
+}
+
+func TestEmbeddedEvictsLeastRecentlyUsed(t *testing.T) {
+	ctx := context.Background()
+	value := []byte(strings.Repeat("v", 41))
+	size := itemSize("a", len(value), 0) // 101 bytes with the overhead
+	e := NewEmbedded(EmbeddedConfig{MaxBytes: 3 * size})
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, e.Set(ctx, &Item{Key: k, Value: value}))
+	}
+	_, err := e.Get(ctx, "a") // a is now the most recent, b the least
+	require.NoError(t, err)
+	require.NoError(t, e.Set(ctx, &Item{Key: "d", Value: value}))
+
+	_, err = e.Get(ctx, "b")
+	assert.ErrorIs(t, err, ErrCacheMiss, "b was least recently used")
+	m, err := e.GetMulti(ctx, []string{"a", "c", "d"})
+	require.NoError(t, err)
+	assert.Len(t, m, 3)
+	checkInvariants(t, e)
+
+	// Touch refreshes too, as it does in memcached; then c is the oldest.
+	require.NoError(t, e.Touch(ctx, "a", 0))
+	require.NoError(t, e.Touch(ctx, "d", 0))
+	// Non-zero flags cost FlagsOverhead more, so this needs two slots.
+	require.NoError(t, e.Set(ctx, &Item{Key: "e", Value: value, Flags: 1}))
+	m, err = e.GetMulti(ctx, []string{"a", "c", "d", "e"})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"d", "e"}, keysOf(m), "c went first, then a")
+	checkInvariants(t, e)
+}
+
+func keysOf(m map[string]*Item) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestEmbeddedAccountsReplacedValues(t *testing.T) {
+	ctx := context.Background()
+	e := NewEmbedded(EmbeddedConfig{MaxBytes: 10 << 10})
+	for i := range 1000 {
+		require.NoError(t, e.Set(ctx, &Item{Key: "k", Value: make([]byte, i%500)}))
+	}
+	require.NoError(t, e.Set(ctx, &Item{Key: "other", Value: []byte("v")}))
+	_, err := e.Get(ctx, "other")
+	require.NoError(t, err, "rewriting one key must not evict others")
+	checkInvariants(t, e)
+	assert.Equal(t, itemSize("k", 999%500, 0)+itemSize("other", 1, 0), e.used)
+
+	require.NoError(t, e.Delete(ctx, "k"))
+	assert.Equal(t, itemSize("other", 1, 0), e.used)
+	assert.ErrorIs(t, e.Set(ctx, &Item{Key: "other", Value: make([]byte, DefaultItemSizeMax)}), ErrTooLarge)
+	assert.Zero(t, e.used, "a too-large set frees the old value")
+	checkInvariants(t, e)
+}
+
+func TestEmbeddedExpirationBoundaries(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	e := NewEmbedded(EmbeddedConfig{Now: clock.Now})
+	abs := clock.Now().Add(time.Hour).Truncate(time.Second)
+	require.NoError(t, e.Set(ctx, &Item{Key: "rel", Value: []byte("v"), Expiration: 10}))
+	require.NoError(t, e.Set(ctx, &Item{Key: "abs", Value: []byte("v"), Expiration: int32(abs.Unix())}))
+	require.NoError(t, e.Set(ctx, &Item{Key: "never", Value: []byte("v")}))
+
+	clock.Sleep(10*time.Second - time.Nanosecond)
+	_, err := e.Get(ctx, "rel")
+	require.NoError(t, err, "alive until the last nanosecond")
+	clock.Sleep(time.Nanosecond)
+	_, err = e.Get(ctx, "rel")
+	assert.ErrorIs(t, err, ErrCacheMiss)
+
+	clock.Sleep(abs.Sub(clock.Now()) - time.Nanosecond)
+	_, err = e.Get(ctx, "abs")
+	require.NoError(t, err)
+	clock.Sleep(time.Nanosecond)
+	assert.ErrorIs(t, e.Touch(ctx, "abs", 0), ErrCacheMiss, "expired items cannot be touched back")
+
+	clock.Sleep(365 * 24 * time.Hour)
+	_, err = e.Get(ctx, "never")
+	assert.NoError(t, err)
+	checkInvariants(t, e)
+}
+
+func TestEmbeddedErrorsSayWhatAndWhere(t *testing.T) {
+	ctx := context.Background()
+	e := NewEmbedded(EmbeddedConfig{})
+	err := e.Set(ctx, &Item{Key: "big", Value: make([]byte, DefaultItemSizeMax), Flags: 1})
+	assert.EqualError(t, err, `memcache: set "big": value too large: value of 1048576 bytes; `+
+		`at most 1048510 fit under this key and flags with item_size_max 1048576`)
+
+	_, err = e.Get(ctx, "a b")
+	assert.EqualError(t, err, `memcache: get "a b": malformed key: byte 0x20 at offset 1`)
+	_, err = e.Get(ctx, "")
+	assert.EqualError(t, err, `memcache: get "": malformed key: empty key`)
+	_, err = e.Get(ctx, strings.Repeat("x", 300))
+	assert.EqualError(t, err, `memcache: get "`+strings.Repeat("x", quotedKeyMax)+`"...(300 bytes): malformed key: 300 bytes, more than 250`)
+}
+
+// TestEmbeddedConcurrentUse runs every operation from many goroutines on a
+// small cache, so evictions happen all the time; run it with -race.
+func TestEmbeddedConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	e := NewEmbedded(EmbeddedConfig{MaxBytes: 16 << 10})
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 2000 {
+				k := fmt.Sprintf("k%d", r.IntN(64))
+				it := &Item{Key: k, Value: make([]byte, r.IntN(600)), Flags: uint32(r.IntN(2)), Expiration: int32(r.IntN(3)) - 1}
+				var err error
+				switch r.IntN(8) {
+				case 0:
+					_, err = e.Get(ctx, k)
+				case 1:
+					_, err = e.GetMulti(ctx, []string{k, "k1", "k2"})
+				case 2:
+					err = e.Set(ctx, it)
+				case 3:
+					err = e.Add(ctx, it)
+				case 4:
+					err = e.Replace(ctx, it)
+				case 5:
+					if got, gerr := e.Get(ctx, k); gerr == nil {
+						it.CAS = got.CAS
+					}
+					err = e.CompareAndSwap(ctx, it)
+				case 6:
+					err = e.Delete(ctx, k)
+				case 7:
+					err = e.Touch(ctx, k, int32(r.IntN(100)))
+				}
+				if err != nil && !isCacheOutcomeErr(err) {
+					t.Errorf("unexpected error: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkInvariants(t, e)
+}
+
+func isCacheOutcomeErr(err error) bool {
+	for _, want := range []error{ErrCacheMiss, ErrNotStored, ErrCASConflict} {
+		if err == want {
+			return true
+		}
+	}
+	return false
+}
+
+func BenchmarkEmbeddedGet(b *testing.B) {
+	ctx := context.Background()
+	e := NewEmbedded(EmbeddedConfig{})
+	if err := e.Set(ctx, &Item{Key: "k", Value: make([]byte, 1024)}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Get(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
