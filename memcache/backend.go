@@ -143,6 +143,8 @@ type OpError struct {
 	Err error
 }
 
+// Error says what failed, on which key, and why, as in
+// `memcache: set "k": value too large: ...`.
 func (e *OpError) Error() string {
 	var b strings.Builder
 	b.WriteString("memcache: ")

@@ -152,7 +152,7 @@ func Start(opts ...Options) (*Server, error) {
 	s := &Server{bin: bin, args: o.args()}
 	var last error
 	for range startAttempts {
-		port, err := freePort()
+		port, err := pickPort()
 		if err != nil {
 			return nil, err
 		}
@@ -189,6 +189,9 @@ func (o Options) args() []string {
 	}
 	return append(args, o.Args...)
 }
+
+// pickPort is freePort; tests replace it to hand out a taken port.
+var pickPort = freePort
 
 // freePort returns a loopback TCP port that was free a moment ago. Another
 // process may take it before memcached binds it; Start retries then.
@@ -246,14 +249,17 @@ func (s *Server) spawn() (*process, error) {
 	}
 }
 
-// serverPID asks the server at addr for its process id.
+// serverPID asks the server at addr for its process id. Its timeout is
+// short because spawn asks again: a squatter on the port that accepts but
+// never answers must not hold up noticing that memcached exited.
 func serverPID(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	const timeout = 250 * time.Millisecond
+	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
+	c.SetDeadline(time.Now().Add(timeout))
 	if _, err := c.Write([]byte("stats\r\n")); err != nil {
 		return 0, err
 	}
