@@ -9,16 +9,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // libmemcached's constants: MEMCACHED_DEFAULT_PORT and
 // MEMCACHED_POINTS_PER_SERVER_KETAMA. A digest yields pointsPerDigest
 // points.
 const (
-	defaultPort      = 11211
-	pointsPerServer  = 160
-	pointsPerDigest  = 4
-	maxStackKeyBytes = 250 // memcached's key limit; longer keys are hashed from the heap
+	defaultPort     = 11211
+	pointsPerServer = 160
+	pointsPerDigest = 4
 )
 
 // Server is one memcached server and its share of the keys.
@@ -163,16 +163,10 @@ func serverPoints(weight uint32, total uint64, servers int) int {
 // keyHash is libhashkit's MD5 key hash: the digest's first 4 bytes,
 // little-endian.
 func keyHash(key string) uint32 {
-	var sum [md5.Size]byte
-	if len(key) <= maxStackKeyBytes {
-		// A copy on the stack keeps PickServer free of allocations;
-		// converting the string would allocate for keys over 32 bytes.
-		var buf [maxStackKeyBytes]byte
-		n := copy(buf[:], key)
-		sum = md5.Sum(buf[:n])
-	} else {
-		sum = md5.Sum([]byte(key))
-	}
+	// md5.Sum only reads its argument and keeps no reference to it, so
+	// viewing the string's bytes in place is safe; a copy would cost an
+	// allocation for keys over 32 bytes, or zeroing a stack buffer.
+	sum := md5.Sum(unsafe.Slice(unsafe.StringData(key), len(key)))
 	return binary.LittleEndian.Uint32(sum[:4])
 }
 
