@@ -37,16 +37,26 @@ type WeakTable[K, V any] struct {
 	s atomic.Pointer[weakState[K, V]]
 }
 
+// weakState is the state of a used WeakTable. Its maps are keyed by the
+// key's address rather than by weak.Pointer: making a weak pointer costs
+// about twenty map lookups, reading one costs little. The address alone is
+// ambiguous, because a freed key's address can be reused before its cleanup
+// has removed its entry, so each entry keeps the weak pointer of its key and
+// counts only if that pointer still leads to the key asked for.
 type weakState[K, V any] struct {
 	mu    sync.Mutex // guards the fields below
-	items map[weak.Pointer[K]]weakEntry[V]
-	calls map[weak.Pointer[K]]*call[V] // computations in progress
+	items map[uintptr]weakEntry[K, V]
+	// calls are the computations in progress. The computing goroutine holds
+	// the key, so an address here always belongs to a live key.
+	calls map[uintptr]*call[V]
 	// peak is the largest len(items) since the map was last rebuilt: Go maps
 	// never shrink, so after mass removals the map is copied to a smaller one.
 	peak int
+	self weak.Pointer[weakState[K, V]] // for cleanup arguments; set on first store
 }
 
-type weakEntry[V any] struct {
+type weakEntry[K, V any] struct {
+	key     weak.Pointer[K]
 	val     V
 	cleanup runtime.Cleanup // removes the entry when the key is freed
 }
@@ -57,6 +67,7 @@ type weakEntry[V any] struct {
 type weakCleanupArg[K, V any] struct {
 	state weak.Pointer[weakState[K, V]]
 	key   weak.Pointer[K]
+	addr  uintptr
 }
 
 // shrinkFloor is the map size below which removals never rebuild the map:
@@ -81,9 +92,8 @@ func (t *WeakTable[K, V]) Get(key *K) (v V, ok bool) {
 	if s == nil || key == nil {
 		return v, false
 	}
-	wk := weak.Make(key)
 	s.mu.Lock()
-	e, ok := s.items[wk]
+	e, ok := s.lookup(key)
 	s.mu.Unlock()
 	return e.val, ok
 }
@@ -94,11 +104,10 @@ func (t *WeakTable[K, V]) Get(key *K) (v V, ok bool) {
 func (t *WeakTable[K, V]) Set(key *K, v V) {
 	checkWeakKey(key)
 	s := t.state()
-	wk := weak.Make(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.calls, wk)
-	s.store(key, wk, v)
+	delete(s.calls, addrOf(key))
+	s.store(key, v)
 }
 
 // GetOrCompute returns the value stored for key, calling compute(key) to
@@ -115,14 +124,14 @@ func (t *WeakTable[K, V]) GetOrCompute(key *K, compute func(*K) V) V {
 		panic("cacheprop: WeakTable: nil compute function")
 	}
 	s := t.state()
-	wk := weak.Make(key)
+	addr := addrOf(key)
 	s.mu.Lock()
 	for {
-		if e, ok := s.items[wk]; ok {
+		if e, ok := s.lookup(key); ok {
 			s.mu.Unlock()
 			return e.val
 		}
-		if c := s.calls[wk]; c != nil {
+		if c := s.calls[addr]; c != nil {
 			s.mu.Unlock()
 			<-c.done
 			v, _, retry := c.shared(context.Background(), false)
@@ -134,19 +143,22 @@ func (t *WeakTable[K, V]) GetOrCompute(key *K, compute func(*K) V) V {
 		}
 		c := newCall[V]()
 		if s.calls == nil {
-			s.calls = make(map[weak.Pointer[K]]*call[V])
+			s.calls = make(map[uintptr]*call[V])
 		}
-		s.calls[wk] = c
+		s.calls[addr] = c
 		s.mu.Unlock()
 		c.run(func() (V, error) { return compute(key), nil }, func(c *call[V]) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.calls[wk] != c {
+			if s.calls[addr] != c {
 				return // Set or Delete overrode it
 			}
-			delete(s.calls, wk)
+			delete(s.calls, addr)
+			if len(s.calls) == 0 {
+				s.calls = nil
+			}
 			if c.err == nil && c.panicked == nil {
-				s.store(key, wk, c.val)
+				s.store(key, c.val)
 			}
 		})
 		return c.val
@@ -160,15 +172,15 @@ func (t *WeakTable[K, V]) Delete(key *K) {
 	if s == nil || key == nil {
 		return
 	}
-	wk := weak.Make(key)
+	addr := addrOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.calls, wk)
-	if e, ok := s.items[wk]; ok {
+	delete(s.calls, addr)
+	if e, ok := s.lookup(key); ok {
 		// The key is alive (the caller holds it), so its cleanup has not
 		// been queued and Stop keeps it from firing later.
 		e.cleanup.Stop()
-		s.remove(wk)
+		s.remove(addr)
 	}
 }
 
@@ -195,32 +207,53 @@ func checkWeakKey[K any](key *K) {
 	}
 }
 
+func addrOf[K any](key *K) uintptr { return uintptr(unsafe.Pointer(key)) }
+
+// lookup returns the entry of key, if it has one. s.mu must be held.
+func (s *weakState[K, V]) lookup(key *K) (weakEntry[K, V], bool) {
+	e, ok := s.items[addrOf(key)]
+	if ok && e.key.Value() != key {
+		// The entry belongs to a freed object whose address key now has;
+		// its cleanup will remove it.
+		return weakEntry[K, V]{}, false
+	}
+	return e, ok
+}
+
 // store sets the value for key, registering the cleanup that removes the
-// entry when key is freed unless an entry, and so a cleanup, exists already.
+// entry when key is freed unless key has an entry, and so a cleanup, already.
 // s.mu must be held.
-func (s *weakState[K, V]) store(key *K, wk weak.Pointer[K], v V) {
-	if e, ok := s.items[wk]; ok {
+func (s *weakState[K, V]) store(key *K, v V) {
+	addr := addrOf(key)
+	if e, ok := s.lookup(key); ok {
 		e.val = v
-		s.items[wk] = e
+		s.items[addr] = e
 		return
 	}
 	if s.items == nil {
-		s.items = make(map[weak.Pointer[K]]weakEntry[V])
+		s.items = make(map[uintptr]weakEntry[K, V])
 	}
-	arg := weakCleanupArg[K, V]{state: weak.Make(s), key: wk}
-	s.items[wk] = weakEntry[V]{val: v, cleanup: runtime.AddCleanup(key, removeWeakEntry[K, V], arg)}
+	if s.self == (weak.Pointer[weakState[K, V]]{}) {
+		s.self = weak.Make(s)
+	}
+	// Any entry at addr is a freed object's: overwriting it is what its
+	// cleanup would do, and the cleanup, seeing another key there, leaves
+	// this one alone.
+	wk := weak.Make(key)
+	arg := weakCleanupArg[K, V]{state: s.self, key: wk, addr: addr}
+	s.items[addr] = weakEntry[K, V]{key: wk, val: v, cleanup: runtime.AddCleanup(key, removeWeakEntry[K, V], arg)}
 	s.peak = max(s.peak, len(s.items))
 }
 
-// remove deletes the entry for wk, rebuilding the map once it has shrunk to
+// remove deletes the entry at addr, rebuilding the map once it has shrunk to
 // a quarter of its peak. s.mu must be held.
-func (s *weakState[K, V]) remove(wk weak.Pointer[K]) {
-	delete(s.items, wk)
+func (s *weakState[K, V]) remove(addr uintptr) {
+	delete(s.items, addr)
 	switch n := len(s.items); {
 	case n == 0:
 		s.items, s.peak = nil, 0
 	case s.peak >= shrinkFloor && n <= s.peak/4:
-		m := make(map[weak.Pointer[K]]weakEntry[V], n)
+		m := make(map[uintptr]weakEntry[K, V], n)
 		for k, e := range s.items {
 			m[k] = e
 		}
@@ -236,7 +269,7 @@ func removeWeakEntry[K, V any](arg weakCleanupArg[K, V]) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.items[arg.key]; ok {
-		s.remove(arg.key)
+	if e, ok := s.items[arg.addr]; ok && e.key == arg.key {
+		s.remove(arg.addr)
 	}
 }

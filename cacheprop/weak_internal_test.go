@@ -45,13 +45,13 @@ func TestWeakTableShrinksItsMap(t *testing.T) {
 }
 
 // sameMap reports whether s still holds the map m.
-func sameMap(m map[weak.Pointer[item]]weakEntry[int], s *weakState[item, int]) bool {
+func sameMap(m map[uintptr]weakEntry[item, int], s *weakState[item, int]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Maps are references: writing through one is seen through the other
 	// only if they are the same map.
-	probe := weak.Make(&item{id: -1})
-	m[probe] = weakEntry[int]{}
+	const probe = 1 // no object lives at address 1
+	m[probe] = weakEntry[item, int]{}
 	_, same := s.items[probe]
 	delete(m, probe)
 	return same
@@ -69,4 +69,27 @@ func TestWeakTableDroppedBeforeItsKeys(t *testing.T) {
 	}()
 	require.Eventually(t, func() bool { runtime.GC(); return freed.Load() }, 10*time.Second, 5*time.Millisecond)
 	runtime.KeepAlive(key)
+}
+
+// TestWeakTableAddressReuse stands in for a freed key whose address a new key
+// got before the old key's cleanup ran: the stale entry is not the new key's,
+// and the late cleanup does not remove the new key's entry.
+func TestWeakTableAddressReuse(t *testing.T) {
+	var tab WeakTable[item, int]
+	live, freed := &item{id: 1}, &item{id: 2}
+	tab.Set(live, 0)
+	s := tab.s.Load()
+	stale := weak.Make(freed)
+	s.mu.Lock()
+	s.items[addrOf(live)] = weakEntry[item, int]{key: stale, val: 99}
+	s.mu.Unlock()
+
+	_, ok := tab.Get(live)
+	assert.False(t, ok, "a stale entry at the key's address was taken for the key's")
+	assert.Equal(t, 7, tab.GetOrCompute(live, func(*item) int { return 7 }))
+	removeWeakEntry(weakCleanupArg[item, int]{state: s.self, key: stale, addr: addrOf(live)})
+	v, ok := tab.Get(live)
+	assert.True(t, ok, "the stale entry's cleanup removed the live key's entry")
+	assert.Equal(t, 7, v)
+	runtime.KeepAlive(freed)
 }
