@@ -206,6 +206,23 @@ func checkKey(op, key string) error {
 	return &OpError{Op: op, Key: key, Kind: ErrMalformedKey, Err: why}
 }
 
+// checkCall checks what every keyed call checks first, in memcached
+// client order: the context, then the key.
+func checkCall(ctx context.Context, op, key string) error {
+	if err := ctxError(ctx, op, key); err != nil {
+		return err
+	}
+	return checkKey(op, key)
+}
+
+// checkItem is checkCall for the calls that take an *Item.
+func checkItem(ctx context.Context, op string, item *Item) error {
+	if item == nil {
+		return &OpError{Op: op, Err: errors.New("nil *Item")}
+	}
+	return checkCall(ctx, op, item.Key)
+}
+
 // ctxError returns an *OpError wrapping ctx's error once ctx is done, and
 // nil before.
 func ctxError(ctx context.Context, op, key string) error {

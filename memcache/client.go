@@ -225,6 +225,9 @@ func (c *Client) Touch(ctx context.Context, key string, expiration int32) error 
 }
 
 func (c *Client) store(ctx context.Context, op string, item *Item, fn func(*gomemcache.Item) error) error {
+	if err := checkItem(ctx, op, item); err != nil {
+		return err
+	}
 	gi := &gomemcache.Item{
 		Key:        item.Key,
 		Value:      item.Value,
@@ -237,7 +240,7 @@ func (c *Client) store(ctx context.Context, op string, item *Item, fn func(*gome
 		// read memory the caller is free to reuse by then.
 		gi.Value = append([]byte(nil), item.Value...)
 	}
-	return c.do(ctx, op, item.Key, func() error { return fn(gi) })
+	return c.call(ctx, op, item.Key, func() error { return fn(gi) })
 }
 
 // do runs fn, a gomemcache call on key, after checking ctx and key.
@@ -245,6 +248,12 @@ func (c *Client) do(ctx context.Context, op, key string, fn func() error) error 
 	if err := checkCall(ctx, op, key); err != nil {
 		return err
 	}
+	return c.call(ctx, op, key, fn)
+}
+
+// call runs fn, a gomemcache call on key, and reports its outcome to the
+// selector.
+func (c *Client) call(ctx context.Context, op, key string, fn func() error) error {
 	return c.run(ctx, op, key, func() error {
 		err := fn()
 		if c.reporter != nil {

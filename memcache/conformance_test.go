@@ -70,18 +70,22 @@ func clientTarget(t *testing.T, opts memcachetest.Options, itemSizeMax int) func
 }
 
 func TestConformanceEmbedded(t *testing.T) {
+	t.Parallel()
 	testBackendConformance(t, embeddedTarget(DefaultItemSizeMax))
 }
 
 func TestConformanceEmbedded2m(t *testing.T) {
+	t.Parallel()
 	testBackendConformance(t, embeddedTarget(2<<20))
 }
 
 func TestConformanceClient(t *testing.T) {
+	t.Parallel()
 	testBackendConformance(t, clientTarget(t, memcachetest.Options{}, DefaultItemSizeMax))
 }
 
 func TestConformanceClient2m(t *testing.T) {
+	t.Parallel()
 	testBackendConformance(t, clientTarget(t, memcachetest.Options{ItemSize: "2m", MemoryMB: 64}, 2<<20))
 }
 
@@ -405,6 +409,17 @@ func testBackendConformance(t *testing.T, newTarget func(t *testing.T) conforman
 		long := key("") + strings.Repeat("k", MaxKeyLen-len(key("")))
 		set(t, b, long, "v", 0)
 		assert.Equal(t, []byte("v"), mustGet(t, b, long).Value, "a 250-byte key is legal")
+	})
+
+	run("nil item", func(t *testing.T, tg conformanceTarget, key func(string) string) {
+		b := tg.backend
+		for op, err := range map[string]error{
+			"set": b.Set(ctx, nil), "add": b.Add(ctx, nil), "replace": b.Replace(ctx, nil), "cas": b.CompareAndSwap(ctx, nil),
+		} {
+			var oe *OpError
+			require.ErrorAs(t, err, &oe, op)
+			assert.Equal(t, op, oe.Op)
+		}
 	})
 
 	run("done context", func(t *testing.T, tg conformanceTarget, key func(string) string) {

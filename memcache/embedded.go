@@ -201,20 +201,11 @@ func (e *Embedded) Touch(ctx context.Context, key string, expiration int32) erro
 	return nil
 }
 
-// checkCall checks what every keyed call checks first, in memcached
-// client order: the context, then the key.
-func checkCall(ctx context.Context, op, key string) error {
-	if err := ctxError(ctx, op, key); err != nil {
-		return err
-	}
-	return checkKey(op, key)
-}
-
 // store is Set, Add, Replace and CompareAndSwap. Its order of checks is the
 // server's: the size limit first, whatever the condition, then the
 // condition.
 func (e *Embedded) store(ctx context.Context, op string, item *Item) error {
-	if err := checkCall(ctx, op, item.Key); err != nil {
+	if err := checkItem(ctx, op, item); err != nil {
 		return err
 	}
 	tooLarge := len(item.Value) > MaxValueLen(e.itemSizeMax, item.Key, item.Flags)
