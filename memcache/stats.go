@@ -20,13 +20,9 @@ func readItemSizeMax(ctx context.Context, addr net.Addr, timeout time.Duration) 
 		return 0, err
 	}
 	defer conn.Close()
-	deadline := time.Now().Add(timeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
-	}
-	conn.SetDeadline(deadline)
-	// Cancellation without a deadline: closing the connection unblocks the
-	// read at once.
+	conn.SetDeadline(time.Now().Add(timeout))
+	// The context ends the call by closing the connection, not through the
+	// deadline: that way an early end always reports ctx's own error.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
