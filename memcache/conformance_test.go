@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -461,4 +463,103 @@ func testBackendConformance(t *testing.T, newTarget func(t *testing.T) conforman
 		require.NoError(t, err)
 		assert.Equal(t, tg.itemSizeMax, n)
 	})
+}
+
+// TestEmbeddedAgreesWithMemcached runs one random sequence of operations
+// against the embedded backend and a real memcached side by side and
+// requires the same outcome from both at every step: the same error class,
+// the same values and flags, and CAS tokens that behave alike.
+func TestEmbeddedAgreesWithMemcached(t *testing.T) {
+	t.Parallel()
+	server := clientTarget(t, memcachetest.Options{}, DefaultItemSizeMax)(t).backend
+	emb := NewEmbedded(EmbeddedConfig{})
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	ctx := context.Background()
+
+	keys := []string{"a", "b", "c", strings.Repeat("k", MaxKeyLen), "", "bad key"}
+	exps := []int32{0, 0, 0, 3600, -1, maxRelativeExpiration + 1}
+	value := func(k string, flags uint32) []byte {
+		switch r.IntN(50) {
+		case 0:
+			return make([]byte, MaxValueLen(DefaultItemSizeMax, k, flags))
+		case 1:
+			return make([]byte, MaxValueLen(DefaultItemSizeMax, k, flags)+1)
+		}
+		v := make([]byte, r.IntN(100))
+		for i := range v {
+			v[i] = byte(r.IntN(256))
+		}
+		return v
+	}
+	// Tokens differ between backends, so each keeps the last it handed out
+	// per key; "stale" tells both to use an outdated one.
+	tokens := [2]map[string][]uint64{{}, {}}
+	backends := [2]Backend{emb, server}
+
+	for step := range 1500 {
+		k := keys[r.IntN(len(keys))]
+		flags := uint32(r.IntN(2)) * 0xabcd
+		it := Item{Key: k, Value: value(k, flags), Flags: flags, Expiration: exps[r.IntN(len(exps))]}
+		op := r.IntN(9)
+		stale := r.IntN(3) == 0
+		var outcome [2]string
+		for i, b := range backends {
+			var err error
+			var got string
+			switch op {
+			case 0, 1:
+				var g *Item
+				if g, err = b.Get(ctx, k); err == nil {
+					got = fmt.Sprintf("%x/%d", g.Value, g.Flags)
+					tokens[i][k] = append(tokens[i][k], g.CAS)
+				}
+			case 2:
+				var m map[string]*Item
+				if m, err = b.GetMulti(ctx, []string{k, "a", "b"}); err == nil {
+					for _, mk := range []string{k, "a", "b"} {
+						if g, ok := m[mk]; ok {
+							got += fmt.Sprintf("%s=%x/%d ", mk, g.Value, g.Flags)
+						}
+					}
+				}
+			case 3:
+				err = b.Set(ctx, &it)
+			case 4:
+				err = b.Add(ctx, &it)
+			case 5:
+				err = b.Replace(ctx, &it)
+			case 6:
+				c := it
+				if ts := tokens[i][k]; len(ts) > 0 {
+					c.CAS = ts[len(ts)-1]
+					if stale && len(ts) > 1 {
+						c.CAS = ts[0]
+					}
+				}
+				err = b.CompareAndSwap(ctx, &c)
+			case 7:
+				err = b.Delete(ctx, k)
+			case 8:
+				err = b.Touch(ctx, k, it.Expiration)
+			}
+			outcome[i] = errorClass(err) + " " + got
+		}
+		require.Equal(t, outcome[0], outcome[1],
+			"step %d: op %d on %q (flags %d, exp %d, %d bytes): embedded vs memcached", step, op, k, flags, it.Expiration, len(it.Value))
+	}
+}
+
+// errorClass names the package error err counts as.
+func errorClass(err error) string {
+	for _, e := range []error{ErrCacheMiss, ErrNotStored, ErrCASConflict, ErrMalformedKey, ErrTooLarge} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	if err != nil {
+		return "other: " + err.Error()
+	}
+	return "ok"
 }
