@@ -1,0 +1,255 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sync"
+	"sync/atomic"
+)
+
+// Gob is the codec for encoding/gob, registered as "gob".
+//
+// Marshal writes one self-contained gob stream per value (type descriptors
+// first, then the value), as a cache needs: each value is decoded on its
+// own. Cached properties are left out, deeply. Plain encoding/gob decodes the
+// result into the type without the cached fields, and Unmarshal decodes what
+// plain gob wrote for that type; a struct holding an exported
+// cacheprop.Lazy, which plain gob refuses ("has no exported fields"),
+// simply works. Unmarshal decodes as gob does (fields absent from the
+// stream keep their values) and then resets every cached property it can
+// reach, so no stale derived data survives.
+//
+// Types that gob encodes with their own methods (GobEncode, then
+// MarshalBinary, including methods promoted from an embedded field such as
+// time.Time) are left to those methods, cached fields or not.
+//
+// Recursive types (trees, lists) that hold cached properties take another
+// route: the value is copied into tables, one row per struct of the
+// recursive type, with pointers turned into row numbers. Such a stream
+// round-trips through Gob, shared pointers and cycles included, but it is
+// not what plain gob writes for the type without cached fields, and
+// Unmarshal overwrites the target's data fields instead of merging into
+// them.
+//
+// Values held in interface-typed fields (any, map[string]any) are encoded
+// exactly as gob encodes them, with their own types: gob needs those types
+// registered (gob.Register), and their cached properties are NOT stripped.
+// A tagged exported field in such a value is written, and a struct with an
+// exported Lazy is refused by gob. Stripping them would mean registering a
+// second type under the user's name, which gob forbids, so Gob does not.
+// After Unmarshal, the cached properties of what was decoded into
+// interfaces are reset like all others.
+var Gob Codec = gobCodec{}
+
+func init() {
+	if err := Register(Gob); err != nil {
+		panic(err)
+	}
+}
+
+type gobCodec struct{}
+
+func (gobCodec) Name() string { return "gob" }
+
+// gobRoute says how a type is encoded.
+type gobRoute uint8
+
+const (
+	gobDirect gobRoute = iota // nothing to strip: encoding/gob as it is
+	gobView                   // a view type over the user's memory
+	gobFlat                   // recursive: copied into tables
+	gobFail                   // err says why
+)
+
+// A gobPlan is the per-type work of Gob, done once.
+type gobPlan struct {
+	route gobRoute
+	view  reflect.Type // gobView: the view of the plan's type
+	flat  *gobFlatPlan
+	err   error
+	// size is the length of the last encoding, so the next one starts with
+	// a buffer that fits instead of growing one several times.
+	size atomic.Int64
+}
+
+var gobPlans sync.Map // map[reflect.Type]*gobPlan
+
+// gobPlanFor returns the plan for values of type t, building it once. Two
+// goroutines may build the same plan at once; the first stored wins.
+func gobPlanFor(t reflect.Type) *gobPlan {
+	if p, ok := gobPlans.Load(t); ok {
+		return p.(*gobPlan)
+	}
+	p := buildGobPlan(t)
+	actual, _ := gobPlans.LoadOrStore(t, p)
+	return actual.(*gobPlan)
+}
+
+func buildGobPlan(t reflect.Type) *gobPlan {
+	if !reachesCached(t) {
+		return &gobPlan{route: gobDirect}
+	}
+	v, err := newGobViewBuilder(t).view(t, "")
+	switch {
+	case err == nil:
+		if v == t {
+			return &gobPlan{route: gobDirect}
+		}
+		return &gobPlan{route: gobView, view: v}
+	case errors.Is(err, errGobRecursive):
+		fp, err := newGobFlatPlan(t)
+		if err != nil {
+			return &gobPlan{route: gobFail, err: err}
+		}
+		return &gobPlan{route: gobFlat, flat: fp}
+	default:
+		return &gobPlan{route: gobFail, err: err}
+	}
+}
+
+func (gobCodec) Marshal(v any) ([]byte, error) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return nil, errors.New("codec: gob: cannot encode nil value")
+	}
+	// The plan is for the type pointed to, so that gob can be handed a
+	// pointer into the user's value.
+	var t reflect.Type
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			// gob.Encoder panics here; a codec returns an error.
+			return nil, fmt.Errorf("codec: gob: cannot encode nil pointer of type %v", rv.Type())
+		}
+		t = rv.Type().Elem()
+	} else {
+		t = rv.Type()
+	}
+	p := gobPlanFor(t)
+	var buf bytes.Buffer
+	if n := p.size.Load(); n > 0 {
+		buf.Grow(int(n) + int(n)/8)
+	}
+	enc := gob.NewEncoder(&buf)
+	var err error
+	switch p.route {
+	case gobDirect:
+		err = enc.Encode(v)
+	case gobView:
+		if rv.Kind() != reflect.Pointer {
+			// A view needs an address; a value passed by value has none.
+			c := reflect.New(t)
+			c.Elem().Set(rv)
+			rv = c
+		}
+		err = enc.EncodeValue(reflect.NewAt(p.view, rv.UnsafePointer()))
+	case gobFlat:
+		var msg reflect.Value
+		if rv.Kind() != reflect.Pointer {
+			c := reflect.New(t)
+			c.Elem().Set(rv)
+			rv = c
+		}
+		if msg, err = p.flat.encode(rv.Elem()); err == nil {
+			err = enc.EncodeValue(msg)
+		}
+	case gobFail:
+		return nil, p.err
+	}
+	if err != nil {
+		return nil, gobWrap("marshal", t, err)
+	}
+	p.size.Store(int64(buf.Len()))
+	return buf.Bytes(), nil
+}
+
+func (gobCodec) Unmarshal(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if err := gobCheckFraming(data); err != nil {
+		return gobWrap("unmarshal", reflect.TypeOf(v), err)
+	}
+	dec := gob.NewDecoder(bytes.NewReader(data))
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		// Whatever gob says about nil and non-pointers is the answer.
+		if err := dec.Decode(v); err != nil {
+			return gobWrap("unmarshal", reflect.TypeOf(v), err)
+		}
+		return nil
+	}
+	t := rv.Type().Elem()
+	p := gobPlanFor(t)
+	var err error
+	switch p.route {
+	case gobDirect:
+		err = dec.Decode(v)
+	case gobView:
+		err = dec.DecodeValue(reflect.NewAt(p.view, rv.UnsafePointer()))
+	case gobFlat:
+		msg := reflect.New(p.flat.msg)
+		if err = dec.DecodeValue(msg); err == nil {
+			err = p.flat.decode(msg.Elem(), rv.Elem())
+		}
+	case gobFail:
+		return p.err
+	}
+	// Reset even after a failed decode: it may have written part of the
+	// target, and what it left must not pass for fresh derived data.
+	resetCached(rv)
+	if err != nil {
+		return gobWrap("unmarshal", t, err)
+	}
+	return nil
+}
+
+// gobWrap puts the operation and the user's type in front of an error from
+// gob, which would otherwise name the view type.
+func gobWrap(op string, t reflect.Type, err error) error {
+	var ue *GobUnsupportedError
+	if errors.As(err, &ue) {
+		return err
+	}
+	if t == nil {
+		return fmt.Errorf("codec: gob: %s: %w", op, err)
+	}
+	return fmt.Errorf("codec: gob: %s %v: %w", op, t, err)
+}
+
+// gobCheckFraming checks each message length in a gob stream against the
+// bytes that follow it. gob believes a length and, for one that claims more
+// than 10 MB, allocates and reads 10 MB before it finds the input short: six
+// bytes of garbage would cost that much. Every stream an encoder writes
+// passes; only the truncated or corrupt fail, as gob would fail them.
+func gobCheckFraming(data []byte) error {
+	for len(data) > 0 {
+		n, w := gobUint(data)
+		if w == 0 {
+			return nil // a malformed count: gob says what is wrong with it
+		}
+		data = data[w:]
+		if n > uint64(len(data)) {
+			return fmt.Errorf("message claims %d bytes, %d left: %w", n, len(data), io.ErrUnexpectedEOF)
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// gobUint decodes one of gob's unsigned integers: a byte below 0x80 is the
+// value, otherwise its negation is the count of big-endian bytes that
+// follow. w is 0 if data does not hold a whole one.
+func gobUint(data []byte) (n uint64, w int) {
+	if data[0] < 0x80 {
+		return uint64(data[0]), 1
+	}
+	k := -int(int8(data[0]))
+	if k > 8 || k >= len(data) {
+		return 0, 0
+	}
+	for _, b := range data[1 : 1+k] {
+		n = n<<8 | uint64(b)
+	}
+	return n, 1 + k
+}

@@ -1,0 +1,530 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"unsafe"
+
+	"github.com/leancache/leancache/cacheprop"
+)
+
+// This file is Gob's route for recursive types, which StructOf cannot
+// build views of. The value is copied into a message that gob can encode:
+//
+//	struct { V <root>; T0 []<row of S0>; T1 []<row of S1>; ... }
+//
+// with one table per recursive struct type S, one row per struct met.
+// Every reference to a recursive struct, by pointer or by value, becomes a
+// row number plus one (0 for nil). Rows hold only the fields gob sends,
+// minus the cached ones. Pointers to the same struct share a row, so shared
+// nodes and cycles survive the trip, which plain gob cannot do at all.
+//
+// Both directions work through a queue rather than by recursion on
+// pointers, so a long list does not need a deep stack, and decoding builds
+// each row at most once per pointer and once by value, so a short input
+// cannot make it build without bound.
+
+// ErrGobCorrupt is returned (wrapped) by [Gob]'s Unmarshal when a stream of
+// a recursive type decodes but its row numbers do not make sense.
+var ErrGobCorrupt = errors.New("codec: gob: corrupt input")
+
+// gobMaxValueDepth bounds nesting of recursive structs held by value (as in
+// Children []Node), the one place decoding recurses.
+const gobMaxValueDepth = 10000
+
+type gobFlatPlan struct {
+	root    reflect.Type
+	msg     reflect.Type // the message type, above
+	rootRef *gobTable    // the root is itself a recursive struct: V is its row
+	rootC   *gobConv     // otherwise: V is the root converted
+	tables  []*gobTable
+}
+
+// A gobTable holds the rows of one recursive struct type.
+type gobTable struct {
+	idx  int
+	typ  reflect.Type // the user's struct
+	conv *gobConv     // the struct <-> its row
+}
+
+// A gobConv converts between a user type and its flat form. enc reads src
+// (the user's) and writes dst (settable, flat); dec the other way round.
+type gobConv struct {
+	flat reflect.Type
+	enc  func(st *gobFlatEnc, src, dst reflect.Value)
+	dec  func(st *gobFlatDec, src, dst reflect.Value) error
+}
+
+// gobIdentity is the conversion of a type that needs none.
+func gobIdentity(t reflect.Type) *gobConv {
+	return &gobConv{
+		flat: t,
+		enc:  func(_ *gobFlatEnc, src, dst reflect.Value) { dst.Set(src) },
+		dec:  func(_ *gobFlatDec, src, dst reflect.Value) error { dst.Set(src); return nil },
+	}
+}
+
+type gobFlatBuilder struct {
+	root   reflect.Type
+	convs  map[reflect.Type]*gobConv
+	tables map[reflect.Type]*gobTable
+	list   []*gobTable
+}
+
+func newGobFlatPlan(root reflect.Type) (*gobFlatPlan, error) {
+	b := &gobFlatBuilder{root: root, convs: map[reflect.Type]*gobConv{}, tables: map[reflect.Type]*gobTable{}}
+	p := &gobFlatPlan{root: root}
+	var rootFlat reflect.Type
+	if gobRecursive(root) && !gobMarshals(root) {
+		tb, err := b.table(root, "")
+		if err != nil {
+			return nil, err
+		}
+		p.rootRef, rootFlat = tb, reflect.TypeFor[int]()
+	} else {
+		c, err := b.conv(root, "")
+		if err != nil {
+			return nil, err
+		}
+		p.rootC, rootFlat = c, c.flat
+	}
+	fields := []reflect.StructField{{Name: "V", Type: rootFlat}}
+	for _, tb := range b.list {
+		fields = append(fields, reflect.StructField{Name: "T" + strconv.Itoa(tb.idx), Type: reflect.SliceOf(tb.conv.flat)})
+	}
+	p.msg = reflect.StructOf(fields)
+	p.tables = b.list
+	return p, nil
+}
+
+// gobRecursive reports whether t is a struct that holds cached properties
+// and can contain itself.
+func gobRecursive(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct || !reachesCached(t) {
+		return false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if typeReaches(t.Field(i).Type, t, map[reflect.Type]bool{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// table returns the table of the recursive struct t, creating it (and the
+// conversion of its rows, which may refer back to it) on first use.
+func (b *gobFlatBuilder) table(t reflect.Type, path string) (*gobTable, error) {
+	if tb, ok := b.tables[t]; ok {
+		return tb, nil
+	}
+	tb := &gobTable{idx: len(b.list), typ: t}
+	b.tables[t] = tb
+	b.list = append(b.list, tb)
+	c, err := b.structConv(t, path)
+	if err != nil {
+		return nil, err
+	}
+	tb.conv = c
+	return tb, nil
+}
+
+func (b *gobFlatBuilder) conv(t reflect.Type, path string) (*gobConv, error) {
+	if !reachesCached(t) || gobMarshals(t) || t.Kind() == reflect.Interface {
+		return gobIdentity(t), nil
+	}
+	if c, ok := b.convs[t]; ok {
+		return c, nil
+	}
+	var c *gobConv
+	var err error
+	switch t.Kind() {
+	case reflect.Struct:
+		if gobRecursive(t) {
+			var tb *gobTable
+			if tb, err = b.table(t, path); err == nil {
+				c = gobValueRef(tb)
+			}
+		} else {
+			c, err = b.structConv(t, path)
+		}
+	case reflect.Pointer:
+		if e := t.Elem(); gobRecursive(e) && !gobMarshals(e) {
+			var tb *gobTable
+			if tb, err = b.table(e, path); err == nil {
+				c = gobPointerRef(tb)
+			}
+		} else {
+			c, err = b.pointerConv(t, path)
+		}
+	case reflect.Slice, reflect.Array:
+		c, err = b.listConv(t, path)
+	case reflect.Map:
+		if reachesCached(t.Key()) {
+			return nil, &GobUnsupportedError{Type: b.root, Path: path, Reason: fmt.Sprintf("map key type %v holds cached properties", t.Key())}
+		}
+		c, err = b.mapConv(t, path)
+	default:
+		c = gobIdentity(t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.convs[t] = c
+	return c, nil
+}
+
+// structConv keeps the fields gob sends, minus cached ones, as plain
+// (non-embedded) fields under their names, as gob sends embedded ones.
+func (b *gobFlatBuilder) structConv(t reflect.Type, path string) (*gobConv, error) {
+	type fieldConv struct {
+		user int
+		c    *gobConv
+	}
+	var fields []reflect.StructField
+	var fcs []fieldConv
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() || cacheprop.IsCached(f) || !gobSends(f.Type) {
+			continue
+		}
+		c, err := b.conv(f.Type, path+"."+f.Name)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, reflect.StructField{Name: f.Name, Type: c.flat})
+		fcs = append(fcs, fieldConv{i, c})
+	}
+	return &gobConv{
+		flat: reflect.StructOf(fields),
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			for j, fc := range fcs {
+				fc.c.enc(st, src.Field(fc.user), dst.Field(j))
+			}
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			for j, fc := range fcs {
+				if err := fc.c.dec(st, src.Field(j), dst.Field(fc.user)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}, nil
+}
+
+func (b *gobFlatBuilder) pointerConv(t reflect.Type, path string) (*gobConv, error) {
+	e, err := b.conv(t.Elem(), path)
+	if err != nil {
+		return nil, err
+	}
+	return &gobConv{
+		flat: reflect.PointerTo(e.flat),
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			if src.IsNil() {
+				return
+			}
+			n := reflect.New(e.flat)
+			e.enc(st, src.Elem(), n.Elem())
+			dst.Set(n)
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			if src.IsNil() {
+				dst.SetZero()
+				return nil
+			}
+			n := reflect.New(t.Elem())
+			dst.Set(n)
+			return e.dec(st, src.Elem(), n.Elem())
+		},
+	}, nil
+}
+
+func (b *gobFlatBuilder) listConv(t reflect.Type, path string) (*gobConv, error) {
+	e, err := b.conv(t.Elem(), path+"[]")
+	if err != nil {
+		return nil, err
+	}
+	isSlice := t.Kind() == reflect.Slice
+	flat := reflect.SliceOf(e.flat)
+	if !isSlice {
+		flat = reflect.ArrayOf(t.Len(), e.flat)
+	}
+	return &gobConv{
+		flat: flat,
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			if isSlice {
+				if src.IsNil() {
+					return
+				}
+				dst.Set(reflect.MakeSlice(flat, src.Len(), src.Len()))
+			}
+			for i := 0; i < src.Len(); i++ {
+				e.enc(st, src.Index(i), dst.Index(i))
+			}
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			if isSlice {
+				if src.IsNil() {
+					dst.SetZero()
+					return nil
+				}
+				dst.Set(reflect.MakeSlice(t, src.Len(), src.Len()))
+			}
+			for i := 0; i < src.Len(); i++ {
+				if err := e.dec(st, src.Index(i), dst.Index(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}, nil
+}
+
+func (b *gobFlatBuilder) mapConv(t reflect.Type, path string) (*gobConv, error) {
+	e, err := b.conv(t.Elem(), path+"[]")
+	if err != nil {
+		return nil, err
+	}
+	flat := reflect.MapOf(t.Key(), e.flat)
+	return &gobConv{
+		flat: flat,
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			if src.IsNil() {
+				return
+			}
+			m := reflect.MakeMapWithSize(flat, src.Len())
+			for it := src.MapRange(); it.Next(); {
+				v := reflect.New(e.flat).Elem()
+				e.enc(st, it.Value(), v)
+				m.SetMapIndex(it.Key(), v)
+			}
+			dst.Set(m)
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			if src.IsNil() {
+				dst.SetZero()
+				return nil
+			}
+			m := reflect.MakeMapWithSize(t, src.Len())
+			for it := src.MapRange(); it.Next(); {
+				v := reflect.New(t.Elem()).Elem()
+				if err := e.dec(st, it.Value(), v); err != nil {
+					return err
+				}
+				m.SetMapIndex(it.Key(), v)
+			}
+			dst.Set(m)
+			return nil
+		},
+	}, nil
+}
+
+// gobPointerRef converts a pointer to a recursive struct to its row number
+// plus one; pointers to one struct share its row.
+func gobPointerRef(tb *gobTable) *gobConv {
+	return &gobConv{
+		flat: reflect.TypeFor[int](),
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			if src.IsNil() {
+				return
+			}
+			dst.SetInt(int64(st.pointerRow(tb, src)) + 1)
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			obj, err := st.object(tb, src.Int())
+			if err != nil {
+				return err
+			}
+			if obj.IsValid() {
+				dst.Set(obj)
+			} else {
+				dst.SetZero()
+			}
+			return nil
+		},
+	}
+}
+
+// gobValueRef converts a recursive struct held by value to a row of its own.
+func gobValueRef(tb *gobTable) *gobConv {
+	return &gobConv{
+		flat: reflect.TypeFor[int](),
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			dst.SetInt(int64(st.newRow(tb, src)) + 1)
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			return st.byValue(tb, src.Int(), dst)
+		},
+	}
+}
+
+// gobFlatEnc is the state of one encode.
+type gobFlatEnc struct {
+	rows  [][]reflect.Value // per table, the rows, filled from queue
+	ptrs  []map[unsafe.Pointer]int
+	queue []gobEncJob
+}
+
+type gobEncJob struct {
+	tb  *gobTable
+	row int
+	src reflect.Value // the user's struct
+}
+
+func (st *gobFlatEnc) newRow(tb *gobTable, src reflect.Value) int {
+	i := len(st.rows[tb.idx])
+	st.rows[tb.idx] = append(st.rows[tb.idx], reflect.Value{})
+	st.queue = append(st.queue, gobEncJob{tb, i, src})
+	return i
+}
+
+func (st *gobFlatEnc) pointerRow(tb *gobTable, ptr reflect.Value) int {
+	m := st.ptrs[tb.idx]
+	if m == nil {
+		m = map[unsafe.Pointer]int{}
+		st.ptrs[tb.idx] = m
+	}
+	p := ptr.UnsafePointer()
+	if i, ok := m[p]; ok {
+		return i
+	}
+	i := st.newRow(tb, ptr.Elem())
+	m[p] = i
+	return i
+}
+
+// encode copies v (addressable, of the plan's root type) into a message.
+func (p *gobFlatPlan) encode(v reflect.Value) (reflect.Value, error) {
+	st := &gobFlatEnc{rows: make([][]reflect.Value, len(p.tables)), ptrs: make([]map[unsafe.Pointer]int, len(p.tables))}
+	msg := reflect.New(p.msg).Elem()
+	if p.rootRef != nil {
+		msg.Field(0).SetInt(int64(st.pointerRow(p.rootRef, v.Addr())) + 1)
+	} else {
+		p.rootC.enc(st, v, msg.Field(0))
+	}
+	for len(st.queue) > 0 {
+		j := st.queue[len(st.queue)-1]
+		st.queue = st.queue[:len(st.queue)-1]
+		row := reflect.New(j.tb.conv.flat).Elem()
+		j.tb.conv.enc(st, j.src, row)
+		st.rows[j.tb.idx][j.row] = row
+	}
+	for i, tb := range p.tables {
+		rows := st.rows[i]
+		s := reflect.MakeSlice(reflect.SliceOf(tb.conv.flat), len(rows), len(rows))
+		for k, r := range rows {
+			s.Index(k).Set(r)
+		}
+		msg.Field(1 + i).Set(s)
+	}
+	return msg, nil
+}
+
+// gobFlatDec is the state of one decode.
+type gobFlatDec struct {
+	plan   *gobFlatPlan
+	tables []reflect.Value   // the decoded rows, per table
+	objs   [][]reflect.Value // per table and row, the struct made for pointers to it
+	used   [][]bool          // per table and row, whether a struct held by value took it
+	depth  int
+	queue  []gobDecJob
+}
+
+type gobDecJob struct {
+	tb  *gobTable
+	row int
+	obj reflect.Value // pointer to the struct to fill
+}
+
+func (st *gobFlatDec) rowIndex(tb *gobTable, n int64) (int, error) {
+	if n < 1 || n > int64(st.tables[tb.idx].Len()) {
+		return 0, fmt.Errorf("%v: reference %d to %v outside its %d rows: %w",
+			st.plan.root, n, tb.typ, st.tables[tb.idx].Len(), ErrGobCorrupt)
+	}
+	return int(n - 1), nil
+}
+
+// object returns the struct made for row n-1 (invalid for 0), making it
+// and queueing its filling the first time.
+func (st *gobFlatDec) object(tb *gobTable, n int64) (reflect.Value, error) {
+	if n == 0 {
+		return reflect.Value{}, nil
+	}
+	i, err := st.rowIndex(tb, n)
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	objs := st.objs[tb.idx]
+	if objs == nil {
+		objs = make([]reflect.Value, st.tables[tb.idx].Len())
+		st.objs[tb.idx] = objs
+	}
+	if !objs[i].IsValid() {
+		objs[i] = reflect.New(tb.typ)
+		st.queue = append(st.queue, gobDecJob{tb, i, objs[i]})
+	}
+	return objs[i], nil
+}
+
+func (st *gobFlatDec) byValue(tb *gobTable, n int64, dst reflect.Value) error {
+	if n == 0 {
+		dst.SetZero()
+		return nil
+	}
+	i, err := st.rowIndex(tb, n)
+	if err != nil {
+		return err
+	}
+	used := st.used[tb.idx]
+	if used == nil {
+		used = make([]bool, st.tables[tb.idx].Len())
+		st.used[tb.idx] = used
+	}
+	if used[i] {
+		// The encoder gives each struct held by value its own row; a row
+		// used twice could make a few rows expand without bound.
+		return fmt.Errorf("%v: row %d of %v used twice by value: %w", st.plan.root, i, tb.typ, ErrGobCorrupt)
+	}
+	used[i] = true
+	if st.depth++; st.depth > gobMaxValueDepth {
+		return fmt.Errorf("%v: %v nested by value deeper than %d: %w", st.plan.root, tb.typ, gobMaxValueDepth, ErrGobCorrupt)
+	}
+	defer func() { st.depth-- }()
+	return tb.conv.dec(st, st.tables[tb.idx].Index(i), dst)
+}
+
+// decode copies a decoded message into dst (settable, of the root type).
+func (p *gobFlatPlan) decode(msg, dst reflect.Value) error {
+	st := &gobFlatDec{
+		plan:   p,
+		tables: make([]reflect.Value, len(p.tables)),
+		objs:   make([][]reflect.Value, len(p.tables)),
+		used:   make([][]bool, len(p.tables)),
+	}
+	for i := range p.tables {
+		st.tables[i] = msg.Field(1 + i)
+	}
+	if p.rootRef != nil {
+		// The root row is the target itself, so references back to the
+		// root (a cycle through it) point at the target.
+		i, err := st.rowIndex(p.rootRef, msg.Field(0).Int())
+		if err != nil {
+			return err
+		}
+		st.objs[p.rootRef.idx] = make([]reflect.Value, st.tables[p.rootRef.idx].Len())
+		st.objs[p.rootRef.idx][i] = dst.Addr()
+		st.queue = append(st.queue, gobDecJob{p.rootRef, i, dst.Addr()})
+	} else if err := p.rootC.dec(st, msg.Field(0), dst); err != nil {
+		return err
+	}
+	for len(st.queue) > 0 {
+		j := st.queue[len(st.queue)-1]
+		st.queue = st.queue[:len(st.queue)-1]
+		if err := j.tb.conv.dec(st, st.tables[j.tb.idx].Index(j.row), j.obj.Elem()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,644 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/gob"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leancache/leancache/cacheprop"
+	"github.com/leancache/leancache/internal/fixtures"
+)
+
+// gobSecret marks every cached value in the corpus below: it must never
+// appear in what Gob writes.
+const gobSecret = "CACHED-SECRET"
+
+// The gob corpus: each type has cached properties somewhere, and a twin
+// without them that plain gob encodes.
+
+type gobLeaf struct {
+	Name  string
+	HTML  string `cacheprop:"cached"`
+	score cacheprop.Lazy[int]
+}
+
+type gobLeafTwin struct{ Name string }
+
+// gobTagged holds no Lazy, so it can be copied into maps and interfaces.
+type gobTagged struct {
+	Name string
+	HTML string `cacheprop:""`
+}
+
+type gobTaggedTwin struct{ Name string }
+
+type GobEmb struct {
+	E    string
+	Memo string `cacheprop:"cached"`
+}
+
+type GobEmbTwin struct{ E string }
+
+type gobEmb struct {
+	U    string
+	Memo string `cacheprop:"cached"`
+}
+
+// gobAllCached has nothing left once stripped.
+type gobAllCached struct {
+	HTML string `cacheprop:"cached"`
+	Lazy cacheprop.Lazy[string]
+}
+
+type gobDeep struct {
+	GobEmb
+	*gobEmb
+	Leaf    gobLeaf
+	Ptr     *gobLeaf
+	Nil     *gobLeaf
+	PtrPtr  **gobLeaf
+	Slice   []gobLeaf
+	Ptrs    []*gobLeaf
+	Array   [2]gobLeaf
+	ByValue map[string]gobTagged
+	ByPtr   map[string]*gobLeaf
+	Summary cacheprop.Lazy[string] // exported: plain gob refuses the struct
+	Derived map[string]int         `cacheprop:"cached"`
+	Gone    gobAllCached
+	When    time.Time
+	Plain   []int
+}
+
+type gobDeepTwin struct {
+	GobEmb  GobEmbTwin
+	Leaf    gobLeafTwin
+	Ptr     *gobLeafTwin
+	Nil     *gobLeafTwin
+	PtrPtr  **gobLeafTwin
+	Slice   []gobLeafTwin
+	Ptrs    []*gobLeafTwin
+	Array   [2]gobLeafTwin
+	ByValue map[string]gobTaggedTwin
+	ByPtr   map[string]*gobLeafTwin
+	When    time.Time
+	Plain   []int
+}
+
+// gobNewLeaf returns a leaf, with its cached properties computed if asked.
+func gobNewLeaf(name string, computed bool) *gobLeaf {
+	l := &gobLeaf{Name: name}
+	if computed {
+		l.HTML = gobSecret + name
+		l.score.Set(len(name))
+	}
+	return l
+}
+
+func gobNewDeep(computed bool) *gobDeep {
+	c := func(s string) string {
+		if computed {
+			return gobSecret + s
+		}
+		return ""
+	}
+	pp := gobNewLeaf("pp", computed)
+	d := &gobDeep{
+		GobEmb:  GobEmb{E: "e", Memo: c("e")},
+		gobEmb:  &gobEmb{U: "u", Memo: c("u")},
+		Leaf:    *gobNewLeaf("leaf", false),
+		Ptr:     gobNewLeaf("ptr", computed),
+		PtrPtr:  &pp,
+		Ptrs:    []*gobLeaf{gobNewLeaf("p0", computed), gobNewLeaf("p1", computed)},
+		ByValue: map[string]gobTagged{"a": {Name: "a", HTML: c("a")}},
+		ByPtr:   map[string]*gobLeaf{"b": gobNewLeaf("b", computed)},
+		Gone:    gobAllCached{HTML: c("gone")},
+		When:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Plain:   []int{1, 2, 3},
+	}
+	d.Slice = make([]gobLeaf, 2)
+	for i, n := range []string{"s0", "s1"} {
+		d.Slice[i].Name, d.Slice[i].HTML = n, c(n)
+		d.Array[i].Name, d.Array[i].HTML = "a"+n, c(n)
+	}
+	if computed {
+		d.Leaf.HTML = gobSecret
+		d.Leaf.score.Set(1)
+		d.Summary.Set(gobSecret + "summary")
+		d.Derived = map[string]int{gobSecret: 1}
+		d.Gone.Lazy.Set(gobSecret)
+	}
+	return d
+}
+
+func gobDeepTwinValue() *gobDeepTwin {
+	pp := &gobLeafTwin{"pp"}
+	return &gobDeepTwin{
+		GobEmb:  GobEmbTwin{E: "e"},
+		Leaf:    gobLeafTwin{"leaf"},
+		Ptr:     &gobLeafTwin{"ptr"},
+		PtrPtr:  &pp,
+		Slice:   []gobLeafTwin{{"s0"}, {"s1"}},
+		Ptrs:    []*gobLeafTwin{{"p0"}, {"p1"}},
+		Array:   [2]gobLeafTwin{{"as0"}, {"as1"}},
+		ByValue: map[string]gobTaggedTwin{"a": {"a"}},
+		ByPtr:   map[string]*gobLeafTwin{"b": {"b"}},
+		When:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Plain:   []int{1, 2, 3},
+	}
+}
+
+// gobStamped has MarshalBinary promoted from time.Time: gob encodes only the
+// time, and Gob must do the same.
+type gobStamped struct {
+	time.Time
+	Note string `cacheprop:"cached"`
+}
+
+// gobCustom has its own GobEncode, which writes even its cached field:
+// the method decides, not Gob.
+type gobCustom struct {
+	Data string
+	HTML string `cacheprop:"cached"`
+}
+
+func (c gobCustom) GobEncode() ([]byte, error) { return []byte(c.Data + "|" + c.HTML), nil }
+
+func (c *gobCustom) GobDecode(b []byte) error {
+	c.Data, c.HTML, _ = strings.Cut(string(b), "|")
+	return nil
+}
+
+type gobMethods struct {
+	Stamp  gobStamped
+	Custom gobCustom
+	Leaf   gobLeaf
+}
+
+type gobMethodsTwin struct {
+	Stamp  gobStamped
+	Custom gobCustom
+	Leaf   gobLeafTwin
+}
+
+func gobNewMethods(computed bool) *gobMethods {
+	m := &gobMethods{
+		Stamp:  gobStamped{Time: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)},
+		Custom: gobCustom{Data: "d"},
+		Leaf:   *gobNewLeaf("l", false),
+	}
+	if computed {
+		m.Stamp.Note = gobSecret
+		m.Leaf.HTML = gobSecret
+	}
+	return m
+}
+
+func TestGobRoundTripAndInterop(t *testing.T) {
+	cases := []struct {
+		name  string
+		build func(computed bool) any // a pointer to the original type
+		twin  any                     // a pointer to the value plain gob sees
+		fresh func() any              // what a round trip gives; build(false) if nil
+	}{
+		{"deep", func(c bool) any { return gobNewDeep(c) }, gobDeepTwinValue(), func() any {
+			d := gobNewDeep(false)
+			d.gobEmb = nil // unexported: gob does not send it
+			return d
+		}},
+		{"leaf", func(c bool) any { return gobNewLeaf("x", c) }, &gobLeafTwin{"x"}, nil},
+		{"methods", func(c bool) any { return gobNewMethods(c) }, &gobMethodsTwin{
+			Stamp:  gobStamped{Time: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)},
+			Custom: gobCustom{Data: "d"},
+			Leaf:   gobLeafTwin{"l"},
+		}, nil},
+		{"slice of structs", func(c bool) any {
+			s := []gobTagged{{"a", ""}, {"b", ""}}
+			if c {
+				s[0].HTML = gobSecret
+			}
+			return &s
+		}, &[]gobTaggedTwin{{"a"}, {"b"}}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := Gob.Marshal(tc.build(true))
+			require.NoError(t, err)
+			assert.NotContains(t, string(data), gobSecret, "a cached property was written")
+
+			got := reflect.New(reflect.TypeOf(tc.build(false)).Elem())
+			require.NoError(t, Gob.Unmarshal(data, got.Interface()))
+			want := tc.build(false)
+			if tc.fresh != nil {
+				want = tc.fresh()
+			}
+			assert.Equal(t, want, got.Interface(), "round trip")
+
+			// Plain gob reads what Gob writes into the twin...
+			twin := reflect.New(reflect.TypeOf(tc.twin).Elem())
+			require.NoError(t, gob.NewDecoder(bytes.NewReader(data)).Decode(twin.Interface()))
+			assert.Equal(t, tc.twin, twin.Interface(), "plain gob into the twin")
+
+			// ...and Gob reads plain gob of the twin, here into a target
+			// whose cached properties were computed: none may survive.
+			var plain bytes.Buffer
+			require.NoError(t, gob.NewEncoder(&plain).Encode(tc.twin))
+			stale := tc.build(true)
+			require.NoError(t, Gob.Unmarshal(plain.Bytes(), stale))
+			assert.Equal(t, tc.build(false), stale, "twin into a stale target")
+		})
+	}
+}
+
+func TestGobMethodsLeftAlone(t *testing.T) {
+	// A type gob encodes with its methods gives gob's bytes exactly, even
+	// its cached field, which GobEncode chose to write.
+	v := &gobCustom{Data: "d", HTML: "h"}
+	data, err := Gob.Marshal(v)
+	require.NoError(t, err)
+	var plain bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&plain).Encode(v))
+	assert.Equal(t, plain.Bytes(), data)
+
+	s := &gobStamped{Time: time.Unix(1e9, 0).UTC(), Note: "n"}
+	data, err = Gob.Marshal(s)
+	require.NoError(t, err)
+	plain.Reset()
+	require.NoError(t, gob.NewEncoder(&plain).Encode(s))
+	assert.Equal(t, plain.Bytes(), data)
+
+	// Decoding resets the cached field that the method left standing.
+	got := &gobStamped{Note: "stale"}
+	require.NoError(t, Gob.Unmarshal(data, got))
+	assert.Equal(t, &gobStamped{Time: s.Time}, got)
+}
+
+func TestGobPlainTypeGoesStraightToGob(t *testing.T) {
+	v := &gobLeafTwin{"x"}
+	assert.Equal(t, gobDirect, gobPlanFor(reflect.TypeFor[gobLeafTwin]()).route)
+	data, err := Gob.Marshal(v)
+	require.NoError(t, err)
+	var plain bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&plain).Encode(v))
+	assert.Equal(t, plain.Bytes(), data)
+}
+
+func TestGobByValue(t *testing.T) {
+	// A value, not a pointer, has no address to lay a view over.
+	v := gobTagged{Name: "n", HTML: gobSecret}
+	data, err := Gob.Marshal(v)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), gobSecret)
+	var got gobTagged
+	require.NoError(t, Gob.Unmarshal(data, &got))
+	assert.Equal(t, gobTagged{Name: "n"}, got)
+}
+
+func TestGobNilPointer(t *testing.T) {
+	_, err := Gob.Marshal((*gobLeaf)(nil))
+	assert.ErrorContains(t, err, "nil pointer")
+	_, err = Gob.Marshal(nil)
+	assert.Error(t, err)
+	assert.Error(t, Gob.Unmarshal([]byte{1, 2}, gobLeaf{}), "not a pointer")
+}
+
+type gobBadKey struct {
+	M map[gobTagged]int
+}
+
+type gobBadOuter struct {
+	Items []gobBadKey
+}
+
+func TestGobUnsupported(t *testing.T) {
+	_, err := Gob.Marshal(&gobBadOuter{})
+	var ue *GobUnsupportedError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, reflect.TypeFor[gobBadOuter](), ue.Type)
+	assert.Equal(t, ".Items[].M", ue.Path)
+	assert.Contains(t, err.Error(), "gobBadOuter")
+	assert.ErrorAs(t, Gob.Unmarshal([]byte{0}, &gobBadOuter{}), &ue)
+}
+
+func TestGobProductLazyExported(t *testing.T) {
+	p := fixtures.NewProduct(1, 3)
+	p.Render(2000)
+	// Plain gob refuses the product: Summary is an exported Lazy.
+	require.Error(t, gob.NewEncoder(&bytes.Buffer{}).Encode(p))
+
+	data, err := Gob.Marshal(p)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "<div", "rendered HTML was written")
+
+	var got fixtures.Product
+	require.NoError(t, Gob.Unmarshal(data, &got))
+	assert.Equal(t, fixtures.NewProduct(1, 3), &got)
+	_, ok := got.Summary.Peek()
+	assert.False(t, ok)
+}
+
+func TestGobProductInterop(t *testing.T) {
+	p := fixtures.NewProduct(2, 20)
+	p.Render(50000)
+	data, err := Gob.Marshal(p)
+	require.NoError(t, err)
+
+	var twin fixtures.ProductTwin
+	require.NoError(t, gob.NewDecoder(bytes.NewReader(data)).Decode(&twin))
+	assert.Equal(t, p.Twin(), &twin)
+
+	var plain bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&plain).Encode(p.Twin()))
+	stale := fixtures.NewProduct(2, 20)
+	stale.Render(100)
+	require.NoError(t, Gob.Unmarshal(plain.Bytes(), stale))
+	assert.Empty(t, stale.RenderedHTML)
+	assert.False(t, stale.PermissionsComputed())
+	assert.Equal(t, fixtures.NewProduct(2, 20), stale)
+
+	// The extra bytes are the type descriptors of the unnamed view types.
+	extra := len(data) - plain.Len()
+	t.Logf("fixtures.Product, 20 reviews: Gob %d bytes, plain gob of the twin %d bytes, %+d", len(data), plain.Len(), extra)
+	assert.LessOrEqual(t, extra, 1024)
+}
+
+// Recursive types.
+
+type gobRing struct {
+	ID   int
+	Memo string `cacheprop:""`
+	Next *gobRing
+}
+
+// gobVNode holds its children by value.
+type gobVNode struct {
+	Name     string
+	Children []gobVNode
+	Index    map[string]gobVNode
+	HTML     string `cacheprop:"cached"`
+}
+
+// gobA and gobB are mutually recursive.
+type gobA struct {
+	Name string
+	B    *gobB
+	HTML string `cacheprop:"cached"`
+}
+
+type gobB struct {
+	Items []gobTagged
+	A     *gobA
+}
+
+// gobForest is not recursive itself but holds a recursive type.
+type gobForest struct {
+	Trees []*fixtures.Node
+	Label gobTagged
+}
+
+func TestGobRecursive(t *testing.T) {
+	t.Run("tree", func(t *testing.T) {
+		tree := fixtures.NewTree(3, 3)
+		data, err := Gob.Marshal(tree)
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), "/x/x", "cached path was written")
+		var got fixtures.Node
+		require.NoError(t, Gob.Unmarshal(data, &got))
+		assert.Equal(t, tree.Twin(), got.Twin())
+		assert.Empty(t, got.Children[1].Children[2].Path)
+	})
+	t.Run("ring", func(t *testing.T) {
+		a := &gobRing{ID: 1, Memo: gobSecret}
+		a.Next = &gobRing{ID: 2, Memo: gobSecret, Next: &gobRing{ID: 3, Next: a}}
+		data, err := Gob.Marshal(a)
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), gobSecret)
+		got := &gobRing{Memo: "stale"}
+		require.NoError(t, Gob.Unmarshal(data, got))
+		assert.Equal(t, []int{1, 2, 3}, []int{got.ID, got.Next.ID, got.Next.Next.ID})
+		assert.Same(t, got, got.Next.Next.Next, "the cycle closes on the target")
+		assert.Empty(t, got.Memo)
+		assert.Empty(t, got.Next.Memo)
+	})
+	t.Run("by value", func(t *testing.T) {
+		v := &gobVNode{Name: "r", HTML: gobSecret, Children: []gobVNode{
+			{Name: "c", HTML: gobSecret, Children: []gobVNode{{Name: "g"}}},
+		}, Index: map[string]gobVNode{"k": {Name: "m", HTML: gobSecret}}}
+		data, err := Gob.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), gobSecret)
+		var got gobVNode
+		require.NoError(t, Gob.Unmarshal(data, &got))
+		assert.Equal(t, &gobVNode{Name: "r", Children: []gobVNode{
+			{Name: "c", Children: []gobVNode{{Name: "g"}}},
+		}, Index: map[string]gobVNode{"k": {Name: "m"}}}, &got)
+	})
+	t.Run("mutual and shared", func(t *testing.T) {
+		inner := &gobA{Name: "inner", HTML: gobSecret}
+		b := &gobB{Items: []gobTagged{{"i", gobSecret}}, A: inner}
+		v := &gobA{Name: "outer", HTML: gobSecret, B: b}
+		inner.B = b // shared by both
+		data, err := Gob.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), gobSecret)
+		var got gobA
+		require.NoError(t, Gob.Unmarshal(data, &got))
+		assert.Equal(t, "inner", got.B.A.Name)
+		assert.Same(t, got.B, got.B.A.B, "a shared pointer stays shared")
+		assert.Equal(t, []gobTagged{{Name: "i"}}, got.B.Items)
+	})
+	t.Run("holder", func(t *testing.T) {
+		v := &gobForest{Trees: []*fixtures.Node{fixtures.NewTree(1, 2), nil}, Label: gobTagged{"l", gobSecret}}
+		data, err := Gob.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), gobSecret)
+		var got gobForest
+		require.NoError(t, Gob.Unmarshal(data, &got))
+		require.Len(t, got.Trees, 2)
+		assert.Equal(t, v.Trees[0].Twin(), got.Trees[0].Twin())
+		assert.Nil(t, got.Trees[1])
+		assert.Equal(t, gobTagged{Name: "l"}, got.Label)
+	})
+}
+
+// Interface-typed fields: encoded as gob encodes them (see Gob's doc).
+
+type GobSessionItem struct {
+	User string
+	HTML string `cacheprop:"cached"`
+}
+
+type GobLazyItem struct {
+	User string
+	Sum  cacheprop.Lazy[int]
+}
+
+type gobSession struct {
+	ID     string
+	Values map[string]any
+	HTML   string `cacheprop:"cached"`
+}
+
+type gobSessionTwin struct {
+	ID     string
+	Values map[string]any
+}
+
+func init() {
+	gob.Register(&GobSessionItem{})
+	gob.Register(&GobLazyItem{})
+}
+
+func TestGobInterfaceFields(t *testing.T) {
+	s := &gobSession{ID: "s1", HTML: gobSecret, Values: map[string]any{
+		"n":    7,
+		"item": &GobSessionItem{User: "ann", HTML: "in-interface"},
+	}}
+	data, err := Gob.Marshal(s)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), gobSecret, "the session's own cached field is stripped")
+	assert.Contains(t, string(data), "in-interface", "documented: not stripped inside an interface")
+
+	var twin gobSessionTwin
+	require.NoError(t, gob.NewDecoder(bytes.NewReader(data)).Decode(&twin))
+	assert.Equal(t, &GobSessionItem{User: "ann", HTML: "in-interface"}, twin.Values["item"])
+
+	var got gobSession
+	require.NoError(t, Gob.Unmarshal(data, &got))
+	assert.Equal(t, &GobSessionItem{User: "ann"}, got.Values["item"], "reset after decoding")
+
+	// gob refuses an exported Lazy behind an interface, and Gob says so.
+	s.Values["lazy"] = &GobLazyItem{User: "bob"}
+	_, err = Gob.Marshal(s)
+	assert.ErrorContains(t, err, "no exported fields")
+}
+
+// Garbage.
+
+func TestGobGarbage(t *testing.T) {
+	good, err := Gob.Marshal(gobNewDeep(true))
+	require.NoError(t, err)
+	tree, err := Gob.Marshal(fixtures.NewTree(2, 2))
+	require.NoError(t, err)
+	inputs := [][]byte{nil, {}, {0}, {0xff}, []byte("not gob at all"), good[:len(good)/2], tree[:len(tree)-3]}
+	for i := range good {
+		flipped := bytes.Clone(good)
+		flipped[i] ^= 0x5a
+		inputs = append(inputs, flipped)
+	}
+	for i := range tree {
+		flipped := bytes.Clone(tree)
+		flipped[i] ^= 0x21
+		inputs = append(inputs, flipped)
+	}
+	for _, in := range inputs {
+		assert.NotPanics(t, func() {
+			_ = Gob.Unmarshal(in, &gobDeep{})
+			_ = Gob.Unmarshal(in, &fixtures.Node{})
+			_ = Gob.Unmarshal(in, &fixtures.Product{})
+		})
+	}
+	assert.Error(t, Gob.Unmarshal(good[:len(good)/2], &gobDeep{}))
+}
+
+func TestGobCorruptRows(t *testing.T) {
+	// A well-formed message whose row numbers point nowhere.
+	p := gobPlanFor(reflect.TypeFor[gobVNode]())
+	require.Equal(t, gobFlat, p.route)
+	for _, rows := range []struct {
+		root     int
+		children []int
+	}{
+		{root: 9},                     // no such row
+		{root: 1, children: []int{1}}, // a row used twice by value
+		{root: 1, children: []int{-3}},
+	} {
+		msg := reflect.New(p.flat.msg).Elem()
+		msg.Field(0).SetInt(int64(rows.root))
+		row := reflect.New(p.flat.tables[0].conv.flat).Elem()
+		row.FieldByName("Name").SetString("r")
+		row.FieldByName("Children").Set(reflect.ValueOf(rows.children))
+		msg.Field(1).Set(reflect.Append(reflect.MakeSlice(msg.Field(1).Type(), 0, 1), row))
+		var buf bytes.Buffer
+		require.NoError(t, gob.NewEncoder(&buf).EncodeValue(msg))
+		err := Gob.Unmarshal(buf.Bytes(), &gobVNode{})
+		assert.ErrorIs(t, err, ErrGobCorrupt, "%+v", rows)
+	}
+}
+
+func TestGobHugeLengthsDoNotAllocate(t *testing.T) {
+	plain := func(v any) []byte {
+		var b bytes.Buffer
+		require.NoError(t, gob.NewEncoder(&b).Encode(v))
+		return b.Bytes()
+	}
+	tree, err := Gob.Marshal(&gobVNode{Name: "r"})
+	require.NoError(t, err)
+	// A few bytes each, claiming about a billion: a whole message, a
+	// string, a slice, and the rows of a recursive type's table.
+	inputs := map[string][]byte{
+		"message": {0xfc, 0x3f, 0xff, 0xff, 0xff, 0x01},
+		"string":  gobClaimHuge(t, plain(&gobLeafTwin{"abc"}), "abc"),
+		"slice":   gobClaimHuge(t, plain(&gobSliceTwin{Items: []int{1, 2, 3}}), "\x02\x04\x06"),
+		"rows":    gobClaimHuge(t, tree, "\x01\x01r"),
+	}
+	for name, in := range inputs {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		err1 := Gob.Unmarshal(in, &gobLeaf{})
+		err2 := Gob.Unmarshal(in, &gobVNode{})
+		err3 := Gob.Unmarshal(in, &gobSliceTwin{})
+		runtime.ReadMemStats(&after)
+		for _, err := range []error{err1, err2, err3} {
+			assert.Error(t, err, name)
+		}
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: %d bytes of input, %d bytes allocated", name, len(in), alloc)
+		// gob makes a claimed slice at most 10 MB before it runs out of
+		// input; everything else stays small.
+		assert.Less(t, alloc, uint64(32<<20), name)
+	}
+}
+
+type gobSliceTwin struct{ Items []int }
+
+// gobClaimHuge rewrites the one-byte length just before payload, in the last
+// message of a gob stream, into 0x3fffffff, and fixes that message's count so
+// that only the claim is false.
+func gobClaimHuge(t *testing.T, stream []byte, payload string) []byte {
+	t.Helper()
+	var last, width int
+	for i := 0; i < len(stream); {
+		n, w := gobUint(stream[i:])
+		require.NotZero(t, w)
+		last, width = i, w
+		i += w + int(n)
+	}
+	body := stream[last+width:]
+	at := bytes.LastIndex(body, []byte(payload))
+	require.Positive(t, at, "payload %q", payload)
+	huge := []byte{0xfc, 0x3f, 0xff, 0xff, 0xff}
+	newBody := append(append(bytes.Clone(body[:at-1]), huge...), body[at:]...)
+	out := bytes.Clone(stream[:last])
+	out = append(out, gobPutUint(uint64(len(newBody)))...)
+	return append(out, newBody...)
+}
+
+// gobPutUint is gob's encoding of an unsigned integer.
+func gobPutUint(n uint64) []byte {
+	if n < 0x80 {
+		return []byte{byte(n)}
+	}
+	var b []byte
+	for ; n > 0; n >>= 8 {
+		b = append([]byte{byte(n)}, b...)
+	}
+	return append([]byte{byte(-len(b))}, b...)
+}
