@@ -19,7 +19,8 @@ type Item struct {
 	Flags uint32
 	// Expiration follows memcached: 0 means never, up to 2592000 (30 days)
 	// counts seconds from now, anything larger is an absolute unix time, and
-	// a negative value means already expired.
+	// a negative value means already expired. Get and GetMulti leave it
+	// zero: memcached does not report it.
 	Expiration int32
 	// CAS is the compare-and-swap token returned by Get and GetMulti and
 	// checked by CompareAndSwap.

@@ -39,7 +39,9 @@ type EmbeddedConfig struct {
 // demos, unit tests and local development.
 //
 // Values are copied in and out, so callers never share memory with the
-// cache. All operations take constant time and are safe for concurrent use.
+// cache. Every operation takes constant time per key and is safe for
+// concurrent use. Create one with NewEmbedded; the zero value is not ready
+// for use.
 //
 // One difference from a real server is on purpose: memcached's clock ticks
 // once a second, so an item set to expire in n seconds lives between n-1
