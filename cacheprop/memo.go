@@ -139,7 +139,12 @@ func (m *Memo[K, V]) Configure(opts MemoOptions) {
 // If compute panics, Get panics with the same value in the goroutine that
 // called compute, and with a [*PanicError] holding that value in every
 // goroutine that was waiting for it; nothing is stored, so the next Get for
-// key computes again. compute must not call methods of m.
+// key computes again. If compute calls runtime.Goexit, nothing is stored and
+// the waiting goroutines compute for themselves.
+//
+// compute may use m for other keys, but asking m for key itself from within
+// compute deadlocks. A key that is not equal to itself, such as a NaN, is
+// computed on every call and never stored.
 func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
 	t := m.table()
 	t.mu.Lock()
@@ -272,6 +277,13 @@ func (t *memoTable[K, V]) miss(ctx context.Context, key K, ld loader[K, V]) (V, 
 	if ld.missing() {
 		t.mu.Unlock()
 		panic("cacheprop: Memo: nil compute function")
+	}
+	if key != key {
+		// A map can neither find nor delete such a key: registering it
+		// would leave a call behind on every Get.
+		t.stats.Misses++
+		t.mu.Unlock()
+		return ld.load(ctx, key)
 	}
 	for {
 		if c := t.calls[key]; c != nil {

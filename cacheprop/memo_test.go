@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -524,6 +525,17 @@ func TestMemoGetContextLeaderCancelled(t *testing.T) {
 	// Someone else's cancellation is not passed on to a live caller.
 	assert.Equal(t, []int{8, 8, 8}, got)
 	assert.Equal(t, []error{nil, nil, nil}, errs)
+}
+
+func TestMemoNaNKeyIsNeverStored(t *testing.T) {
+	var m cacheprop.Memo[float64, int]
+	calls := 0
+	for range 3 {
+		m.Get(math.NaN(), func(float64) int { calls++; return calls })
+	}
+	assert.Equal(t, 3, calls)
+	assert.Zero(t, m.Len())
+	assert.Equal(t, cacheprop.MemoStats{Misses: 3}, m.Stats())
 }
 
 func TestMemoNilCompute(t *testing.T) {
