@@ -16,9 +16,10 @@
 // MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA with the MD5 key hash builds as
 // soon as one server has a weight above 1:
 //
-//   - each server gets 160 points when all weights are equal, otherwise
-//     floor(weight/total * 40 * servers) * 4 points, computed in float32
-//     as libmemcached does;
+//   - a server gets floor(weight/total * 40 * servers) * 4 points,
+//     computed in float32 as libmemcached does: 160 when all weights are
+//     equal, except that float32 rounding gives 156 for some server counts
+//     (25, 47, 50, 100, ...) and this selector rounds the same way;
 //   - a point is 4 bytes of the MD5 digest of "host:port-i", or of "host-i"
 //     when the port is 11211, or of "path:0-i" for a unix socket, for i from
 //     0; each digest gives 4 points, read little-endian;

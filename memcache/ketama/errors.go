@@ -14,9 +14,9 @@ var (
 	// the server.
 	ErrServerDown = errors.New("ketama: server down")
 
-	// ErrNoServers means the selector has no servers, or, with Rehash, that
-	// every server is down. It is gomemcache's own value, so code that
-	// already checks for gomemcache.ErrNoServers keeps working.
+	// ErrNoServers means the selector has no servers. It is gomemcache's
+	// own value, so code that already checks for gomemcache.ErrNoServers
+	// keeps working.
 	ErrNoServers = gomemcache.ErrNoServers
 )
 
@@ -29,6 +29,7 @@ type ServerDownError struct {
 	Addr string
 }
 
+// Error names the server: "ketama: server 10.0.0.2:11211 is down".
 func (e *ServerDownError) Error() string {
 	return "ketama: server " + e.Addr + " is down"
 }
@@ -46,6 +47,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error names the entry and the reason.
 func (e *ConfigError) Error() string {
 	return "ketama: server " + strconv.Quote(e.Server) + ": " + e.Reason
 }

@@ -280,8 +280,8 @@ type ServerStatus struct {
 	Addr string
 	// Weight is the server's weight (never 0).
 	Weight uint32
-	// Points is how many points the server has on the ring, 160 when all
-	// weights are equal.
+	// Points is how many points the server has on the ring: 160 when all
+	// weights are equal (156 for some server counts, as in libmemcached).
 	Points int
 	// Down reports whether the server is marked down.
 	Down bool

@@ -88,10 +88,14 @@ func TestPointsFollowWeights(t *testing.T) {
 			t.Errorf("%s weight %d: %d points, want %d", st.Addr, st.Weight, st.Points, want[i])
 		}
 	}
-	s, _ = New(Config{Servers: Servers(seq("h%d:1", 1, 3)...)})
-	for _, st := range s.Status() {
-		if st.Points != 160 || st.Weight != 1 {
-			t.Errorf("%s: %d points, weight %d; want 160, 1", st.Addr, st.Points, st.Weight)
+	// libmemcached's float32 arithmetic gives equal servers 160 points,
+	// but 156 for some counts; the compatibility test proves 50 and 100.
+	for n, want := range map[int]int{3: 160, 10: 160, 25: 156, 50: 156, 51: 160} {
+		s, _ = New(Config{Servers: Servers(seq("h%d:1", 1, n)...)})
+		for _, st := range s.Status() {
+			if st.Points != want || st.Weight != 1 {
+				t.Fatalf("%d servers: %s has %d points, weight %d; want %d, 1", n, st.Addr, st.Points, st.Weight, want)
+			}
 		}
 	}
 }
