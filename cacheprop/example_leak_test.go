@@ -90,14 +90,14 @@ func stillAlive(n int, use func(*Session) any) int {
 	var freed atomic.Int64
 	inUse(n, &freed, use)
 	// Cleanups run on their own goroutine after a collection: collect until
-	// every Session is freed or the count stops moving.
-	for last, still := int64(-1), 0; freed.Load() < int64(n) && still < 20; {
+	// every Session is freed or the count has not moved for a while.
+	const stall = 500 * time.Millisecond
+	last, moved := int64(-1), time.Now()
+	for freed.Load() < int64(n) && time.Since(moved) < stall {
 		runtime.GC()
 		time.Sleep(2 * time.Millisecond)
-		if f := freed.Load(); f == last {
-			still++
-		} else {
-			last, still = f, 0
+		if f := freed.Load(); f != last {
+			last, moved = f, time.Now()
 		}
 	}
 	return n - int(freed.Load())
