@@ -377,27 +377,36 @@ func TestChangesKeepHealthAndValidate(t *testing.T) {
 }
 
 // TestOneProbePerDelay checks that when the delay runs out under load only
-// one caller is let through to the server.
+// one caller is let through to the server, over many rounds of callers
+// released at once.
 func TestOneProbePerDelay(t *testing.T) {
 	s, clk := newTestSelector(t, Config{FailureThreshold: 1, RetryDelay: time.Second},
 		"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211")
 	dead := "10.0.0.3:11211"
-	keys := keysOf(t, s, dead, 64)
+	keys := keysOf(t, s, dead, 16)
 	a, _ := s.PickServer(keys[0])
 	s.Report(a, errRefused)
-	clk.advance(time.Second)
-	var through atomic.Int32
-	var wg sync.WaitGroup
-	for _, k := range keys {
-		wg.Go(func() {
-			if _, err := s.PickServer(k); err == nil {
-				through.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if n := through.Load(); n != 1 {
-		t.Fatalf("%d callers reached the down server after the delay, want 1", n)
+	for round := range 300 {
+		clk.advance(time.Second)
+		var through atomic.Int32
+		var ready, wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, k := range keys {
+			ready.Add(1)
+			wg.Go(func() {
+				ready.Done()
+				<-start
+				if _, err := s.PickServer(k); err == nil {
+					through.Add(1)
+				}
+			})
+		}
+		ready.Wait()
+		close(start)
+		wg.Wait()
+		if n := through.Load(); n != 1 {
+			t.Fatalf("round %d: %d callers reached the down server after the delay, want 1", round, n)
+		}
 	}
 }
 
