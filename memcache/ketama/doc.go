@@ -30,8 +30,9 @@
 //
 // The host is hashed as written in the server list, so every client must
 // name the servers the same way ("cache1:11211" and "10.0.0.1:11211" are
-// different servers to the ring). spymemcached agrees when its
-// KetamaNodeKeyFormatter uses the LIBMEMCACHED format.
+// different servers to the ring). spymemcached's KetamaNodeLocator, with
+// the LIBMEMCACHED key format and no weights, builds the same points except
+// where libmemcached's rounding gives 156 points: it always uses 160.
 //
 // # Failures
 //
