@@ -59,7 +59,10 @@ type healthReporter interface {
 //
 // gomemcache takes no context, so each call whose context can end runs in
 // its own goroutine and the caller returns with the context's error as soon
-// as the context is done. The abandoned network call then finishes on its
+// as the context is done. That goroutine is the price of cancellation
+// (about 10µs and 3 allocations a call on loopback); a context that can
+// never end, such as context.Background(), runs the call on the caller's
+// goroutine at gomemcache's own cost. The abandoned network call then finishes on its
 // own within the configured Timeout per network step; its outcome is only
 // reported to the selector. Keys are checked before any network I/O, and
 // the value of a write that may be abandoned is copied first, so the caller

@@ -337,3 +337,36 @@ func TestMapErrorAndNetworkError(t *testing.T) {
 	}
 	assert.Equal(t, other, networkError(other))
 }
+
+// BenchmarkClientGet compares a Client's Get, with a context that can and
+// one that cannot end, to gomemcache's own Get on the same server.
+func BenchmarkClientGet(b *testing.B) {
+	srv := memcachetest.NewServer(b)
+	value := make([]byte, 1024)
+	raw := gomemcache.New(srv.Addr)
+	if err := raw.Set(&gomemcache.Item{Key: "k", Value: value}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := NewClient(ClientConfig{Servers: []string{srv.Addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	withTimeout, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.Run("gomemcache", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := raw.Get("k"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for name, ctx := range map[string]context.Context{"background": context.Background(), "timeout": withTimeout} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.Get(ctx, "k"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
