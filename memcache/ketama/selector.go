@@ -35,6 +35,9 @@ const (
 	// ring, which starts empty for them; they return when the server does.
 	// Choose it when a cold miss is better than an error and stale reads
 	// after a partition are acceptable (or servers restart empty).
+	// libmemcached's auto-eject rebuilds the ring without the server
+	// instead; with equal weights that sends keys to the same servers,
+	// unless the server count crosses one where its rounding changes.
 	Rehash
 )
 
