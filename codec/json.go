@@ -1,0 +1,157 @@
+package codec
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"unsafe"
+)
+
+// JSON is the codec for encoding/json, registered as "json". Its output is
+// what json.Marshal writes for the value's type without its cached
+// properties; Unmarshal decodes as json.Unmarshal into that type and then
+// resets every cached property of the target.
+var JSON Codec = jsonCodec{}
+
+type jsonCodec struct{}
+
+var jsonStrip = newStripper(&jsonDialect)
+
+func init() { mustRegister(JSON) }
+
+// Name returns "json".
+func (jsonCodec) Name() string { return "json" }
+
+// Marshal returns the JSON encoding of v without its cached properties.
+func (jsonCodec) Marshal(v any) ([]byte, error) {
+	v, err := jsonStrip.encodable(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// Unmarshal decodes data into v, which must be a non-nil pointer, and
+// resets v's cached properties.
+func (jsonCodec) Unmarshal(data []byte, v any) error {
+	target, e, err := jsonStrip.decodable(v)
+	if err != nil {
+		return err
+	}
+	err = json.Unmarshal(data, target)
+	reset(v, e)
+	return err
+}
+
+var (
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func jsonOmit(sf reflect.StructField) (empty, zero bool) {
+	_, opts := tagOptions(sf.Tag.Get("json"))
+	return hasOption(opts, "omitempty"), hasOption(opts, "omitzero")
+}
+
+var jsonDialect = dialect{
+	name:        "json",
+	addrMatters: true,
+	encMethods: func(t reflect.Type, addr bool) bool {
+		if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) {
+			return true
+		}
+		// encoding/json calls pointer-receiver methods only on
+		// addressable values; elsewhere it walks the struct.
+		p := reflect.PointerTo(t)
+		return addr && t.Kind() != reflect.Pointer && (p.Implements(jsonMarshalerType) || p.Implements(textMarshalerType))
+	},
+	decMethods: func(t reflect.Type) bool {
+		p := reflect.PointerTo(t)
+		return p.Implements(jsonUnmarshalerType) || p.Implements(textUnmarshalerType)
+	},
+	classify: jsonClassify,
+	renamed:  func(sf reflect.StructField) reflect.StructTag { return sf.Tag },
+	omit:     jsonOmit,
+	wrapTag: func(tag reflect.StructTag) reflect.StructTag {
+		return setTag(tag, "json", withOption(tag.Get("json"), "omitzero"))
+	},
+	needsZeroMethod: func(sf reflect.StructField, t reflect.Type) bool {
+		_, zero := jsonOmit(sf)
+		return zero && zeroTestDiffers(t)
+	},
+	anyBox:   func(empty, zero bool) reflect.Type { return jsonAnyType },
+	slotZero: zeroFunc,
+}
+
+// jsonClassify follows encoding/json's typeFields.
+func jsonClassify(sf reflect.StructField) fieldClass {
+	tag := sf.Tag.Get("json")
+	if tag == "-" {
+		return classSkip
+	}
+	if sf.Anonymous {
+		t := sf.Type
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if !sf.IsExported() && t.Kind() != reflect.Struct {
+			return classSkip
+		}
+	} else if !sf.IsExported() {
+		return classSkip
+	}
+	name, _ := tagOptions(tag)
+	ft := sf.Type
+	if ft.Name() == "" && ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
+		return classField
+	}
+	return classInline
+}
+
+// jsonAny stands for an empty-interface field: its content is only known
+// per value, so it re-enters [JSON] to have its cached properties left out.
+type jsonAny struct{ V any }
+
+var jsonAnyType = registerBox(reflect.TypeFor[jsonAny]())
+
+// MarshalJSON encodes the content with [JSON].
+func (b jsonAny) MarshalJSON() ([]byte, error) { return JSON.Marshal(b.V) }
+
+// UnmarshalJSON decodes as encoding/json decodes into an interface.
+func (b *jsonAny) UnmarshalJSON(data []byte) error { return json.Unmarshal(data, &b.V) }
+
+// IsZero reports a nil content, which omitempty and omitzero omit alike.
+func (b jsonAny) IsZero() bool { return b.V == nil }
+
+func (si *slotInfo) marshalJSON(p unsafe.Pointer) ([]byte, error) {
+	return json.Marshal(si.value(p).Interface())
+}
+
+func (si *slotInfo) unmarshalJSON(data []byte, p unsafe.Pointer) error {
+	return json.Unmarshal(data, reflect.NewAt(si.view, p).Interface())
+}
+
+// MarshalJSON encodes the field the slot stands for.
+func (p ptrSlot[N]) MarshalJSON() ([]byte, error) {
+	return slotAt[N](&ptrSlots).marshalJSON(unsafe.Pointer(&p))
+}
+
+// UnmarshalJSON decodes into the field the slot stands for.
+func (p *ptrSlot[N]) UnmarshalJSON(data []byte) error {
+	return slotAt[N](&ptrSlots).unmarshalJSON(data, unsafe.Pointer(p))
+}
+
+// MarshalJSON encodes the field the slot stands for.
+func (p sliceSlot[N]) MarshalJSON() ([]byte, error) {
+	return slotAt[N](&sliceSlots).marshalJSON(unsafe.Pointer(&p))
+}
+
+// UnmarshalJSON decodes into the field the slot stands for.
+func (p *sliceSlot[N]) UnmarshalJSON(data []byte) error {
+	return slotAt[N](&sliceSlots).unmarshalJSON(data, unsafe.Pointer(p))
+}
