@@ -1,0 +1,96 @@
+package benchmarks
+
+import (
+	"bytes"
+	"encoding/gob"
+	"testing"
+
+	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/internal/fixtures"
+)
+
+// The gob benchmarks compare codec.Gob on a type with cached properties with
+// plain encoding/gob on its twin, per value, the way a cache uses a codec:
+// one Encoder or Decoder per value, so every value carries (and every
+// decode reads) its own type descriptors.
+
+func gobProduct() *fixtures.Product {
+	p := fixtures.NewProduct(42, 20)
+	p.Render(64 << 10)
+	return p
+}
+
+func BenchmarkGobMarshal(b *testing.B) {
+	p := gobProduct()
+	tree := fixtures.NewTree(4, 4)
+	b.Run("Product/leancache", func(b *testing.B) { benchGobMarshal(b, p) })
+	b.Run("Product/gob-twin", func(b *testing.B) { benchPlainGobMarshal(b, p.Twin()) })
+	b.Run("Tree/leancache", func(b *testing.B) { benchGobMarshal(b, tree) })
+	b.Run("Tree/gob-twin", func(b *testing.B) { benchPlainGobMarshal(b, tree.Twin()) })
+}
+
+func BenchmarkGobUnmarshal(b *testing.B) {
+	p := gobProduct()
+	tree := fixtures.NewTree(4, 4)
+	b.Run("Product/leancache", func(b *testing.B) {
+		benchGobUnmarshal(b, p, func() any { return new(fixtures.Product) })
+	})
+	b.Run("Product/gob-twin", func(b *testing.B) {
+		benchPlainGobUnmarshal(b, p.Twin(), func() any { return new(fixtures.ProductTwin) })
+	})
+	b.Run("Tree/leancache", func(b *testing.B) {
+		benchGobUnmarshal(b, tree, func() any { return new(fixtures.Node) })
+	})
+	b.Run("Tree/gob-twin", func(b *testing.B) {
+		benchPlainGobUnmarshal(b, tree.Twin(), func() any { return new(fixtures.NodeTwin) })
+	})
+}
+
+func benchGobMarshal(b *testing.B, v any) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := codec.Gob.Marshal(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchPlainGobMarshal(b *testing.B, v any) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+			b.Fatal(err)
+		}
+		_ = buf.Bytes()
+	}
+}
+
+func benchGobUnmarshal(b *testing.B, v any, target func() any) {
+	data, err := codec.Gob.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := codec.Gob.Unmarshal(data, target()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchPlainGobUnmarshal(b *testing.B, v any, target func() any) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(target()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
