@@ -1,0 +1,31 @@
+// Package session keeps web sessions in memcached for session managers such
+// as github.com/alexedwards/scs/v2, without this module depending on them.
+//
+// Two pieces, used together or apart:
+//
+//   - Store holds each session's bytes under a key made from its token,
+//     with memcached's expiration rules. It satisfies scs's Store and
+//     CtxStore interfaces, so it plugs into scs.New() as the Store.
+//   - Codec turns a session's values into those bytes through one of
+//     leancache's codecs (it satisfies scs's Codec interface). Domain
+//     objects held in a session lose their cached properties on the way
+//     out, as they do in a memcache.Store, and come back with the cached
+//     properties empty, to be recomputed. scs's default codec, plain gob,
+//     refuses a struct with an exported cacheprop.Lazy and writes tagged
+//     cached fields.
+//
+// Session tokens are the manager's secrets: nothing in this package logs
+// them or puts them in an error.
+//
+// Wiring it into scs:
+//
+//	sc, err := session.NewCodec(codec.Gob, session.TypeOf[*User]("user"))
+//	...
+//	st, err := session.NewStore(backend) // nil: an embedded backend
+//	...
+//	sessions := scs.New()
+//	sessions.Store = st
+//	sessions.Codec = sc
+//
+// examples/sessions is a runnable HTTP server built this way.
+package session

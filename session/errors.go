@@ -1,0 +1,123 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/leancache/leancache/memcache"
+)
+
+// Errors reported by a Codec; compare with errors.Is.
+var (
+	// ErrMalformed means session data was not written by a Codec of this
+	// package, or was cut short.
+	ErrMalformed = errors.New("session: malformed session data")
+	// ErrUnknownCodec means session data was written with a codec that is
+	// not registered in package codec.
+	ErrUnknownCodec = errors.New("session: unknown codec")
+	// ErrUnknownType means session data holds a value under a type name the
+	// Codec was not given (see TypeOf).
+	ErrUnknownType = errors.New("session: unknown type name")
+	// ErrCachedBehindInterface means a session value would carry cached
+	// properties where no codec can strip them and bring their type back:
+	// the value's type is not registered with the Codec, or the cached
+	// properties sit behind an interface (any) inside it.
+	ErrCachedBehindInterface = errors.New("session: cached properties behind an interface")
+)
+
+// A ValueError is returned by [Codec.Encode] and [Codec.Decode] when one
+// session value cannot be encoded or decoded. It names the value's key in
+// the session (such as "user"), never the session token.
+type ValueError struct {
+	Op   string // "encode" or "decode"
+	Key  string // the value's key in the session
+	Path string // where inside the value, such as ".Friends[2]"; may be empty
+	Type string // the value's type name, or its Go type when not registered
+	Err  error  // a sentinel of this package, or the codec's error
+}
+
+func (e *ValueError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "session: %s value %q", e.Op, e.Key)
+	if e.Path != "" {
+		fmt.Fprintf(&b, " at %s", e.Path)
+	}
+	if e.Type != "" {
+		fmt.Fprintf(&b, " (%s)", e.Type)
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "session: "))
+	if errors.Is(e.Err, ErrCachedBehindInterface) {
+		b.WriteString(" (register the type with session.TypeOf, or hold it in a field of its own type)")
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *ValueError) Unwrap() error { return e.Err }
+
+// A StoreError is returned by the methods of [Store] when the backend
+// fails. It names the operation, never the session token: the backend's
+// error is rebuilt without the key, so even errors.As cannot reach the
+// token through it.
+type StoreError struct {
+	Op  string // "find", "commit" or "delete"
+	Err error  // the backend's error, with the key removed
+}
+
+func (e *StoreError) Error() string { return "session: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the backend's error, with the key removed.
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// redact returns err without any trace of the secrets (a session token and
+// the memcached key made from it). A *memcache.OpError is copied without its
+// Key, so callers can still use errors.As on it; any other error whose text
+// holds a secret is replaced by its text with the secret cut out, which
+// still matches what it wrapped under errors.Is but hides the original
+// value from errors.As, since that value may carry the token in a field.
+func redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	var oe *memcache.OpError
+	if errors.As(err, &oe) && err == error(oe) {
+		cp := *oe
+		cp.Key = ""
+		cp.Err = redact(oe.Err, secrets...)
+		return &cp
+	}
+	msg := err.Error()
+	hit := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+			hit = true
+		}
+	}
+	if !hit {
+		return err
+	}
+	return &redactedError{msg: msg, cause: err}
+}
+
+// redactedError is an error whose message had a secret cut out.
+type redactedError struct {
+	msg   string
+	cause error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+// Is matches what the original error matched, without exposing it.
+func (e *redactedError) Is(target error) bool { return errors.Is(e.cause, target) }
+
+// typeString names t for an error message.
+func typeString(t reflect.Type) string {
+	if t == nil {
+		return "nil"
+	}
+	return t.String()
+}
