@@ -167,28 +167,7 @@ func TestEmbeddedConcurrentUse(t *testing.T) {
 			for range 2000 {
 				k := fmt.Sprintf("k%d", r.IntN(64))
 				it := &Item{Key: k, Value: make([]byte, r.IntN(600)), Flags: uint32(r.IntN(2)), Expiration: int32(r.IntN(3)) - 1}
-				var err error
-				switch r.IntN(8) {
-				case 0:
-					_, err = e.Get(ctx, k)
-				case 1:
-					_, err = e.GetMulti(ctx, []string{k, "k1", "k2"})
-				case 2:
-					err = e.Set(ctx, it)
-				case 3:
-					err = e.Add(ctx, it)
-				case 4:
-					err = e.Replace(ctx, it)
-				case 5:
-					if got, gerr := e.Get(ctx, k); gerr == nil {
-						it.CAS = got.CAS
-					}
-					err = e.CompareAndSwap(ctx, it)
-				case 6:
-					err = e.Delete(ctx, k)
-				case 7:
-					err = e.Touch(ctx, k, int32(r.IntN(100)))
-				}
+				err := applyOp(ctx, e, r.IntN(8), it, true, int32(r.IntN(100)))
 				if err != nil && !isCacheOutcomeErr(err) {
 					t.Errorf("unexpected error: %v", err)
 					return
@@ -198,6 +177,35 @@ func TestEmbeddedConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	checkInvariants(t, e)
+}
+
+// applyOp runs operation op (0 to 7) of the Backend on it.Key: Get,
+// GetMulti, Set, Add, Replace, CompareAndSwap (with the current token when
+// fresh), Delete, Touch (to touchExp).
+func applyOp(ctx context.Context, b Backend, op int, it *Item, fresh bool, touchExp int32) error {
+	var err error
+	switch op {
+	case 0:
+		_, err = b.Get(ctx, it.Key)
+	case 1:
+		_, err = b.GetMulti(ctx, []string{it.Key, "k1", "a"})
+	case 2:
+		err = b.Set(ctx, it)
+	case 3:
+		err = b.Add(ctx, it)
+	case 4:
+		err = b.Replace(ctx, it)
+	case 5:
+		if got, gerr := b.Get(ctx, it.Key); gerr == nil && fresh {
+			it.CAS = got.CAS
+		}
+		err = b.CompareAndSwap(ctx, it)
+	case 6:
+		err = b.Delete(ctx, it.Key)
+	case 7:
+		err = b.Touch(ctx, it.Key, touchExp)
+	}
+	return err
 }
 
 func isCacheOutcomeErr(err error) bool {
@@ -238,28 +246,10 @@ func FuzzEmbeddedOps(f *testing.F) {
 			data = data[3:]
 			it := &Item{Key: k, Value: make([]byte, int(arg)*4), Flags: uint32(arg & 1), Expiration: int32(arg%5) - 1}
 			var err error
-			switch op {
-			case 0:
-				_, err = e.Get(ctx, k)
-			case 1:
-				_, err = e.GetMulti(ctx, []string{k, "a"})
-			case 2:
-				err = e.Set(ctx, it)
-			case 3:
-				err = e.Add(ctx, it)
-			case 4:
-				err = e.Replace(ctx, it)
-			case 5:
-				if got, gerr := e.Get(ctx, k); gerr == nil && arg&2 == 0 {
-					it.CAS = got.CAS
-				}
-				err = e.CompareAndSwap(ctx, it)
-			case 6:
-				err = e.Delete(ctx, k)
-			case 7:
-				err = e.Touch(ctx, k, int32(arg%4)-1)
-			case 8:
+			if op == 8 {
 				clock.Sleep(time.Duration(arg) * 100 * time.Millisecond)
+			} else {
+				err = applyOp(ctx, e, int(op), it, arg&2 == 0, int32(arg%4)-1)
 			}
 			if err != nil && !isCacheOutcomeErr(err) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("op %d on %q: %v", op, k, err)
