@@ -118,6 +118,33 @@ func BenchmarkMemoHit(b *testing.B) {
 	}
 }
 
+// BenchmarkMemoFirstUse measures what an instance pays the first time it
+// memoizes one value: allocations and bytes, Memo field against a
+// mutex-guarded map field created on demand.
+func BenchmarkMemoFirstUse(b *testing.B) {
+	b.Run("Memo", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			o := new(struct {
+				id   int
+				memo cacheprop.Memo[string, int]
+			})
+			memoBenchSink = o.memo.Get("sku-1", memoBenchCompute)
+		}
+	})
+	b.Run("MutexMap", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			o := new(struct {
+				id   int
+				memo mutexMap
+			})
+			o.memo.m = map[string]int{}
+			memoBenchSink = o.memo.get("sku-1")
+		}
+	})
+}
+
 func BenchmarkMemoizeFuncHit(b *testing.B) {
 	keys := memoBenchKeySet()
 	fetch := func(k string) (int, error) { return memoBenchCompute(k), nil }

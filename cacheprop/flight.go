@@ -37,24 +37,36 @@ func (p *PanicError) Unwrap() error {
 var errGoexit = errors.New("cacheprop: computation called runtime.Goexit")
 
 // A call is one computation in progress, shared by every caller that asks for
-// its key until it ends. done is closed when it ends; val, err and panicked are
-// written once before that and only read after it.
-type call[V any] struct {
+// its key until it ends.
+//
+// Until ended is set, done and ended are guarded by the owner's mutex, and
+// val, err and panicked belong to the computing goroutine; after it, all are
+// read-only.
+type call[K, V any] struct {
+	key K
+	// done is made by the first waiter, since most calls have none, and
+	// closed when the call ends.
 	done     chan struct{}
+	ended    bool
 	val      V
 	err      error
 	panicked *PanicError
 }
 
-func newCall[V any]() *call[V] {
-	return &call[V]{done: make(chan struct{})}
+// A callOwner is the table a call belongs to.
+type callOwner[K, V any] interface {
+	// finish takes the owner's lock, stores the outcome of c if c is still
+	// the computation of record for its key, and calls c.end.
+	finish(c *call[K, V])
 }
 
-// run calls fn and records its outcome, calls finish so the owner can store
-// or drop the result, then releases the waiters. A panic or runtime.Goexit in
-// fn goes on in the calling goroutine once the waiters are released, so that
-// neither is swallowed and no waiter hangs.
-func (c *call[V]) run(fn func() (V, error), finish func(*call[V])) {
+// run computes, records the outcome, and has the owner finish the call. A
+// panic or runtime.Goexit in the computation goes on in the calling goroutine
+// once the call is finished, so that neither is swallowed and no waiter
+// hangs. The computation is passed in rather than kept in c so that it does
+// not escape: a compute function that escaped would cost its caller an
+// allocation on every Get, hits included.
+func (c *call[K, V]) run(o callOwner[K, V], ctx context.Context, ld loader[K, V]) {
 	normalReturn := false
 	defer func() {
 		if normalReturn {
@@ -68,26 +80,31 @@ func (c *call[V]) run(fn func() (V, error), finish func(*call[V])) {
 		} else {
 			c.panicked = &PanicError{Value: r, Stack: debug.Stack()}
 		}
-		finish(c)
-		close(c.done)
+		o.finish(c)
 		if r != nil {
 			panic(r)
 		}
 	}()
-	c.val, c.err = fn()
+	c.val, c.err = ld.load(ctx, c.key)
 	normalReturn = true
-	finish(c)
-	close(c.done)
+	o.finish(c)
 }
 
-// await waits for c to end or ctx to be done, whichever comes first.
-func (c *call[V]) await(ctx context.Context) error {
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// end marks c ended and releases its waiters. The owner's mutex must be held.
+func (c *call[K, V]) end() {
+	c.ended = true
+	if c.done != nil {
+		close(c.done)
 	}
+}
+
+// wait returns a channel that is closed when c ends. The owner's mutex must
+// be held.
+func (c *call[K, V]) wait() <-chan struct{} {
+	if c.done == nil {
+		c.done = make(chan struct{})
+	}
+	return c.done
 }
 
 // shared gives the outcome of an ended call to a caller that waited for it.
@@ -95,7 +112,7 @@ func (c *call[V]) await(ctx context.Context) error {
 // itself: the computing goroutine exited, or it failed and the caller cannot
 // report an error, or it failed because its own context ended while the
 // caller's has not.
-func (c *call[V]) shared(ctx context.Context, canFail bool) (v V, err error, retry bool) {
+func (c *call[K, V]) shared(ctx context.Context, canFail bool) (v V, err error, retry bool) {
 	switch {
 	case c.panicked != nil:
 		panic(c.panicked)

@@ -70,7 +70,11 @@ type memoTable[K comparable, V any] struct {
 	detached bool
 	opts     MemoOptions
 	items    map[K]*memoEntry[K, V]
-	calls    map[K]*call[V] // computations in progress
+	// pending and calls are the computations in progress: the first in
+	// pending, any others in calls. Most Memos compute one key at a time,
+	// and a map for it would cost more than the call itself.
+	pending *call[K, V]
+	calls   map[K]*call[K, V]
 	// root is the sentinel of the recency list: root.next is the most
 	// recently used entry and root.prev the least.
 	root  memoEntry[K, V]
@@ -199,7 +203,7 @@ func (m *Memo[K, V]) Forget(key K) {
 	if e := t.items[key]; e != nil {
 		t.remove(e)
 	}
-	delete(t.calls, key)
+	t.dropCall(key)
 }
 
 // Len returns the number of values m holds. It may count values whose TTL
@@ -236,7 +240,7 @@ func (m *Memo[K, V]) Reset() {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.items, t.calls = nil, nil
+	t.items, t.pending, t.calls = nil, nil, nil
 	t.root.next, t.root.prev = &t.root, &t.root
 	t.stats = MemoStats{}
 	if t.opts == (MemoOptions{}) && m.t.CompareAndSwap(t, nil) {
@@ -286,11 +290,14 @@ func (t *memoTable[K, V]) miss(ctx context.Context, key K, ld loader[K, V]) (V, 
 		return ld.load(ctx, key)
 	}
 	for {
-		if c := t.calls[key]; c != nil {
+		if c := t.findCall(key); c != nil {
+			done := c.wait()
 			t.mu.Unlock()
-			if err := c.await(ctx); err != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
 				var zero V
-				return zero, err
+				return zero, ctx.Err()
 			}
 			v, err, retry := c.shared(ctx, ld.canFail())
 			t.mu.Lock()
@@ -309,25 +316,42 @@ func (t *memoTable[K, V]) miss(ctx context.Context, key K, ld loader[K, V]) (V, 
 			}
 			continue
 		}
-		c := newCall[V]()
-		if t.calls == nil {
-			t.calls = make(map[K]*call[V])
-		}
-		t.calls[key] = c
+		c := &call[K, V]{key: key}
+		t.addCall(c)
 		t.stats.Misses++
 		t.mu.Unlock()
-		c.run(func() (V, error) { return ld.load(ctx, key) }, func(c *call[V]) { t.finish(key, c) })
+		c.run(t, ctx, ld)
 		return c.val, c.err
 	}
 }
 
-// finish stores the outcome of c if it succeeded and is still the
-// computation of record for key.
-func (t *memoTable[K, V]) finish(key K, c *call[V]) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.calls[key] != c {
-		return // Forget or Reset disowned it
+// findCall returns the computation in progress for key, if any. t.mu must be
+// held.
+func (t *memoTable[K, V]) findCall(key K) *call[K, V] {
+	if c := t.pending; c != nil && c.key == key {
+		return c
+	}
+	return t.calls[key]
+}
+
+// addCall records c as the computation in progress for its key. t.mu must
+// be held.
+func (t *memoTable[K, V]) addCall(c *call[K, V]) {
+	if t.pending == nil {
+		t.pending = c
+		return
+	}
+	if t.calls == nil {
+		t.calls = make(map[K]*call[K, V])
+	}
+	t.calls[c.key] = c
+}
+
+// dropCall forgets the computation in progress for key. t.mu must be held.
+func (t *memoTable[K, V]) dropCall(key K) {
+	if c := t.pending; c != nil && c.key == key {
+		t.pending = nil
+		return
 	}
 	delete(t.calls, key)
 	if len(t.calls) == 0 {
@@ -335,9 +359,22 @@ func (t *memoTable[K, V]) finish(key K, c *call[V]) {
 		// its buckets, for every instance.
 		t.calls = nil
 	}
+}
+
+// finish stores the outcome of c if it succeeded and c is still the
+// computation of record for its key, and ends c.
+func (t *memoTable[K, V]) finish(c *call[K, V]) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	defer c.end()
+	if t.findCall(c.key) != c {
+		return // Forget or Reset disowned it
+	}
+	t.dropCall(c.key)
 	if c.err != nil || c.panicked != nil {
 		return
 	}
+	key := c.key
 	if old := t.items[key]; old != nil {
 		t.remove(old)
 	}

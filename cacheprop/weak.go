@@ -15,8 +15,7 @@ import (
 // garbage collector has freed the object.
 //
 // Keys are compared by pointer identity: two distinct objects with equal
-// contents have separate entries, and pointers to different fields of one
-// object are different keys.
+// contents have separate entries.
 //
 // A value that references its key, directly or through other objects, keeps
 // the key alive, and with it the entry, for as long as the table lives: the
@@ -48,7 +47,7 @@ type weakState[K, V any] struct {
 	items map[uintptr]weakEntry[K, V]
 	// calls are the computations in progress. The computing goroutine holds
 	// the key, so an address here always belongs to a live key.
-	calls map[uintptr]*call[V]
+	calls map[uintptr]*call[*K, V]
 	// peak is the largest len(items) since the map was last rebuilt: Go maps
 	// never shrink, so after mass removals the map is copied to a smaller one.
 	peak int
@@ -132,8 +131,9 @@ func (t *WeakTable[K, V]) GetOrCompute(key *K, compute func(*K) V) V {
 			return e.val
 		}
 		if c := s.calls[addr]; c != nil {
+			done := c.wait()
 			s.mu.Unlock()
-			<-c.done
+			<-done
 			v, _, retry := c.shared(context.Background(), false)
 			if !retry {
 				return v
@@ -141,27 +141,33 @@ func (t *WeakTable[K, V]) GetOrCompute(key *K, compute func(*K) V) V {
 			s.mu.Lock()
 			continue
 		}
-		c := newCall[V]()
+		c := &call[*K, V]{key: key}
 		if s.calls == nil {
-			s.calls = make(map[uintptr]*call[V])
+			s.calls = make(map[uintptr]*call[*K, V])
 		}
 		s.calls[addr] = c
 		s.mu.Unlock()
-		c.run(func() (V, error) { return compute(key), nil }, func(c *call[V]) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.calls[addr] != c {
-				return // Set or Delete overrode it
-			}
-			delete(s.calls, addr)
-			if len(s.calls) == 0 {
-				s.calls = nil
-			}
-			if c.err == nil && c.panicked == nil {
-				s.store(key, c.val)
-			}
-		})
+		c.run(s, context.Background(), loader[*K, V]{plain: compute})
 		return c.val
+	}
+}
+
+// finish stores the outcome of c if it succeeded and c is still the
+// computation of record for its key, and ends c.
+func (s *weakState[K, V]) finish(c *call[*K, V]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer c.end()
+	addr := addrOf(c.key)
+	if s.calls[addr] != c {
+		return // Set or Delete overrode it
+	}
+	delete(s.calls, addr)
+	if len(s.calls) == 0 {
+		s.calls = nil
+	}
+	if c.err == nil && c.panicked == nil {
+		s.store(c.key, c.val)
 	}
 }
 
