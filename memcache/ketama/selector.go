@@ -69,7 +69,8 @@ type Config struct {
 	Failover Failover
 	// OnStateChange, if not nil, is called when a server is marked down
 	// (down is true) or comes back (down is false). It runs in the goroutine
-	// that called Report, holding no lock, and should return quickly.
+	// that called Report, holding no lock, may run in several goroutines at
+	// once, and should return quickly.
 	OnStateChange func(addr net.Addr, down bool)
 }
 
