@@ -193,3 +193,16 @@ func TestWeakTableValueReferencingKeyKeepsIt(t *testing.T) {
 	require.Eventually(t, func() bool { runtime.GC(); return freed.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
 	runtime.KeepAlive(&tab)
 }
+
+func TestWeakTableHitAllocatesNothing(t *testing.T) {
+	var tab cacheprop.WeakTable[node, int]
+	n := &node{name: "n"}
+	offset := 1
+	compute := func(k *node) int { return len(k.name) + offset }
+	tab.GetOrCompute(n, compute)
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = tab.Get(n)
+		_ = tab.GetOrCompute(n, compute)
+	})
+	assert.Zero(t, allocs)
+}
