@@ -120,8 +120,7 @@ func WithErrorHandler(f func(key string, err error)) Option {
 // (NewEmbedded with the default configuration): the zero-setup default for
 // demos, unit tests and local development.
 func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
-	cfg := storeConfig{now: time.Now}
-	cfg.codec, _ = codec.ByName("json")
+	cfg := storeConfig{codec: codec.JSON, now: time.Now}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
