@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/leancache/leancache/cacheprop"
 )
@@ -23,6 +24,7 @@ type library struct {
 func libraries() []library {
 	return []library{
 		{"json", JSON, json.Marshal, json.Unmarshal},
+		{"msgpack", Msgpack, msgpack.Marshal, msgpack.Unmarshal},
 	}
 }
 
@@ -62,8 +64,17 @@ func TestConformance(t *testing.T) {
 					{"stale", c.Value(), c.Twin()},
 				}
 				for _, tg := range targets {
-					err := lib.codec.Unmarshal(got, tg.dst)
-					errT := lib.unmarshal(want, tg.twDst)
+					err, p := catch(func() error { return lib.codec.Unmarshal(got, tg.dst) })
+					errT, pT := catch(func() error { return lib.unmarshal(want, tg.twDst) })
+					if pT != nil {
+						// msgpack panics on values it cannot set: embedded
+						// unexported fields (a view's embedded fields are
+						// exported, so the codec decodes them; documented)
+						// and structs held by value in interfaces.
+						t.Logf("%s: the library panics on the twin (%v); the codec: %v, %v", tg.name, pT, err, p)
+						continue
+					}
+					require.Nil(t, p, "the codec panics")
 					if errT != nil {
 						t.Logf("%s: the library fails to decode into the twin (%v); the codec says %v", tg.name, errT, err)
 						continue
@@ -74,7 +85,15 @@ func TestConformance(t *testing.T) {
 					require.NoError(t, err)
 					reT, err := lib.marshal(tg.twDst)
 					require.NoError(t, err)
-					assertSameEncoding(t, lib.name+" after decoding into a "+tg.name+" target", reT, re)
+					if string(re) != string(reT) {
+						// Decoding into interfaces makes maps of several
+						// entries, which msgpack and cbor write in random
+						// order: compare what the bytes say instead.
+						var a, b any
+						require.NoError(t, lib.unmarshal(re, &a))
+						require.NoError(t, lib.unmarshal(reT, &b))
+						assert.Equal(t, b, a, "%s: after decoding into a %s target", lib.name, tg.name)
+					}
 				}
 			})
 		}
@@ -133,4 +152,10 @@ func cachedHolding(v reflect.Value, path string, seen map[uintptr]bool) []string
 		}
 	}
 	return out
+}
+
+// catch runs f and returns its error or what it panicked with.
+func catch(f func() error) (err error, panicked any) {
+	defer func() { panicked = recover() }()
+	return f(), nil
 }

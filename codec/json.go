@@ -50,7 +50,7 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func jsonOmit(sf reflect.StructField) (empty, zero bool) {
+func jsonOmit(sf reflect.StructField, _ reflect.Type) (empty, zero bool) {
 	_, opts := tagOptions(sf.Tag.Get("json"))
 	return hasOption(opts, "omitempty"), hasOption(opts, "omitzero")
 }
@@ -77,9 +77,9 @@ var jsonDialect = dialect{
 	wrapTag: func(tag reflect.StructTag) reflect.StructTag {
 		return setTag(tag, "json", withOption(tag.Get("json"), "omitzero"))
 	},
-	needsZeroMethod: func(sf reflect.StructField, t reflect.Type) bool {
-		_, zero := jsonOmit(sf)
-		return zero && zeroTestDiffers(t)
+	needsZeroMethod: func(sf reflect.StructField, parent reflect.Type) bool {
+		_, zero := jsonOmit(sf, parent)
+		return zero && zeroTestDiffers(sf.Type)
 	},
 	anyBox:   func(empty, zero bool) reflect.Type { return jsonAnyType },
 	slotZero: zeroFunc,

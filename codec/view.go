@@ -57,16 +57,17 @@ type dialect struct {
 	// name other than sf.Name, so that the library still uses sf.Name as
 	// its key (msgpack keys unexported embedded fields by name).
 	renamed func(sf reflect.StructField) reflect.StructTag
-	// omit reports the field's omitempty and omitzero options.
-	omit func(sf reflect.StructField) (empty, zero bool)
+	// omit reports the omitempty and omitzero options of field sf of
+	// struct type parent.
+	omit func(sf reflect.StructField, parent reflect.Type) (empty, zero bool)
 	// wrapTag returns the tag for a field with omit options whose type
 	// became a wrapper (a slot or an interface box): the wrapper's IsZero
 	// must then decide omission.
 	wrapTag func(tag reflect.StructTag) reflect.StructTag
-	// needsZeroMethod reports whether omitting field sf, of type t whose
-	// view differs from t, depends on something the view loses (a method,
-	// or cached fields counted by a reflect zero test).
-	needsZeroMethod func(sf reflect.StructField, t reflect.Type) bool
+	// needsZeroMethod reports whether omitting field sf of parent, whose
+	// type's view differs from the type, depends on something the view
+	// loses (a method, or cached fields counted by a reflect zero test).
+	needsZeroMethod func(sf reflect.StructField, parent reflect.Type) bool
 	// anyBox returns the wrapper type for an empty-interface field with the
 	// given omit options.
 	anyBox func(empty, zero bool) reflect.Type
@@ -363,7 +364,7 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 					if ft, err = s.omission(k, sf, ft, fpath); err != nil {
 						return nil, err
 					}
-					empty, zero := s.d.omit(sf)
+					empty, zero := s.d.omit(sf, t)
 					if (wrapperTypes[ft] || slotOf(ft) != nil) && (empty || zero) {
 						nf.Tag = s.d.wrapTag(nf.Tag)
 					}
@@ -388,14 +389,14 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 // wrapper's IsZero then decides, or the field is reported as unsupported
 // when its layout admits no wrapper.
 func (s *stripper) omission(k planKey, sf reflect.StructField, ft reflect.Type, fpath string) (reflect.Type, error) {
-	empty, zero := s.d.omit(sf)
+	empty, zero := s.d.omit(sf, k.t)
 	if !empty && !zero {
 		return ft, nil
 	}
 	if wrapperTypes[ft] {
 		return s.d.anyBox(empty, zero), nil
 	}
-	if !s.d.needsZeroMethod(sf, sf.Type) && slotOf(ft) == nil {
+	if !s.d.needsZeroMethod(sf, k.t) && slotOf(ft) == nil {
 		return ft, nil
 	}
 	switch sf.Type.Kind() {
