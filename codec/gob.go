@@ -207,7 +207,7 @@ func (gobCodec) Unmarshal(data []byte, v any) error {
 // gobWrap puts the operation and the user's type in front of an error from
 // gob, which would otherwise name the view type.
 func gobWrap(op string, t reflect.Type, err error) error {
-	var ue *GobUnsupportedError
+	var ue *UnsupportedTypeError
 	if errors.As(err, &ue) {
 		return err
 	}

@@ -162,7 +162,7 @@ func (b *gobFlatBuilder) conv(t reflect.Type, path string) (*gobConv, error) {
 		c, err = b.listConv(t, path)
 	case reflect.Map:
 		if reachesCached(t.Key()) {
-			return nil, &GobUnsupportedError{Type: b.root, Path: path, Reason: fmt.Sprintf("map key type %v holds cached properties", t.Key())}
+			return nil, &UnsupportedTypeError{Codec: "gob", Type: b.root, Path: path, Reason: fmt.Sprintf("map key type %v holds cached properties", t.Key())}
 		}
 		c, err = b.mapConv(t, path)
 	default:

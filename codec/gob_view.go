@@ -17,26 +17,6 @@ import (
 // user's value is handed to gob as a pointer to its view, so nothing is
 // copied and gob writes what it would for the type without cached fields.
 
-// A GobUnsupportedError is returned by [Gob]'s Marshal and Unmarshal for a
-// type whose cached properties cannot be stripped. Path names the field
-// where the problem is, from the outermost type given to the codec.
-type GobUnsupportedError struct {
-	Type   reflect.Type // the type given to the codec
-	Path   string       // the field path inside Type, such as ".Items[].Key"; empty for Type itself
-	Reason string
-}
-
-func (e *GobUnsupportedError) Error() string {
-	return fmt.Sprintf("codec: gob: cannot strip cached properties of %v at %s: %s", e.Type, pathOrSelf(e.Path), e.Reason)
-}
-
-func pathOrSelf(p string) string {
-	if p == "" {
-		return "the value itself"
-	}
-	return "field " + p
-}
-
 var (
 	gobEncoderType      = reflect.TypeFor[gob.GobEncoder]()
 	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
@@ -82,7 +62,7 @@ func newGobViewBuilder(root reflect.Type) *gobViewBuilder {
 }
 
 func (b *gobViewBuilder) unsupported(path, reason string) error {
-	return &GobUnsupportedError{Type: b.root, Path: path, Reason: reason}
+	return &UnsupportedTypeError{Codec: "gob", Type: b.root, Path: path, Reason: reason}
 }
 
 // view returns t's view; t itself when nothing below it needs stripping.
