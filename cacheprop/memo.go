@@ -148,15 +148,10 @@ func (m *Memo[K, V]) Configure(opts MemoOptions) {
 //
 // compute may use m for other keys, but asking m for key itself from within
 // compute deadlocks. A key that is not equal to itself, such as a NaN, is
-// computed on every call and never stored.
+// computed on every call and never stored. Get panics if compute is nil, or,
+// as a map does, if key is an interface holding an incomparable value.
 func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
-	t := m.table()
-	t.mu.Lock()
-	if v, ok := t.hit(key); ok {
-		t.mu.Unlock()
-		return v
-	}
-	v, _ := t.miss(context.Background(), key, loader[K, V]{plain: compute})
+	v, _ := m.table().get(context.Background(), key, loader[K, V]{plain: compute})
 	return v
 }
 
@@ -165,13 +160,7 @@ func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
 // were waiting for the failed computation receive its error too, as
 // singleflight's do, rather than each retrying at once.
 func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
-	t := m.table()
-	t.mu.Lock()
-	if v, ok := t.hit(key); ok {
-		t.mu.Unlock()
-		return v, nil
-	}
-	return t.miss(context.Background(), key, loader[K, V]{fallible: compute})
+	return m.table().get(context.Background(), key, loader[K, V]{fallible: compute})
 }
 
 // GetContext is like GetErr for a computation that takes a context. ctx is
@@ -181,13 +170,7 @@ func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
 // ended, a waiter whose ctx is still live computes for itself rather than
 // receive someone else's cancellation.
 func (m *Memo[K, V]) GetContext(ctx context.Context, key K, compute func(context.Context, K) (V, error)) (V, error) {
-	t := m.table()
-	t.mu.Lock()
-	if v, ok := t.hit(key); ok {
-		t.mu.Unlock()
-		return v, nil
-	}
-	return t.miss(ctx, key, loader[K, V]{withCtx: compute})
+	return m.table().get(ctx, key, loader[K, V]{withCtx: compute})
 }
 
 // Forget removes the value for key. A computation for key in progress still
@@ -250,16 +233,6 @@ func (m *Memo[K, V]) Reset() {
 
 func (*Memo[K, V]) cachedProperty() {}
 
-// hit returns the value held for key, if any, and counts the hit. t.mu must
-// be held.
-func (t *memoTable[K, V]) hit(key K) (v V, ok bool) {
-	if e := t.items[key]; e != nil && t.live(e) {
-		t.stats.Hits++
-		return e.val, true
-	}
-	return v, false
-}
-
 // live reports whether e may be returned, removing it if its TTL has passed,
 // and marks it most recently used. t.mu must be held.
 func (t *memoTable[K, V]) live(e *memoEntry[K, V]) bool {
@@ -275,54 +248,79 @@ func (t *memoTable[K, V]) live(e *memoEntry[K, V]) bool {
 	return true
 }
 
-// miss finds or starts the computation for key and returns its outcome. It
-// is called with t.mu held and returns with it released.
-func (t *memoTable[K, V]) miss(ctx context.Context, key K, ld loader[K, V]) (V, error) {
+// get returns the value for key, computing it with ld if need be.
+func (t *memoTable[K, V]) get(ctx context.Context, key K, ld loader[K, V]) (V, error) {
 	if ld.missing() {
-		t.mu.Unlock()
 		panic("cacheprop: Memo: nil compute function")
 	}
-	if key != key {
-		// A map can neither find nor delete such a key: registering it
-		// would leave a call behind on every Get.
-		t.stats.Misses++
-		t.mu.Unlock()
-		return ld.load(ctx, key)
-	}
 	for {
-		if c := t.findCall(key); c != nil {
-			done := c.wait()
-			t.mu.Unlock()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				var zero V
-				return zero, ctx.Err()
-			}
-			v, err, retry := c.shared(ctx, ld.canFail())
-			t.mu.Lock()
-			if !retry {
-				if err == nil {
-					t.stats.Hits++
-				}
-				t.mu.Unlock()
-				return v, err
-			}
-			// The computation we waited for left nothing; another caller
-			// may have stored or started one since.
-			if v, ok := t.hit(key); ok {
-				t.mu.Unlock()
-				return v, nil
-			}
-			continue
+		v, c, done, how := t.claim(key)
+		switch how {
+		case claimHit:
+			return v, nil
+		case claimLead:
+			c.run(t, ctx, ld)
+			return c.val, c.err
+		case claimAlone:
+			return ld.load(ctx, key)
 		}
-		c := &call[K, V]{key: key}
-		t.addCall(c)
-		t.stats.Misses++
-		t.mu.Unlock()
-		c.run(t, ctx, ld)
-		return c.val, c.err
+		select {
+		case <-done:
+		case <-ctx.Done():
+			var zero V
+			return zero, ctx.Err()
+		}
+		v, err, retry := c.shared(ctx, ld.canFail())
+		if !retry {
+			if err == nil {
+				t.countHit()
+			}
+			return v, err
+		}
+		// The computation waited for left nothing: start over.
 	}
+}
+
+// A claim is what a caller of memoTable.claim is to do.
+type claim uint8
+
+const (
+	claimHit   claim = iota // return the value held
+	claimWait               // wait for another caller's computation
+	claimLead               // run the computation registered for the caller
+	claimAlone              // compute without registering: key != key
+)
+
+// claim looks key up and decides what the caller does: return the value
+// held, wait on done for the computation in progress c, or run the new
+// computation c. The lock is released by defer because hashing a key can
+// panic (an interface key holding a slice), and a panic must not leave the
+// Memo locked for good.
+func (t *memoTable[K, V]) claim(key K) (v V, c *call[K, V], done <-chan struct{}, how claim) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.items[key]; e != nil && t.live(e) {
+		t.stats.Hits++
+		return e.val, nil, nil, claimHit
+	}
+	if c := t.findCall(key); c != nil {
+		return v, c, c.wait(), claimWait
+	}
+	t.stats.Misses++
+	if key != key {
+		// A map can neither find nor delete such a key, such as a NaN:
+		// registering it would leave a call behind on every Get.
+		return v, nil, nil, claimAlone
+	}
+	c = &call[K, V]{key: key}
+	t.addCall(c)
+	return v, c, nil, claimLead
+}
+
+func (t *memoTable[K, V]) countHit() {
+	t.mu.Lock()
+	t.stats.Hits++
+	t.mu.Unlock()
 }
 
 // findCall returns the computation in progress for key, if any. t.mu must be

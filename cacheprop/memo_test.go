@@ -538,8 +538,24 @@ func TestMemoNaNKeyIsNeverStored(t *testing.T) {
 	assert.Equal(t, cacheprop.MemoStats{Misses: 3}, m.Stats())
 }
 
+func TestMemoUnhashableKeyLeavesMemoUsable(t *testing.T) {
+	var m cacheprop.Memo[any, int]
+	assert.Panics(t, func() { m.Get([]int{1}, func(any) int { return 1 }) })
+	m.Get("stored", func(any) int { return 1 })
+	assert.Panics(t, func() { m.Get([]int{1}, func(any) int { return 1 }) })
+	done := make(chan int)
+	go func() { done <- m.Get("ok", func(any) int { return 2 }) }()
+	select {
+	case v := <-done:
+		assert.Equal(t, 2, v)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Memo stayed locked after a key's hash panicked")
+	}
+}
+
 func TestMemoNilCompute(t *testing.T) {
 	var m cacheprop.Memo[string, int]
 	assert.PanicsWithValue(t, "cacheprop: Memo: nil compute function", func() { m.Get("k", nil) })
 	assert.Equal(t, 1, m.Get("k", func(string) int { return 1 }), "the Memo is usable after the panic")
+	assert.Panics(t, func() { m.Get("k", nil) }, "a nil compute panics even when the value is held")
 }
