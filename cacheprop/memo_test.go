@@ -177,7 +177,7 @@ func TestMemoConfigureEvictsToFit(t *testing.T) {
 }
 
 func TestMemoTTL(t *testing.T) {
-	const ttl = 20 * time.Millisecond
+	const ttl = 50 * time.Millisecond
 	var m cacheprop.Memo[string, int]
 	m.Configure(cacheprop.MemoOptions{TTL: ttl})
 	c := &counter{}
@@ -348,7 +348,7 @@ func startWaiters(n int, get func(i int)) *sync.WaitGroup {
 	for started.Load() < int32(n) {
 		runtime.Gosched()
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
 	return &wg
 }
 
