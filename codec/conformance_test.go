@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
@@ -25,6 +26,7 @@ func libraries() []library {
 	return []library{
 		{"json", JSON, json.Marshal, json.Unmarshal},
 		{"msgpack", Msgpack, msgpack.Marshal, msgpack.Unmarshal},
+		{"cbor", CBOR, cbor.Marshal, cbor.Unmarshal},
 	}
 }
 

@@ -1,0 +1,192 @@
+package codec
+
+import (
+	"math/big"
+	"reflect"
+	"time"
+	"unsafe"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// CBOR is the codec for github.com/fxamacker/cbor/v2 in its default modes,
+// registered as "cbor". Its output is what cbor.Marshal writes for the
+// value's type without its cached properties; Unmarshal decodes as
+// cbor.Unmarshal into that type, within the limits below, and resets every
+// cached property of the target.
+var CBOR Codec = cborCodec{}
+
+// The decoding limits of [CBOR]: the library's defaults, stated here
+// because they are what keeps forged input from making the decoder
+// allocate. cbor checks that input is well formed and within them before
+// decoding, so a declared length never exceeds what the input holds.
+const (
+	CBORMaxNestedLevels  = 32
+	CBORMaxArrayElements = 131072
+	CBORMaxMapPairs      = 131072
+)
+
+type cborCodec struct{}
+
+var (
+	cborStrip = newStripper(&cborDialect)
+	cborDec   = func() cbor.DecMode {
+		dm, err := cbor.DecOptions{
+			MaxNestedLevels:  CBORMaxNestedLevels,
+			MaxArrayElements: CBORMaxArrayElements,
+			MaxMapPairs:      CBORMaxMapPairs,
+		}.DecMode()
+		if err != nil {
+			panic(err) // the options are constants within cbor's ranges
+		}
+		return dm
+	}()
+)
+
+func init() { mustRegister(CBOR) }
+
+// Name returns "cbor".
+func (cborCodec) Name() string { return "cbor" }
+
+// Marshal returns the CBOR encoding of v without its cached properties.
+func (cborCodec) Marshal(v any) ([]byte, error) {
+	v, err := cborStrip.encodable(v)
+	if err != nil {
+		return nil, err
+	}
+	return cbor.Marshal(v)
+}
+
+// Unmarshal decodes data into v, which must be a non-nil pointer, and
+// resets v's cached properties.
+func (cborCodec) Unmarshal(data []byte, v any) error {
+	target, e, err := cborStrip.decodable(v)
+	if err != nil {
+		return err
+	}
+	err = cborDec.Unmarshal(data, target)
+	reset(v, e)
+	return err
+}
+
+var (
+	cborMarshalerType   = reflect.TypeFor[cbor.Marshaler]()
+	cborUnmarshalerType = reflect.TypeFor[cbor.Unmarshaler]()
+	cborBinaryMarshal   = reflect.TypeFor[interface{ MarshalBinary() ([]byte, error) }]()
+	cborBinaryUnmarshal = reflect.TypeFor[interface{ UnmarshalBinary([]byte) error }]()
+	// cborSpecial are the types cbor encodes and decodes by rules of its
+	// own.
+	cborSpecial = map[reflect.Type]bool{
+		reflect.TypeFor[time.Time]():        true,
+		reflect.TypeFor[big.Int]():          true,
+		reflect.TypeFor[cbor.Tag]():         true,
+		reflect.TypeFor[cbor.RawTag]():      true,
+		reflect.TypeFor[cbor.RawMessage]():  true,
+		reflect.TypeFor[cbor.ByteString]():  true,
+		reflect.TypeFor[cbor.SimpleValue](): true,
+	}
+)
+
+// cborTag returns the tag cbor reads for sf: its cbor tag, else its json
+// tag, and which key that is.
+func cborTag(tag reflect.StructTag) (key, value string) {
+	if v := tag.Get("cbor"); v != "" {
+		return "cbor", v
+	}
+	return "json", tag.Get("json")
+}
+
+func cborOmit(sf reflect.StructField, _ reflect.Type) (empty, zero bool) {
+	_, v := cborTag(sf.Tag)
+	_, opts := tagOptions(v)
+	return hasOption(opts, "omitempty"), hasOption(opts, "omitzero")
+}
+
+var cborDialect = dialect{
+	name: "cbor",
+	encMethods: func(t reflect.Type, _ bool) bool {
+		p := reflect.PointerTo(t)
+		return cborSpecial[t] || p.Implements(cborMarshalerType) || p.Implements(cborBinaryMarshal)
+	},
+	decMethods: func(t reflect.Type) bool {
+		p := reflect.PointerTo(t)
+		return cborSpecial[t] || p.Implements(cborUnmarshalerType) || p.Implements(cborBinaryUnmarshal) ||
+			p.Implements(textUnmarshalerType) || p.Implements(jsonUnmarshalerType)
+	},
+	classify: cborClassify,
+	renamed:  func(sf reflect.StructField) reflect.StructTag { return sf.Tag },
+	omit:     cborOmit,
+	wrapTag: func(tag reflect.StructTag) reflect.StructTag {
+		key, v := cborTag(tag)
+		return setTag(tag, key, withOption(v, "omitzero"))
+	},
+	needsZeroMethod: func(sf reflect.StructField, parent reflect.Type) bool {
+		_, zero := cborOmit(sf, parent)
+		return zero && zeroTestDiffers(sf.Type)
+	},
+	// cbor's omitempty and omitzero both omit a nil interface only.
+	anyBox:   func(empty, zero bool) reflect.Type { return cborAnyType },
+	slotZero: zeroFunc,
+}
+
+// cborClassify follows cbor's getFields.
+func cborClassify(sf reflect.StructField) fieldClass {
+	ft := sf.Type
+	for ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	if !sf.IsExported() && !(sf.Anonymous && ft.Kind() == reflect.Struct) {
+		return classSkip
+	}
+	_, tag := cborTag(sf.Tag)
+	if tag == "-" {
+		return classSkip
+	}
+	if name, _ := tagOptions(tag); name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
+		return classField
+	}
+	return classInline
+}
+
+// cborAny stands for an empty-interface field: its content is only known
+// per value, so it goes through [CBOR]'s views too.
+type cborAny struct{ V any }
+
+var cborAnyType = registerBox(reflect.TypeFor[cborAny]())
+
+// MarshalCBOR encodes the content with [CBOR].
+func (b cborAny) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(b.V) }
+
+// UnmarshalCBOR decodes as cbor decodes into an interface.
+func (b *cborAny) UnmarshalCBOR(data []byte) error { return cborDec.Unmarshal(data, &b.V) }
+
+// IsZero reports a nil content, which omitempty and omitzero omit alike.
+func (b cborAny) IsZero() bool { return b.V == nil }
+
+func (si *slotInfo) marshalCBOR(p unsafe.Pointer) ([]byte, error) {
+	return cbor.Marshal(si.value(p).Interface())
+}
+
+func (si *slotInfo) unmarshalCBOR(data []byte, p unsafe.Pointer) error {
+	return cborDec.Unmarshal(data, reflect.NewAt(si.view, p).Interface())
+}
+
+// MarshalCBOR encodes the field the slot stands for.
+func (p ptrSlot[N]) MarshalCBOR() ([]byte, error) {
+	return slotAt[N](&ptrSlots).marshalCBOR(unsafe.Pointer(&p))
+}
+
+// UnmarshalCBOR decodes into the field the slot stands for.
+func (p *ptrSlot[N]) UnmarshalCBOR(data []byte) error {
+	return slotAt[N](&ptrSlots).unmarshalCBOR(data, unsafe.Pointer(p))
+}
+
+// MarshalCBOR encodes the field the slot stands for.
+func (p sliceSlot[N]) MarshalCBOR() ([]byte, error) {
+	return slotAt[N](&sliceSlots).marshalCBOR(unsafe.Pointer(&p))
+}
+
+// UnmarshalCBOR decodes into the field the slot stands for.
+func (p *sliceSlot[N]) UnmarshalCBOR(data []byte) error {
+	return slotAt[N](&sliceSlots).unmarshalCBOR(data, unsafe.Pointer(p))
+}
