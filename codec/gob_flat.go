@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/leancache/leancache/cacheprop"
@@ -47,6 +48,7 @@ type gobTable struct {
 	idx  int
 	typ  reflect.Type // the user's struct
 	conv *gobConv     // the struct <-> its row
+	rows atomic.Int64 // rows in the last encode: the next one's first guess
 }
 
 // A gobConv converts between a user type and its flat form. enc reads src
@@ -159,7 +161,15 @@ func (b *gobFlatBuilder) conv(t reflect.Type, path string) (*gobConv, error) {
 			c, err = b.pointerConv(t, path)
 		}
 	case reflect.Slice, reflect.Array:
-		c, err = b.listConv(t, path)
+		if e := t.Elem(); t.Kind() == reflect.Slice && e.Kind() == reflect.Pointer &&
+			gobRecursive(e.Elem()) && !gobMarshals(e) {
+			var tb *gobTable
+			if tb, err = b.table(e.Elem(), path+"[]"); err == nil {
+				c = gobPointerListRef(t, tb)
+			}
+		} else {
+			c, err = b.listConv(t, path)
+		}
 	case reflect.Map:
 		if reachesCached(t.Key()) {
 			return nil, &UnsupportedTypeError{Codec: "gob", Type: b.root, Path: path, Reason: fmt.Sprintf("map key type %v holds cached properties", t.Key())}
@@ -330,7 +340,7 @@ func gobPointerRef(tb *gobTable) *gobConv {
 			if src.IsNil() {
 				return
 			}
-			dst.SetInt(int64(st.pointerRow(tb, src)) + 1)
+			dst.SetInt(int64(st.pointerRow(tb, src.UnsafePointer())) + 1)
 		},
 		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
 			obj, err := st.object(tb, src.Int())
@@ -347,12 +357,53 @@ func gobPointerRef(tb *gobTable) *gobConv {
 	}
 }
 
+// gobPointerListRef is gobPointerRef for a whole slice of pointers (the
+// Children []*Node of a tree), without a reflect.Value per element.
+func gobPointerListRef(t reflect.Type, tb *gobTable) *gobConv {
+	return &gobConv{
+		flat: reflect.TypeFor[[]int](),
+		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
+			if src.IsNil() {
+				return
+			}
+			ptrs := unsafe.Slice((*unsafe.Pointer)(src.UnsafePointer()), src.Len())
+			rows := st.intsFor(len(ptrs))
+			for i, p := range ptrs {
+				if p != nil {
+					rows[i] = st.pointerRow(tb, p) + 1
+				}
+			}
+			*(*[]int)(dst.Addr().UnsafePointer()) = rows
+		},
+		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
+			if src.IsNil() {
+				dst.SetZero()
+				return nil
+			}
+			rows := unsafe.Slice((*int)(src.UnsafePointer()), src.Len())
+			out := reflect.MakeSlice(t, len(rows), len(rows))
+			ptrs := unsafe.Slice((*unsafe.Pointer)(out.UnsafePointer()), len(rows))
+			for i, n := range rows {
+				obj, err := st.object(tb, int64(n))
+				if err != nil {
+					return err
+				}
+				if obj.IsValid() {
+					ptrs[i] = obj.UnsafePointer()
+				}
+			}
+			dst.Set(out)
+			return nil
+		},
+	}
+}
+
 // gobValueRef converts a recursive struct held by value to a row of its own.
 func gobValueRef(tb *gobTable) *gobConv {
 	return &gobConv{
 		flat: reflect.TypeFor[int](),
 		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
-			dst.SetInt(int64(st.newRow(tb, src)) + 1)
+			dst.SetInt(int64(st.valueRow(tb, src)) + 1)
 		},
 		dec: func(st *gobFlatDec, src, dst reflect.Value) error {
 			return st.byValue(tb, src.Int(), dst)
@@ -360,64 +411,100 @@ func gobValueRef(tb *gobTable) *gobConv {
 	}
 }
 
-// gobFlatEnc is the state of one encode.
+// gobFlatEnc is the state of one encode. Rows are numbered when first met
+// and filled in that order (the queue is first in, first out), so each
+// table only ever grows at its end and a row is filled where it lies.
 type gobFlatEnc struct {
-	rows  [][]reflect.Value // per table, the rows, filled from queue
-	ptrs  []map[unsafe.Pointer]int
-	queue []gobEncJob
+	tables []reflect.Value // per table, the rows: len is the capacity
+	filled []int           // per table, the rows filled
+	next   []int           // per table, the rows numbered
+	ptrs   []map[unsafe.Pointer]int
+	queue  []gobEncJob
+	ints   []int // carved up for the row numbers of slices of pointers
 }
 
 type gobEncJob struct {
-	tb  *gobTable
-	row int
-	src reflect.Value // the user's struct
+	tb *gobTable
+	p  unsafe.Pointer // the user's struct
 }
 
-func (st *gobFlatEnc) newRow(tb *gobTable, src reflect.Value) int {
-	i := len(st.rows[tb.idx])
-	st.rows[tb.idx] = append(st.rows[tb.idx], reflect.Value{})
-	st.queue = append(st.queue, gobEncJob{tb, i, src})
+// newRow numbers the struct at p (addressable, or a copy) and queues it.
+func (st *gobFlatEnc) newRow(tb *gobTable, p unsafe.Pointer) int {
+	i := st.next[tb.idx]
+	st.next[tb.idx]++
+	st.queue = append(st.queue, gobEncJob{tb, p})
 	return i
 }
 
-func (st *gobFlatEnc) pointerRow(tb *gobTable, ptr reflect.Value) int {
-	m := st.ptrs[tb.idx]
-	if m == nil {
-		m = map[unsafe.Pointer]int{}
-		st.ptrs[tb.idx] = m
+// valueRow numbers a struct held by value; one that is not addressable
+// (a map value) is copied first.
+func (st *gobFlatEnc) valueRow(tb *gobTable, src reflect.Value) int {
+	if !src.CanAddr() {
+		c := reflect.New(tb.typ)
+		c.Elem().Set(src)
+		return st.newRow(tb, c.UnsafePointer())
 	}
-	p := ptr.UnsafePointer()
+	return st.newRow(tb, src.Addr().UnsafePointer())
+}
+
+// pointerRow returns the row of the struct at p (not nil), numbering it
+// and queueing it the first time.
+func (st *gobFlatEnc) pointerRow(tb *gobTable, p unsafe.Pointer) int {
+	m := st.ptrs[tb.idx]
 	if i, ok := m[p]; ok {
 		return i
 	}
-	i := st.newRow(tb, ptr.Elem())
+	i := st.newRow(tb, p)
 	m[p] = i
 	return i
 }
 
+// intsFor returns n zeroed ints, carved from a shared block so that a tree
+// does not cost one allocation per node for its row numbers.
+func (st *gobFlatEnc) intsFor(n int) []int {
+	if n > len(st.ints) {
+		st.ints = make([]int, max(n, 2*cap(st.ints), 64))
+	}
+	s := st.ints[:n:n]
+	st.ints = st.ints[n:]
+	return s
+}
+
 // encode copies v (addressable, of the plan's root type) into a message.
 func (p *gobFlatPlan) encode(v reflect.Value) (reflect.Value, error) {
-	st := &gobFlatEnc{rows: make([][]reflect.Value, len(p.tables)), ptrs: make([]map[unsafe.Pointer]int, len(p.tables))}
+	n := len(p.tables)
+	st := &gobFlatEnc{tables: make([]reflect.Value, n), filled: make([]int, n), next: make([]int, n),
+		ptrs: make([]map[unsafe.Pointer]int, n)}
 	msg := reflect.New(p.msg).Elem()
+	rows := 0
+	for i, tb := range p.tables {
+		// Size everything like the last value of this type.
+		hint := int(tb.rows.Load())
+		rows += hint
+		st.tables[i] = reflect.MakeSlice(msg.Field(1+i).Type(), hint, hint)
+		st.ptrs[i] = make(map[unsafe.Pointer]int, hint)
+	}
+	st.queue = make([]gobEncJob, 0, rows)
 	if p.rootRef != nil {
-		msg.Field(0).SetInt(int64(st.pointerRow(p.rootRef, v.Addr())) + 1)
+		msg.Field(0).SetInt(int64(st.pointerRow(p.rootRef, v.Addr().UnsafePointer())) + 1)
 	} else {
 		p.rootC.enc(st, v, msg.Field(0))
 	}
-	for len(st.queue) > 0 {
-		j := st.queue[len(st.queue)-1]
-		st.queue = st.queue[:len(st.queue)-1]
-		row := reflect.New(j.tb.conv.flat).Elem()
-		j.tb.conv.enc(st, j.src, row)
-		st.rows[j.tb.idx][j.row] = row
+	for head := 0; head < len(st.queue); head++ {
+		j := st.queue[head]
+		tbl, k := st.tables[j.tb.idx], st.filled[j.tb.idx]
+		if k == tbl.Len() {
+			grown := reflect.MakeSlice(tbl.Type(), 2*k+8, 2*k+8)
+			reflect.Copy(grown, tbl)
+			tbl = grown
+			st.tables[j.tb.idx] = tbl
+		}
+		st.filled[j.tb.idx]++
+		j.tb.conv.enc(st, reflect.NewAt(j.tb.typ, j.p).Elem(), tbl.Index(k))
 	}
 	for i, tb := range p.tables {
-		rows := st.rows[i]
-		s := reflect.MakeSlice(reflect.SliceOf(tb.conv.flat), len(rows), len(rows))
-		for k, r := range rows {
-			s.Index(k).Set(r)
-		}
-		msg.Field(1 + i).Set(s)
+		tb.rows.Store(int64(st.filled[i]))
+		msg.Field(1 + i).Set(st.tables[i].Slice(0, st.filled[i]))
 	}
 	return msg, nil
 }
