@@ -118,6 +118,23 @@ func BenchmarkMemoHit(b *testing.B) {
 	}
 }
 
+// BenchmarkMemoHitFewKeys is BenchmarkMemoHit for the common case of an
+// instance that memoizes a handful of values, which a Memo finds by scanning
+// its recency list instead of keeping a map.
+func BenchmarkMemoHitFewKeys(b *testing.B) {
+	keys := memoBenchKeySet()[:4]
+	m := new(cacheprop.Memo[string, int])
+	base := &mutexMap{m: map[string]int{}}
+	for _, k := range keys {
+		m.Get(k, memoBenchCompute)
+		base.get(k)
+	}
+	b.Run("Memo", func(b *testing.B) {
+		benchHits(b, keys, func(k string) int { return m.Get(k, memoBenchCompute) })
+	})
+	b.Run("MutexMap", func(b *testing.B) { benchHits(b, keys, base.get) })
+}
+
 // BenchmarkMemoFirstUse measures what an instance pays the first time it
 // memoizes one value: allocations and bytes, Memo field against a
 // mutex-guarded map field created on demand.

@@ -69,7 +69,12 @@ type memoTable[K comparable, V any] struct {
 	// Configure does not set options on a table nobody will use again.
 	detached bool
 	opts     MemoOptions
-	items    map[K]*memoEntry[K, V]
+	// n counts the entries, all on the recency list. items indexes them
+	// once there are more than smallMemo: below that a scan of the list
+	// is about as fast as a map and saves the map's few hundred bytes,
+	// in every instance that memoizes a value or two.
+	n     int
+	items map[K]*memoEntry[K, V]
 	// pending and calls are the computations in progress: the first in
 	// pending, any others in calls. Most Memos compute one key at a time,
 	// and a map for it would cost more than the call itself.
@@ -87,6 +92,9 @@ type memoEntry[K comparable, V any] struct {
 	val        V
 	expires    int64 // monoNow deadline; 0 means never
 }
+
+// smallMemo is the most entries a Memo holds without a map.
+const smallMemo = 8
 
 // epoch anchors monoNow so that deadlines are plain integers read from the
 // monotonic clock, unaffected by changes to the wall clock.
@@ -183,7 +191,7 @@ func (m *Memo[K, V]) Forget(key K) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.items[key]; e != nil {
+	if e := t.find(key); e != nil {
 		t.remove(e)
 	}
 	t.dropCall(key)
@@ -198,7 +206,7 @@ func (m *Memo[K, V]) Len() int {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.items)
+	return t.n
 }
 
 // Stats returns m's hit, miss and eviction counts.
@@ -223,7 +231,7 @@ func (m *Memo[K, V]) Reset() {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.items, t.pending, t.calls = nil, nil, nil
+	t.n, t.items, t.pending, t.calls = 0, nil, nil, nil
 	t.root.next, t.root.prev = &t.root, &t.root
 	t.stats = MemoStats{}
 	if t.opts == (MemoOptions{}) && m.t.CompareAndSwap(t, nil) {
@@ -299,7 +307,7 @@ const (
 func (t *memoTable[K, V]) claim(key K) (v V, c *call[K, V], done <-chan struct{}, how claim) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.items[key]; e != nil && t.live(e) {
+	if e := t.find(key); e != nil && t.live(e) {
 		t.stats.Hits++
 		return e.val, nil, nil, claimHit
 	}
@@ -373,18 +381,24 @@ func (t *memoTable[K, V]) finish(c *call[K, V]) {
 		return
 	}
 	key := c.key
-	if old := t.items[key]; old != nil {
+	if old := t.find(key); old != nil {
 		t.remove(old)
 	}
 	e := &memoEntry[K, V]{key: key, val: c.val}
 	if t.opts.TTL > 0 {
 		e.expires = monoNow() + int64(t.opts.TTL)
 	}
-	if t.items == nil {
-		t.items = make(map[K]*memoEntry[K, V])
-	}
-	t.items[key] = e
 	t.pushFront(e)
+	t.n++
+	switch {
+	case t.items != nil:
+		t.items[key] = e
+	case t.n > smallMemo:
+		t.items = make(map[K]*memoEntry[K, V], t.n)
+		for e := t.root.next; e != &t.root; e = e.next {
+			t.items[e.key] = e
+		}
+	}
 	t.evictOverflow()
 }
 
@@ -392,7 +406,7 @@ func (t *memoTable[K, V]) finish(c *call[K, V]) {
 // expired ones at the cold end of the list, so that entries nobody asks for
 // again do not outlive their TTL for long. t.mu must be held.
 func (t *memoTable[K, V]) evictOverflow() {
-	for t.opts.MaxEntries > 0 && len(t.items) > t.opts.MaxEntries {
+	for t.opts.MaxEntries > 0 && t.n > t.opts.MaxEntries {
 		t.remove(t.root.prev)
 		t.stats.Evictions++
 	}
@@ -406,6 +420,21 @@ func (t *memoTable[K, V]) evictOverflow() {
 	}
 }
 
+// find returns the entry for key, if any. t.mu must be held.
+func (t *memoTable[K, V]) find(key K) *memoEntry[K, V] {
+	if t.items != nil {
+		return t.items[key]
+	}
+	// Most recently used first: the key asked for is most often near the
+	// front.
+	for e := t.root.next; e != &t.root; e = e.next {
+		if e.key == key {
+			return e
+		}
+	}
+	return nil
+}
+
 func (t *memoTable[K, V]) pushFront(e *memoEntry[K, V]) {
 	e.prev, e.next = &t.root, t.root.next
 	e.prev.next, e.next.prev = e, e
@@ -414,5 +443,8 @@ func (t *memoTable[K, V]) pushFront(e *memoEntry[K, V]) {
 func (t *memoTable[K, V]) remove(e *memoEntry[K, V]) {
 	e.prev.next, e.next.prev = e.next, e.prev
 	e.prev, e.next = nil, nil
-	delete(t.items, e.key)
+	t.n--
+	if t.items != nil {
+		delete(t.items, e.key)
+	}
 }
