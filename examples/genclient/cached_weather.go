@@ -111,7 +111,7 @@ func (cw *CachedWeather) Alerts(ctx context.Context, keep func(weather.Alert) bo
 	return cw.next.Alerts(ctx, keep)
 }
 
-// Current is cached by its arguments but ctx, for 1m0s.
+// Current is cached by its arguments, leaving out the context, for 1m0s.
 func (cw *CachedWeather) Current(ctx context.Context, city string) (weather.Conditions, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Current", city)
 	if !keyed {
@@ -122,7 +122,7 @@ func (cw *CachedWeather) Current(ctx context.Context, city string) (weather.Cond
 	})
 }
 
-// Extremes is cached by its arguments but ctx.
+// Extremes is cached by its arguments, leaving out the context.
 func (cw *CachedWeather) Extremes(ctx context.Context, city string) (float64, float64, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Extremes", city)
 	if !keyed {
@@ -135,7 +135,7 @@ func (cw *CachedWeather) Extremes(ctx context.Context, city string) (float64, fl
 	return res.R0, res.R1, err
 }
 
-// Forecast is cached by its arguments but ctx, for 10m0s, at most 500 results in process.
+// Forecast is cached by its arguments, leaving out the context, for 10m0s, at most 500 results in process.
 func (cw *CachedWeather) Forecast(ctx context.Context, city string, days int) (*weather.Forecast, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Forecast", city, days)
 	if !keyed {
@@ -146,7 +146,7 @@ func (cw *CachedWeather) Forecast(ctx context.Context, city string, days int) (*
 	})
 }
 
-// History is cached by its arguments but ctx.
+// History is cached by its arguments, leaving out the context.
 func (cw *CachedWeather) History(ctx context.Context, city string, from time.Time, to time.Time) ([]weather.Reading, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.History", city, from, to)
 	if !keyed {
@@ -162,7 +162,7 @@ func (cw *CachedWeather) Report(ctx context.Context, r weather.Reading) (string,
 	return cw.next.Report(ctx, r)
 }
 
-// Search is cached by its arguments but ctx.
+// Search is cached by its arguments, leaving out the context.
 func (cw *CachedWeather) Search(ctx context.Context, q weather.Query, opts ...weather.SearchOption) ([]weather.City, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Search", q, opts)
 	if !keyed {
@@ -173,7 +173,7 @@ func (cw *CachedWeather) Search(ctx context.Context, q weather.Query, opts ...we
 	})
 }
 
-// Station is cached by its arguments but ctx.
+// Station is cached by its arguments, leaving out the context.
 // It is cached in process only: set by a directive or flag.
 func (cw *CachedWeather) Station(ctx context.Context, u *url.URL) (weather.Station, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Station", cachedWeatherBinary{u, u == nil})

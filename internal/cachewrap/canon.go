@@ -142,7 +142,7 @@ func (c *canon) mapKey(k types.Type) string {
 func (c *canon) typeParamWhy(tp *types.TypeParam, addressable bool) string {
 	terms, ok := constraintTerms(tp.Constraint())
 	if !ok || len(terms) == 0 {
-		return fmt.Sprintf("type parameter %s (%s) admits types that JSON cannot key canonically; //cachewrap:trust keys it anyway",
+		return fmt.Sprintf("type parameter %s (%s) admits types whose JSON is not faithful; //cachewrap:trust accepts it",
 			tp.Obj().Name(), types.TypeString(tp.Constraint(), c.qual))
 	}
 	for _, term := range terms {

@@ -31,7 +31,12 @@ func (g *gen) body() []byte {
 		p("\nvar _ %s = (*%s)(nil)\n", next, W)
 	}
 
-	p("\n// %s wraps a %s and caches the results of its methods: in\n", W, strings.TrimPrefix(next, "*"))
+	wrapped := strings.TrimPrefix(next, "*")
+	article := "a"
+	if strings.ContainsRune("AEIOUaeiou", rune(wrapped[0])) {
+		article = "an"
+	}
+	p("\n// %s wraps %s %s and caches the results of its methods: in\n", W, article, wrapped)
 	p("// tables of its own, which die with it, and in memcached when its config\n")
 	p("// names a backend. A call reaches the wrapped value only when no cache\n")
 	p("// holds its result. Errors are returned and never cached. Cached results\n")
@@ -216,7 +221,7 @@ func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
 	case len(m.keyArgs) == 0:
 		p("// %s is cached", m.name)
 	case m.ctx != "":
-		p("// %s is cached by its arguments but %s", m.name, m.ctx)
+		p("// %s is cached by its arguments, leaving out the context", m.name)
 	default:
 		p("// %s is cached by its arguments", m.name)
 	}

@@ -324,6 +324,10 @@ func (g *gen) method(fn *types.Func, reserved map[string]bool) (*method, error) 
 		return m, nil
 	}
 	for _, p := range keyed {
+		if isContext(p.typ) {
+			m.uncached = fmt.Sprintf("argument %s is a context.Context, which is passed through only as the first argument", p.name)
+			return m, nil
+		}
 		expr, why := g.keyArg(p, m.opts.Trust)
 		if why != "" {
 			m.uncached = fmt.Sprintf("argument %s cannot be keyed: %s", p.name, why)

@@ -66,22 +66,34 @@ func load(cfg *Config) (*source, error) {
 		return nil, fmt.Errorf("%w: %s.%s is an alias; name the type it stands for", ErrType, pkg.Name, cfg.Type)
 	}
 	src := &source{pkg: pkg, named: named, docs: map[token.Pos][]*ast.CommentGroup{}}
-	if it, ok := named.Underlying().(*types.Interface); ok {
+	// A generic type is used instantiated with its own type parameters,
+	// which the wrapper declares under the same names: Repo[K, V].
+	var t types.Type = named
+	if tps := named.TypeParams(); tps.Len() > 0 {
+		targs := make([]types.Type, tps.Len())
+		for i := range targs {
+			targs[i] = tps.At(i)
+		}
+		if t, err = types.Instantiate(nil, named, targs, false); err != nil {
+			return nil, fmt.Errorf("%w: %s.%s: %v", ErrType, pkg.Name, cfg.Type, err)
+		}
+	}
+	if it, ok := t.Underlying().(*types.Interface); ok {
 		src.iface = it
-		src.next = named
+		src.next = t
 		for i := 0; i < it.NumMethods(); i++ {
 			src.methods = append(src.methods, it.Method(i))
 		}
 	} else {
 		// The wrapper forwards to *T when some method has a pointer
 		// receiver, as the method set of T then lacks it.
-		ms := types.NewMethodSet(types.NewPointer(named))
+		ms := types.NewMethodSet(types.NewPointer(t))
 		for i := 0; i < ms.Len(); i++ {
 			src.methods = append(src.methods, ms.At(i).Obj().(*types.Func))
 		}
-		src.next = named
-		if types.NewMethodSet(named).Len() < ms.Len() {
-			src.next = types.NewPointer(named)
+		src.next = t
+		if types.NewMethodSet(t).Len() < ms.Len() {
+			src.next = types.NewPointer(t)
 		}
 	}
 	for _, fn := range src.methods {

@@ -1,0 +1,137 @@
+package cachewrap_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"go/format"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leancache/leancache/internal/cachewrap"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files from the generator's output")
+
+// goldenCases are the golden inputs, each with the command line that
+// generates it: a generic interface, an interface embedding interfaces of
+// other packages (wrapped into another package), the method set of a
+// concrete client using time, net and net/url types, and a catalogue of
+// arguments that cannot be keyed.
+var goldenCases = []struct {
+	name string
+	args []string
+}{
+	{"generic", []string{"-pkg", "./testdata/src/generic", "-type", "Repo", "-o", "testdata/src/generic/repo_cachewrap.go"}},
+	{"embedded", []string{"-pkg", "./testdata/src/embedded", "-type", "Store", "-o", "testdata/src/embedded/cached/store.go",
+		"-wrapper", "Store", "-ttl", "1h", "-max", "List=50"}},
+	{"stdtypes", []string{"-pkg", "./testdata/src/stdtypes", "-type", "Client", "-o", "testdata/src/stdtypes/client_cachewrap.go", "-skip", "Base"}},
+	{"unkeyable", []string{"-pkg", "./testdata/src/unkeyable", "-type", "Odd", "-o", "testdata/src/unkeyable/odd_cachewrap.go", "-local", "Local"}},
+}
+
+var generatedHeader = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
+
+func generate(t *testing.T, args []string) []byte {
+	t.Helper()
+	cfg, err := cachewrap.ParseFlags(args, io.Discard)
+	require.NoError(t, err)
+	src, err := cachewrap.Generate(cfg)
+	require.NoError(t, err, "%s", src)
+	return src
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := generate(t, tc.args)
+			golden := filepath.Join("testdata", "golden", tc.name+".go.golden")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, src, 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(src), "regenerate with go test -run TestGolden -update")
+
+			first, _, _ := bytes.Cut(src, []byte("\n"))
+			assert.Regexp(t, generatedHeader, string(first))
+			formatted, err := format.Source(src)
+			require.NoError(t, err)
+			assert.Equal(t, string(formatted), string(src), "not gofmt-clean")
+			assert.Equal(t, string(src), string(generate(t, tc.args)), "a second run differs")
+		})
+	}
+}
+
+// TestGoldenVet type-checks and vets every golden file in its package, laid
+// over the source tree with -overlay so that nothing is written there. The
+// struct tag check is off because one input repeats a JSON name on purpose.
+func TestGoldenVet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go vet")
+	}
+	replace := map[string]string{}
+	var dirs []string
+	for _, tc := range goldenCases {
+		cfg, err := cachewrap.ParseFlags(tc.args, io.Discard)
+		require.NoError(t, err)
+		out, err := filepath.Abs(cfg.Output)
+		require.NoError(t, err)
+		golden, err := filepath.Abs(filepath.Join("testdata", "golden", tc.name+".go.golden"))
+		require.NoError(t, err)
+		replace[out] = golden
+		dirs = append(dirs, "./"+filepath.Dir(cfg.Output))
+	}
+	overlay, err := json.Marshal(map[string]any{"Replace": replace})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "overlay.json")
+	require.NoError(t, os.WriteFile(path, overlay, 0o644))
+	cmd := exec.Command("go", append([]string{"vet", "-structtag=false", "-overlay=" + path}, dirs...)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go vet: %s", out)
+}
+
+func TestGenerateRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want error
+		msg  string
+	}{
+		{"typo directive", []string{"-pkg", "./testdata/src/bad", "-type", "Typo", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrOption, "tll"},
+		{"unknown method flag", []string{"-pkg", "./testdata/src/bad", "-type", "Thing", "-o", "testdata/src/bad/x.go", "-wrapper", "W", "-skip", "Put"}, cachewrap.ErrOption, "no method Put"},
+		{"taken name", []string{"-pkg", "./testdata/src/bad", "-type", "Thing", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrConflict, "CachedThing"},
+		{"sealed interface elsewhere", []string{"-pkg", "./testdata/src/bad", "-type", "Sealed", "-o", "testdata/src/bad/elsewhere/x.go"}, cachewrap.ErrType, "seal"},
+		{"no methods", []string{"-pkg", "./testdata/src/bad", "-type", "NoMethods", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrType, "no methods"},
+		{"alias", []string{"-pkg", "./testdata/src/bad", "-type", "Alias", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrType, "alias"},
+		{"missing type", []string{"-pkg", "./testdata/src/bad", "-type", "Nope", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrType, "no type Nope"},
+		{"missing package", []string{"-pkg", "./testdata/src/none", "-type", "Nope"}, cachewrap.ErrLoad, "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := cachewrap.ParseFlags(tc.args, io.Discard)
+			require.NoError(t, err)
+			_, err = cachewrap.Generate(cfg)
+			require.ErrorIs(t, err, tc.want)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+}
+
+func TestParseFlagsRefuses(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"-type", "T", "-ttl", "soon"},
+		{"-type", "T", "-ttl", "-5s"},
+		{"-type", "T", "-max", "Get=-1"},
+		{"-type", "T", "stray"},
+	} {
+		_, err := cachewrap.ParseFlags(args, io.Discard)
+		assert.ErrorIs(t, err, cachewrap.ErrOption, "%q", args)
+	}
+}
