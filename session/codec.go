@@ -25,11 +25,18 @@ import (
 //     expect), round-trip as themselves, their cached properties stripped,
 //     whichever codec is used.
 //   - A value of any other type is encoded as the codec encodes an any,
-//     and decodes as the codec decodes into an any: gob brings back the
-//     type when it was passed to gob.Register (as scs's default codec
-//     requires), while JSON, msgpack and CBOR bring back their generic
-//     forms (map[string]any for a struct under JSON, float64 for a JSON
-//     number, and so on; see each codec's documentation).
+//     and decodes as the codec decodes into an any. gob brings back the
+//     types passed to gob.Register (as scs's default codec requires; gob
+//     needs even map[string]any and []any registered). The others bring
+//     back generic forms: under JSON a struct or map becomes a
+//     map[string]any and a number a float64; under msgpack a map becomes a
+//     map[string]any and a number the smallest type that holds it (int8
+//     for 1); under CBOR a map becomes a map[any]any and a non-negative
+//     integer a uint64. Register a type to get it back as itself.
+//   - time.Time values keep their instant, but msgpack and CBOR bring them
+//     back in time.Local, and CBOR (in its default mode) to the whole
+//     second. The session's deadline is not a value and is exact under
+//     every codec.
 //   - A cached property is never left to the codec's handling of any: gob
 //     would write it, and the others could not bring its type back. A
 //     value of an unregistered type with cached properties, or a value
