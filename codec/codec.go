@@ -62,3 +62,19 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// StripsCachedProperties reports whether c leaves cached properties out of
+// what it writes: true for this package's codecs, and for any codec with a
+// method StripsCachedProperties() bool that returns true. Tools that explain
+// a value's encoded size, such as memcache.Breakdown, use it to know whether
+// a cached property counts.
+func StripsCachedProperties(c Codec) bool {
+	if s, ok := c.(interface{ StripsCachedProperties() bool }); ok {
+		return s.StripsCachedProperties()
+	}
+	switch c {
+	case JSON, Gob, Msgpack, CBOR:
+		return true
+	}
+	return false
+}

@@ -105,8 +105,9 @@ func FormatBytes(n int) string {
 
 // Breakdown returns the top parts of v by encoded size with c, largest
 // first, walking fields, elements and map entries into every part that
-// holds at least a twentieth of the whole. Cached properties and unexported
-// fields are not on the wire and are skipped. A part is left out when one of
+// holds at least a twentieth of the whole. Unexported fields are skipped,
+// and so are cached properties when c strips them
+// (codec.StripsCachedProperties): what is listed is what is on the wire. A part is left out when one of
 // its own parts accounts for nearly all of it, so the list names the field
 // to act on rather than each of its parents.
 //
@@ -118,7 +119,7 @@ func Breakdown(c codec.Codec, v any, top int) []FieldSize {
 	if !rv.IsValid() {
 		return nil
 	}
-	w := breakdownWalk{c: c, budget: 20000}
+	w := breakdownWalk{c: c, budget: 20000, strips: codec.StripsCachedProperties(c)}
 	total := w.size(rv)
 	if total <= 0 {
 		return nil
@@ -134,8 +135,9 @@ func Breakdown(c codec.Codec, v any, top int) []FieldSize {
 
 type breakdownWalk struct {
 	c      codec.Codec
-	min    int // parts smaller than this are not walked into
-	budget int // encodings left, so a huge value cannot stall an error path
+	strips bool // c leaves cached properties out
+	min    int  // parts smaller than this are not walked into
+	budget int  // encodings left, so a huge value cannot stall an error path
 	out    []FieldSize
 }
 
@@ -183,7 +185,7 @@ func (w *breakdownWalk) expand(v reflect.Value, path string, size int) (dominate
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() || cacheprop.IsCached(f) {
+			if !f.IsExported() || (w.strips && cacheprop.IsCached(f)) {
 				continue
 			}
 			parts = append(parts, part{v.Field(i), path + "." + f.Name})
