@@ -43,6 +43,18 @@ import (
 // second type under the user's name, which gob forbids, so Gob does not.
 // After Unmarshal, the cached properties of what was decoded into
 // interfaces are reset like all others.
+//
+// Errors: Marshal and Unmarshal return an *[UnsupportedTypeError] (Codec
+// "gob") for a type whose cached properties cannot be left out: a map key
+// type that holds them, or a struct with nothing left to send once they are
+// gone, other than as a field (such a field is simply not sent). Errors
+// from encoding/gob are wrapped with the user's type. Unmarshal of a
+// recursive type whose row numbers do not fit returns an error wrapping
+// [ErrGobCorrupt]. Neither panics: a nil pointer given to Marshal is an
+// error, where gob.Encoder panics. Garbage input is an error; a stream
+// whose message lengths claim more bytes than it has is refused before gob
+// reads it, and what gob allocates for a length claimed inside a message
+// is bounded by gob itself (at most about 10 MB).
 var Gob Codec = gobCodec{}
 
 func init() {

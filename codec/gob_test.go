@@ -790,3 +790,52 @@ func gobDropNilElems(v reflect.Value) {
 		}
 	}
 }
+
+// gobFresh is used by no other test, so its plans are built in
+// TestGobConcurrentFirstUse, by many goroutines at once.
+type gobFresh struct {
+	Name string
+	Kids []*gobFresh
+	Leaf gobTagged
+	Memo string `cacheprop:"cached"`
+}
+
+type gobFreshFlat struct {
+	Leaves []gobTagged
+	Memo   cacheprop.Lazy[int]
+}
+
+func TestGobConcurrentFirstUse(t *testing.T) {
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func() {
+			done <- func() error {
+				for j := 0; j < 20; j++ {
+					tree := &gobFresh{Name: "r", Memo: gobSecret, Kids: []*gobFresh{{Name: "k", Memo: gobSecret}}}
+					data, err := Gob.Marshal(tree)
+					if err != nil {
+						return err
+					}
+					var got gobFresh
+					if err := Gob.Unmarshal(data, &got); err != nil {
+						return err
+					}
+					if got.Kids[0].Name != "k" || got.Memo != "" {
+						return errors.New("wrong round trip")
+					}
+					data, err = Gob.Marshal(&gobFreshFlat{Leaves: []gobTagged{{"a", gobSecret}}})
+					if err != nil {
+						return err
+					}
+					if bytes.Contains(data, []byte(gobSecret)) {
+						return errors.New("cached property written")
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		assert.NoError(t, <-done)
+	}
+}
