@@ -1,0 +1,98 @@
+package benchmarks
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/internal/fixtures"
+)
+
+// The JSON, msgpack and CBOR benchmarks run codec.X on a type with cached
+// properties next to the library itself on the twin type, on the same data:
+// names end in impl=leancache and impl=library, so that
+//
+//	go test -run='^$' -bench='Codec' -benchmem -count=6 ./benchmarks/ > out.txt
+//	benchstat -col /impl out.txt
+//
+// puts them side by side. The goal is the library's time within 5% and its
+// allocation count, for the product; recursive types (the tree) go through
+// slot wrappers that re-enter the library at every level, and are slower.
+
+// A plainLib is one of the wrapped libraries.
+type plainLib struct {
+	codec     codec.Codec
+	marshal   func(any) ([]byte, error)
+	unmarshal func([]byte, any) error
+}
+
+var plainLibs = []plainLib{
+	{codec.JSON, json.Marshal, json.Unmarshal},
+	{codec.Msgpack, msgpack.Marshal, msgpack.Unmarshal},
+	{codec.CBOR, cbor.Marshal, cbor.Unmarshal},
+}
+
+// benchCase is a value with cached properties and its twin.
+type benchCase struct {
+	name          string
+	value, twin   any
+	newV, newTwin func() any
+}
+
+func benchCases() []benchCase {
+	p := fixtures.NewProduct(42, 20)
+	p.Render(64 << 10)
+	tree := fixtures.NewTree(4, 4)
+	return []benchCase{
+		{"Product", p, p.Twin(),
+			func() any { return new(fixtures.Product) }, func() any { return new(fixtures.ProductTwin) }},
+		{"Tree", tree, tree.Twin(),
+			func() any { return new(fixtures.Node) }, func() any { return new(fixtures.NodeTwin) }},
+	}
+}
+
+func BenchmarkCodecMarshal(b *testing.B) {
+	for _, lib := range plainLibs {
+		for _, c := range benchCases() {
+			prefix := lib.codec.Name() + "/" + c.name
+			b.Run(prefix+"/impl=leancache", func(b *testing.B) { benchMarshal(b, lib.codec.Marshal, c.value) })
+			b.Run(prefix+"/impl=library", func(b *testing.B) { benchMarshal(b, lib.marshal, c.twin) })
+		}
+	}
+}
+
+func BenchmarkCodecUnmarshal(b *testing.B) {
+	for _, lib := range plainLibs {
+		for _, c := range benchCases() {
+			data, err := lib.codec.Marshal(c.value)
+			if err != nil {
+				b.Fatal(err)
+			}
+			prefix := lib.codec.Name() + "/" + c.name
+			b.Run(prefix+"/impl=leancache", func(b *testing.B) { benchUnmarshal(b, lib.codec.Unmarshal, data, c.newV) })
+			b.Run(prefix+"/impl=library", func(b *testing.B) { benchUnmarshal(b, lib.unmarshal, data, c.newTwin) })
+		}
+	}
+}
+
+func benchMarshal(b *testing.B, marshal func(any) ([]byte, error), v any) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := marshal(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchUnmarshal(b *testing.B, unmarshal func([]byte, any) error, data []byte, newV func() any) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := unmarshal(data, newV()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
