@@ -15,7 +15,8 @@
 //     cached fields.
 //
 // Session tokens are the manager's secrets: nothing in this package logs
-// them or puts them in an error.
+// them, puts them in an error, or sends them to memcached (keys hold a
+// digest of the token).
 //
 // Wiring it into scs:
 //

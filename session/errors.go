@@ -38,6 +38,8 @@ type ValueError struct {
 	Err  error  // a sentinel of this package, or the codec's error
 }
 
+// Error says which value failed and why, as in
+// `session: encode value "user" (*main.User): ...`.
 func (e *ValueError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "session: %s value %q", e.Op, e.Key)
@@ -67,6 +69,8 @@ type StoreError struct {
 	Err error  // the backend's error, with the key removed
 }
 
+// Error says which operation failed and why, as in
+// `session: find: memcache: get: ...`.
 func (e *StoreError) Error() string { return "session: " + e.Op + ": " + e.Err.Error() }
 
 // Unwrap returns the backend's error, with the key removed.

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -10,8 +12,8 @@ import (
 	"github.com/leancache/leancache/memcache"
 )
 
-// DefaultPrefix is the key prefix of a Store without WithPrefix: the same
-// keys as scs's own memcachedstore ("scs:session:" and the token).
+// DefaultPrefix is the key prefix of a Store without WithPrefix, as in
+// scs's own memcachedstore.
 const DefaultPrefix = "scs:session"
 
 // maxRelative is the longest expiration memcached reads as seconds from now
@@ -30,7 +32,13 @@ const maxRelative = 30 * 24 * 60 * 60
 // codecs, or scs's own.
 //
 // Session tokens are secrets. A Store never logs, and its errors name the
-// operation that failed, never the token or the key made from it.
+// operation that failed, never the token or the key made from it. Nor does
+// it put tokens in memcached: a session's key holds a SHA-256 digest of its
+// token, so whoever can list memcached's keys (lru_crawler metadump needs no
+// more than a connection) cannot take over the sessions listed.
+//
+// It does not implement scs's IterableStore (All): memcached cannot list
+// its keys, short of debugging commands that walk the whole cache.
 //
 // A Store is safe for concurrent use.
 type Store struct {
@@ -48,7 +56,7 @@ type storeConfig struct {
 }
 
 // WithPrefix sets the namespace of the store's keys: a session's key is
-// prefix, a colon and the token. The default is DefaultPrefix. The prefix
+// prefix, a colon and the token's digest. The default is DefaultPrefix. The prefix
 // must be printable ASCII without spaces.
 func WithPrefix(prefix string) Option {
 	return func(c *storeConfig) { c.prefix = prefix }
@@ -80,9 +88,9 @@ func NewStore(b memcache.Backend, opts ...Option) (*Store, error) {
 	if b == nil {
 		b = memcache.NewEmbedded(memcache.EmbeddedConfig{})
 	}
-	// A Store[T] is the one place the key rules live (prefix, verbatim when
-	// legal, a digest otherwise); borrowing its mapping keeps the two from
-	// drifting apart. It never reads or writes.
+	// A Store[T] is where the key rules live (prefix and its checks);
+	// borrowing its mapping keeps the two from drifting apart. It never
+	// reads or writes.
 	keys, err := memcache.NewStore[[]byte](b, memcache.WithNamespace(cfg.prefix, ""))
 	if err != nil {
 		return nil, fmt.Errorf("session: prefix: %w", err)
@@ -91,19 +99,17 @@ func NewStore(b memcache.Backend, opts ...Option) (*Store, error) {
 }
 
 // Key returns the memcached key that holds the session of token: the
-// prefix and the token when that is a legal key, else the prefix and a
-// digest of the token (see package memcache's key rules), so no token can
-// reach memcached as anything but one legal key. It is meant for tests and
-// tools that inspect the stored bytes; the key is as secret as the token
-// when it holds it verbatim. An empty token is an error matching
+// prefix and the unpadded base64url SHA-256 of the token (43 bytes),
+// whatever the token holds. It is meant for tests and tools that inspect
+// the stored bytes. An empty token is an error matching
 // memcache.ErrMalformedKey.
 func (s *Store) Key(token string) (string, error) {
-	key, err := s.keys.Key(token)
-	if err != nil {
-		// The only failure is the empty token; the message holds no token.
-		return "", fmt.Errorf("session: key: %w", memcache.ErrMalformedKey)
+	if token == "" {
+		return "", fmt.Errorf("session: key: %w: empty token", memcache.ErrMalformedKey)
 	}
-	return key, nil
+	sum := sha256.Sum256([]byte(token))
+	// The digest is always a legal key; the Store's rules add the prefix.
+	return s.keys.Key(base64.RawURLEncoding.EncodeToString(sum[:]))
 }
 
 // Find returns the session data stored for token; found is false, with

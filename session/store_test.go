@@ -1,9 +1,12 @@
 package session_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +85,9 @@ func TestStoreCommitFindDelete(t *testing.T) {
 		assert.Equal(t, []byte("two"), got)
 
 		// The bytes are stored as they are, under the documented key.
-		it, err := b.Get(ctx, "scs:session:"+token)
+		key, err := st.Key(token)
+		require.NoError(t, err)
+		it, err := b.Get(ctx, key)
 		require.NoError(t, err)
 		assert.Equal(t, []byte("two"), it.Value)
 		assert.Zero(t, it.Flags)
@@ -231,6 +236,10 @@ func TestStoreKeysForAnyToken(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, memcache.ValidKey(key), "%q", key)
 		assert.True(t, strings.HasPrefix(key, "scs:session:"), key)
+		assert.Len(t, key, len("scs:session:")+43, key)
+		if len(tok) > 3 {
+			assert.NotContains(t, key, tok)
+		}
 		keys[key] = true
 		require.NoError(t, st.Commit(tok, []byte(fmt.Sprint(i)), clk.Now().Add(time.Hour)))
 	}
@@ -241,11 +250,10 @@ func TestStoreKeysForAnyToken(t *testing.T) {
 		require.True(t, found, "%q", tok)
 		assert.Equal(t, fmt.Sprint(i), string(got))
 	}
-	// An ordinary token is kept verbatim: the same keys as scs's
-	// memcachedstore.
-	k, err := st.Key(token)
+	// The digest is SHA-256, so it can be checked from outside.
+	k, err := st.Key("abc")
 	require.NoError(t, err)
-	assert.Equal(t, "scs:session:"+token, k)
+	assert.Equal(t, "scs:session:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0", k)
 	_, err = emb.Get(context.Background(), "injected")
 	assert.ErrorIs(t, err, memcache.ErrCacheMiss)
 
@@ -260,7 +268,7 @@ func TestStorePrefix(t *testing.T) {
 	require.NoError(t, err)
 	k, err := st.Key(token)
 	require.NoError(t, err)
-	assert.Equal(t, "app:v2:"+token, k)
+	assert.True(t, strings.HasPrefix(k, "app:v2:"), k)
 
 	for _, bad := range []string{"", "with space", strings.Repeat("p", 250)} {
 		_, err := session.NewStore(nil, session.WithPrefix(bad))
@@ -408,4 +416,33 @@ func TestStoreConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestStoreKeyListingHoldsNoToken lists the keys of a real memcached the
+// way anyone who can connect to it can, and finds the session but not its
+// token.
+func TestStoreKeyListingHoldsNoToken(t *testing.T) {
+	srv := memcachetest.NewServer(t)
+	c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
+	require.NoError(t, err)
+	st, err := session.NewStore(c)
+	require.NoError(t, err)
+	require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(time.Hour)))
+	key, err := st.Key(token)
+	require.NoError(t, err)
+
+	conn, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = fmt.Fprint(conn, "lru_crawler metadump all\r\n")
+	require.NoError(t, err)
+	var dump strings.Builder
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() && sc.Text() != "END" {
+		dump.WriteString(sc.Text() + "\n")
+	}
+	require.NoError(t, sc.Err())
+	assert.Contains(t, dump.String(), "key="+url.QueryEscape(key))
+	assert.NotContains(t, dump.String(), token)
 }
