@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -439,4 +441,32 @@ func FuzzCodecDecode(f *testing.F) {
 		assert.True(t, dl.Equal(dl2))
 		assert.Equal(t, len(values), len(values2))
 	})
+}
+
+func TestCodecConcurrentUse(t *testing.T) {
+	for _, c := range codecs(t) {
+		sc := newCodec(t, c)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					u := &lazyUser{Name: fmt.Sprint("user-", g, "-", i)}
+					u.Permissions.Set([]string{secret})
+					b, err := sc.Encode(deadline, map[string]any{"u": u, "i": i})
+					if !assert.NoError(t, err) {
+						return
+					}
+					_, values, err := sc.Decode(b)
+					if !assert.NoError(t, err) {
+						return
+					}
+					assert.Equal(t, u.Name, values["u"].(*lazyUser).Name)
+					assert.Equal(t, i, values["i"])
+				}
+			}()
+		}
+		wg.Wait()
+	}
 }
