@@ -145,10 +145,5 @@ func (l loader[K, V]) load(ctx context.Context, key K) (V, error) {
 	return l.withCtx(ctx, key)
 }
 
-// missing reports whether the caller passed a nil function.
-func (l loader[K, V]) missing() bool {
-	return l.plain == nil && l.fallible == nil && l.withCtx == nil
-}
-
 // canFail reports whether the caller can be handed an error.
 func (l loader[K, V]) canFail() bool { return l.plain == nil }

@@ -159,7 +159,14 @@ func (m *Memo[K, V]) Configure(opts MemoOptions) {
 // computed on every call and never stored. Get panics if compute is nil, or,
 // as a map does, if key is an interface holding an incomparable value.
 func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
-	v, _ := m.table().get(context.Background(), key, loader[K, V]{plain: compute})
+	if compute == nil {
+		panic(errNilCompute)
+	}
+	t := m.table()
+	if v, ok := t.lookup(key); ok {
+		return v
+	}
+	v, _ := t.get(context.Background(), key, loader[K, V]{plain: compute})
 	return v
 }
 
@@ -168,7 +175,14 @@ func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
 // were waiting for the failed computation receive its error too, as
 // singleflight's do, rather than each retrying at once.
 func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
-	return m.table().get(context.Background(), key, loader[K, V]{fallible: compute})
+	if compute == nil {
+		panic(errNilCompute)
+	}
+	t := m.table()
+	if v, ok := t.lookup(key); ok {
+		return v, nil
+	}
+	return t.get(context.Background(), key, loader[K, V]{fallible: compute})
 }
 
 // GetContext is like GetErr for a computation that takes a context. ctx is
@@ -178,7 +192,14 @@ func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
 // ended, a waiter whose ctx is still live computes for itself rather than
 // receive someone else's cancellation.
 func (m *Memo[K, V]) GetContext(ctx context.Context, key K, compute func(context.Context, K) (V, error)) (V, error) {
-	return m.table().get(ctx, key, loader[K, V]{withCtx: compute})
+	if compute == nil {
+		panic(errNilCompute)
+	}
+	t := m.table()
+	if v, ok := t.lookup(key); ok {
+		return v, nil
+	}
+	return t.get(ctx, key, loader[K, V]{withCtx: compute})
 }
 
 // Forget removes the value for key. A computation for key in progress still
@@ -256,11 +277,31 @@ func (t *memoTable[K, V]) live(e *memoEntry[K, V]) bool {
 	return true
 }
 
-// get returns the value for key, computing it with ld if need be.
-func (t *memoTable[K, V]) get(ctx context.Context, key K, ld loader[K, V]) (V, error) {
-	if ld.missing() {
-		panic("cacheprop: Memo: nil compute function")
+// errNilCompute is the panic value of a Get given no compute function.
+const errNilCompute = "cacheprop: Memo: nil compute function"
+
+// lookup is the hit path: it returns the value held for key, if any. The
+// lock is released by defer because hashing a key can panic (an interface
+// key holding a slice), and a panic must not leave the Memo locked for good.
+func (t *memoTable[K, V]) lookup(key K) (v V, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hitLocked(key)
+}
+
+// hitLocked returns the value held for key, if any, and counts the hit.
+// t.mu must be held.
+func (t *memoTable[K, V]) hitLocked(key K) (v V, ok bool) {
+	if e := t.find(key); e != nil && t.live(e) {
+		t.stats.Hits++
+		return e.val, true
 	}
+	return v, false
+}
+
+// get returns the value for key, computing it with ld if need be: the slow
+// path, after lookup missed.
+func (t *memoTable[K, V]) get(ctx context.Context, key K, ld loader[K, V]) (V, error) {
 	for {
 		v, c, done, how := t.claim(key)
 		switch how {
@@ -299,17 +340,15 @@ const (
 	claimAlone              // compute without registering: key != key
 )
 
-// claim looks key up and decides what the caller does: return the value
-// held, wait on done for the computation in progress c, or run the new
-// computation c. The lock is released by defer because hashing a key can
-// panic (an interface key holding a slice), and a panic must not leave the
-// Memo locked for good.
+// claim looks key up again and decides what the caller does: return the
+// value held (another caller may have stored it since lookup), wait on done
+// for the computation in progress c, or run the new computation c. The lock
+// is released by defer, as in lookup.
 func (t *memoTable[K, V]) claim(key K) (v V, c *call[K, V], done <-chan struct{}, how claim) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.find(key); e != nil && t.live(e) {
-		t.stats.Hits++
-		return e.val, nil, nil, claimHit
+	if v, ok := t.hitLocked(key); ok {
+		return v, nil, nil, claimHit
 	}
 	if c := t.findCall(key); c != nil {
 		return v, c, c.wait(), claimWait
