@@ -139,18 +139,11 @@ func TestLoginReadLogout(t *testing.T) {
 				require.NotEmpty(t, tok, "no session cookie after login")
 
 				// What memcached holds: the user, without the permissions
-				// that were computed before the session was saved.
+				// and greeting computed before the session was saved.
 				key, err := a.store.Key(tok)
 				require.NoError(t, err)
-				item, err := backend.Get(ctx, key)
-				require.NoError(t, err)
-				stored := string(item.Value)
-				assert.Contains(t, stored, "alice")
-				assert.Contains(t, stored, "admin")
-				for _, p := range adminPermissions {
-					assert.NotContains(t, stored, p)
-				}
-				assert.NotContains(t, stored, "Welcome back")
+				assertStoredWithoutCachedData(t, backend, key)
+				assert.NotContains(t, key, tok)
 
 				for i := 1; i <= 2; i++ {
 					status, body = br.do("GET", "/me", nil)
@@ -163,6 +156,9 @@ func TestLoginReadLogout(t *testing.T) {
 					assert.Equal(t, false, body["greeting_from_session"])
 					// Once at login, then once per read.
 					assert.Equal(t, int64(1+i), a.computations.Load())
+					// With an idle timeout, scs saves the session again on
+					// every request, now with the permissions computed.
+					assertStoredWithoutCachedData(t, backend, key)
 				}
 
 				status, _ = br.do("POST", "/logout", nil)
@@ -293,6 +289,22 @@ func TestRun(t *testing.T) {
 	}
 	err := run(context.Background(), []string{"-codec", "nope"}, io.Discard)
 	assert.ErrorContains(t, err, `unknown codec "nope"`)
+}
+
+// assertStoredWithoutCachedData reads the raw session from the backend
+// and checks that it holds alice and her role, but none of her cached
+// data.
+func assertStoredWithoutCachedData(t *testing.T, backend memcache.Backend, key string) {
+	t.Helper()
+	item, err := backend.Get(context.Background(), key)
+	require.NoError(t, err)
+	stored := string(item.Value)
+	assert.Contains(t, stored, "alice")
+	assert.Contains(t, stored, "admin")
+	for _, p := range adminPermissions {
+		assert.NotContains(t, stored, p)
+	}
+	assert.NotContains(t, stored, "Welcome back")
 }
 
 func toAny(ss []string) []any {
