@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"math"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,10 +76,16 @@ func parseAddr(s string) (endpoint, error) {
 		return bad(err.Error())
 	} else if strings.Contains(s, ":") {
 		// A bare IPv6 address, as libmemcached accepts one.
+		if _, err := netip.ParseAddr(s); err != nil {
+			return bad("neither host:port nor an IPv6 address")
+		}
 		host = s
 	}
 	if host == "" {
 		return bad("empty host")
+	}
+	if strings.ContainsAny(host, "[]") {
+		return bad("brackets inside the host")
 	}
 	e := endpoint{network: "tcp", addr: net.JoinHostPort(host, strconv.Itoa(port))}
 	if port == defaultPort {

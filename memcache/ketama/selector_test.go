@@ -35,7 +35,7 @@ func TestParseAddr(t *testing.T) {
 			t.Errorf("parseAddr(%q) = %+v, want {%s %s %s}", c.in, e, c.network, c.addr, c.name)
 		}
 	}
-	for _, in := range []string{"", "host:", "host:0", "host:65536", "host:http", ":11211", "a b:1", "[::1", "[::1]x"} {
+	for _, in := range []string{"", "host:", "host:0", "host:65536", "host:http", ":11211", "a b:1", "[::1", "[::1]x", ":]:0", "1:2:3"} {
 		_, err := parseAddr(in)
 		var ce *ConfigError
 		if !errors.As(err, &ce) || ce.Server != in {
