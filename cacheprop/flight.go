@@ -39,15 +39,13 @@ var errGoexit = errors.New("cacheprop: computation called runtime.Goexit")
 // A call is one computation in progress, shared by every caller that asks for
 // its key until it ends.
 //
-// Until ended is set, done and ended are guarded by the owner's mutex, and
-// val, err and panicked belong to the computing goroutine; after it, all are
-// read-only.
+// Until the call ends, done is guarded by the owner's mutex, and val, err
+// and panicked belong to the computing goroutine; after, all are read-only.
 type call[K, V any] struct {
 	key K
 	// done is made by the first waiter, since most calls have none, and
 	// closed when the call ends.
 	done     chan struct{}
-	ended    bool
 	val      V
 	err      error
 	panicked *PanicError
@@ -66,7 +64,7 @@ type callOwner[K, V any] interface {
 // hangs. The computation is passed in rather than kept in c so that it does
 // not escape: a compute function that escaped would cost its caller an
 // allocation on every Get, hits included.
-func (c *call[K, V]) run(o callOwner[K, V], ctx context.Context, ld loader[K, V]) {
+func (c *call[K, V]) run(ctx context.Context, o callOwner[K, V], ld loader[K, V]) {
 	normalReturn := false
 	defer func() {
 		if normalReturn {
@@ -90,9 +88,8 @@ func (c *call[K, V]) run(o callOwner[K, V], ctx context.Context, ld loader[K, V]
 	o.finish(c)
 }
 
-// end marks c ended and releases its waiters. The owner's mutex must be held.
+// end releases the waiters of c. The owner's mutex must be held.
 func (c *call[K, V]) end() {
-	c.ended = true
 	if c.done != nil {
 		close(c.done)
 	}

@@ -308,7 +308,7 @@ func (t *memoTable[K, V]) get(ctx context.Context, key K, ld loader[K, V]) (V, e
 		case claimHit:
 			return v, nil
 		case claimLead:
-			c.run(t, ctx, ld)
+			c.run(ctx, t, ld)
 			return c.val, c.err
 		case claimAlone:
 			return ld.load(ctx, key)

@@ -147,7 +147,7 @@ func (t *WeakTable[K, V]) GetOrCompute(key *K, compute func(*K) V) V {
 		}
 		s.calls[addr] = c
 		s.mu.Unlock()
-		c.run(s, context.Background(), loader[*K, V]{plain: compute})
+		c.run(context.Background(), s, loader[*K, V]{plain: compute})
 		return c.val
 	}
 }
