@@ -8,4 +8,18 @@
 // of what they write and reset it in whatever they decode into, so a value
 // read back from a cache recomputes its derived data instead of trusting a
 // stale copy.
+//
+// # Concurrency
+//
+// Every method of Lazy, Memo and WeakTable may be called from any number of
+// goroutines at once, Reset included: a Reset that races with a computation
+// is overtaken by the computation's result, and a reader sees either a value
+// some computation or Set produced, or an empty cell that it fills.
+//
+// Decoding is different. codec.Unmarshal writes the target's fields and
+// resets its cached properties, like any Unmarshal: decoding into an object
+// that other goroutines are reading is a data race. Decode into a fresh
+// value and publish it, as memcache.Store does: every value a Store returns
+// is decoded into memory of its own and shared with no other caller, so its
+// cells may be used from many goroutines at once.
 package cacheprop
