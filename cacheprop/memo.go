@@ -16,7 +16,7 @@ import (
 // in size, 8 bytes on 64-bit platforms, and allocates nothing until its first
 // Get or [Memo.Configure], so a type with a Memo field stays cheap when
 // millions of its values exist. Once used, it costs a table of 112 bytes
-// plus one key and one value, a record of 32 bytes plus the key and value
+// plus one key and one value, a record of 24 bytes plus the key and value
 // for each value held, and a map only past 8 values (figures for 64-bit
 // platforms).
 //
