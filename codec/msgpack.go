@@ -1,7 +1,10 @@
 package codec
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -46,9 +49,40 @@ func (msgpackCodec) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	err = msgpack.Unmarshal(data, target)
+	err = msgpackUnmarshal(data, target)
 	reset(v, e)
 	return err
+}
+
+// ErrMsgpackPanic is wrapped by the error [Msgpack]'s Unmarshal returns
+// when msgpack v5 breaks on reflection misuse for an input: it panics, for
+// instance, on a map that repeats the key of an interface-typed field.
+var ErrMsgpackPanic = errors.New("codec: msgpack: the library panicked on this input")
+
+// msgpackUnmarshal is msgpack.Unmarshal with the library's reflection
+// panics turned into errors. Only panics raised by package reflect (the
+// library misusing it) are caught: a panic from a user's DecodeMsgpack or
+// UnmarshalMsgpack method is not the input's fault and goes on.
+func msgpackUnmarshal(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !isReflectPanic(r) {
+				panic(r)
+			}
+			err = fmt.Errorf("%w: %v", ErrMsgpackPanic, r)
+		}
+	}()
+	return msgpack.Unmarshal(data, v)
+}
+
+func isReflectPanic(r any) bool {
+	switch r := r.(type) {
+	case *reflect.ValueError:
+		return true
+	case string:
+		return strings.HasPrefix(r, "reflect: ") || strings.HasPrefix(r, "reflect.")
+	}
+	return false
 }
 
 var (
