@@ -3,6 +3,7 @@ package cacheprop
 import (
 	"math"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -53,4 +54,14 @@ func TestMemoIndexesOnlyPastSmall(t *testing.T) {
 	assert.Equal(t, 2, computes[5], "a forgotten key is computed again")
 	m.Get(0, square)
 	assert.Equal(t, 2, computes[0], "an evicted key is computed again")
+}
+
+// TestMemoCostsAsDocumented keeps the figures in Memo's doc comment true.
+func TestMemoCostsAsDocumented(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the documented figures are for 64-bit platforms")
+	}
+	const kv = unsafe.Sizeof("") + unsafe.Sizeof(0)
+	assert.Equal(t, 112+kv, unsafe.Sizeof(memoTable[string, int]{}))
+	assert.Equal(t, 24+kv, unsafe.Sizeof(memoEntry[string, int]{}))
 }
