@@ -347,11 +347,7 @@ func gobPointerRef(tb *gobTable) *gobConv {
 			if err != nil {
 				return err
 			}
-			if obj.IsValid() {
-				dst.Set(obj)
-			} else {
-				dst.SetZero()
-			}
+			dst.Set(reflect.NewAt(tb.typ, obj))
 			return nil
 		},
 	}
@@ -388,9 +384,7 @@ func gobPointerListRef(t reflect.Type, tb *gobTable) *gobConv {
 				if err != nil {
 					return err
 				}
-				if obj.IsValid() {
-					ptrs[i] = obj.UnsafePointer()
-				}
+				ptrs[i] = obj
 			}
 			dst.Set(out)
 			return nil
@@ -512,9 +506,9 @@ func (p *gobFlatPlan) encode(v reflect.Value) (reflect.Value, error) {
 // gobFlatDec is the state of one decode.
 type gobFlatDec struct {
 	plan   *gobFlatPlan
-	tables []reflect.Value   // the decoded rows, per table
-	objs   [][]reflect.Value // per table and row, the struct made for pointers to it
-	used   [][]bool          // per table and row, whether a struct held by value took it
+	tables []reflect.Value    // the decoded rows, per table
+	objs   [][]unsafe.Pointer // per table and row, the struct made for pointers to it
+	used   [][]bool           // per table and row, whether a struct held by value took it
 	depth  int
 	queue  []gobDecJob
 }
@@ -522,7 +516,7 @@ type gobFlatDec struct {
 type gobDecJob struct {
 	tb  *gobTable
 	row int
-	obj reflect.Value // pointer to the struct to fill
+	obj unsafe.Pointer // the struct to fill
 }
 
 func (st *gobFlatDec) rowIndex(tb *gobTable, n int64) (int, error) {
@@ -533,23 +527,23 @@ func (st *gobFlatDec) rowIndex(tb *gobTable, n int64) (int, error) {
 	return int(n - 1), nil
 }
 
-// object returns the struct made for row n-1 (invalid for 0), making it
-// and queueing its filling the first time.
-func (st *gobFlatDec) object(tb *gobTable, n int64) (reflect.Value, error) {
+// object returns the struct made for row n-1 (nil for 0), making it and
+// queueing its filling the first time.
+func (st *gobFlatDec) object(tb *gobTable, n int64) (unsafe.Pointer, error) {
 	if n == 0 {
-		return reflect.Value{}, nil
+		return nil, nil
 	}
 	i, err := st.rowIndex(tb, n)
 	if err != nil {
-		return reflect.Value{}, err
+		return nil, err
 	}
 	objs := st.objs[tb.idx]
 	if objs == nil {
-		objs = make([]reflect.Value, st.tables[tb.idx].Len())
+		objs = make([]unsafe.Pointer, st.tables[tb.idx].Len())
 		st.objs[tb.idx] = objs
 	}
-	if !objs[i].IsValid() {
-		objs[i] = reflect.New(tb.typ)
+	if objs[i] == nil {
+		objs[i] = reflect.New(tb.typ).UnsafePointer()
 		st.queue = append(st.queue, gobDecJob{tb, i, objs[i]})
 	}
 	return objs[i], nil
@@ -587,12 +581,15 @@ func (p *gobFlatPlan) decode(msg, dst reflect.Value) error {
 	st := &gobFlatDec{
 		plan:   p,
 		tables: make([]reflect.Value, len(p.tables)),
-		objs:   make([][]reflect.Value, len(p.tables)),
+		objs:   make([][]unsafe.Pointer, len(p.tables)),
 		used:   make([][]bool, len(p.tables)),
 	}
+	rows := 0
 	for i := range p.tables {
 		st.tables[i] = msg.Field(1 + i)
+		rows += st.tables[i].Len()
 	}
+	st.queue = make([]gobDecJob, 0, rows) // rows decoded: bounded by the input
 	if p.rootRef != nil {
 		// The root row is the target itself, so references back to the
 		// root (a cycle through it) point at the target.
@@ -600,16 +597,16 @@ func (p *gobFlatPlan) decode(msg, dst reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		st.objs[p.rootRef.idx] = make([]reflect.Value, st.tables[p.rootRef.idx].Len())
-		st.objs[p.rootRef.idx][i] = dst.Addr()
-		st.queue = append(st.queue, gobDecJob{p.rootRef, i, dst.Addr()})
+		st.objs[p.rootRef.idx] = make([]unsafe.Pointer, st.tables[p.rootRef.idx].Len())
+		st.objs[p.rootRef.idx][i] = dst.Addr().UnsafePointer()
+		st.queue = append(st.queue, gobDecJob{p.rootRef, i, dst.Addr().UnsafePointer()})
 	} else if err := p.rootC.dec(st, msg.Field(0), dst); err != nil {
 		return err
 	}
 	for len(st.queue) > 0 {
 		j := st.queue[len(st.queue)-1]
 		st.queue = st.queue[:len(st.queue)-1]
-		if err := j.tb.conv.dec(st, st.tables[j.tb.idx].Index(j.row), j.obj.Elem()); err != nil {
+		if err := j.tb.conv.dec(st, st.tables[j.tb.idx].Index(j.row), reflect.NewAt(j.tb.typ, j.obj).Elem()); err != nil {
 			return err
 		}
 	}
