@@ -119,10 +119,20 @@ func run(out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "Oslo: %.0f°C and %.0f°C, %d more request to /current\n", a.TempC, b.TempC, api.count("/current")-2)
-	item, err := backend.Get(ctx, `weather:v1:main.Weather.Current:["Oslo"]`)
+	// Any store with the same namespace reads what the wrappers wrote.
+	store, err := memcache.NewStore[weather.Conditions](backend, memcache.WithNamespace("weather", "v1"))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "memcached holds %s\n", item.Value)
+	const key = `main.Weather.Current:["Oslo"]`
+	mkey, err := store.Key(key)
+	if err != nil {
+		return err
+	}
+	c, err := store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "memcached key %s holds %s, %.0f°C, %s\n", mkey, c.City, c.TempC, c.Sky)
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"net/url"
@@ -331,9 +332,15 @@ func TestMemcachedEmbedded(t *testing.T) {
 
 	// The key is the namespace, the method's qualified name and the JSON
 	// of the arguments.
-	item, err := backend.Get(context.Background(), `weather:TestMemcachedEmbedded:main.Weather.Forecast:["Paris",2]`)
+	store, err := memcache.NewStore[*weather.Forecast](backend, memcache.WithNamespace("weather", t.Name()))
 	require.NoError(t, err)
-	assert.Contains(t, string(item.Value), `"city":"Paris"`)
+	key, err := store.Key(`main.Weather.Forecast:["Paris",2]`)
+	require.NoError(t, err)
+	assert.Equal(t, `weather:TestMemcachedEmbedded:main.Weather.Forecast:["Paris",2]`, key)
+	fc, err := store.Get(context.Background(), `main.Weather.Forecast:["Paris",2]`)
+	require.NoError(t, err)
+	assert.Equal(t, "Paris", fc.City)
+	assert.Len(t, fc.Days, 2)
 }
 
 func TestMemcachedReal(t *testing.T) {
@@ -380,13 +387,33 @@ error: weather: /current: HTTP 404
 2 failed calls, 2 requests to /current
 2 reports, 2 requests to /report
 Oslo: 4°C and 4°C, 1 more request to /current
-memcached holds {"city":"Oslo","temp_c":4,"sky":"clear","observed_at":"2026-11-22T06:00:00Z"}
+memcached key weather:v1:main.Weather.Current:["Oslo"] holds Oslo, 4°C, clear
 `
 
 func TestRun(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(&out))
 	assert.Equal(t, wantOutput, out.String())
+}
+
+// The example wraps the weather client twice: by its method set with flags,
+// in process, and through the Weather interface and its directives, in
+// memcached shared by two wrappers.
+func Example() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// Paris: 3 days from 2026-11-22
+	// Paris: 3 days from 2026-11-22
+	// Paris: 3 days from 2026-11-22
+	// 3 calls, 1 request to /forecast
+	// error: weather: /current: HTTP 404
+	// error: weather: /current: HTTP 404
+	// 2 failed calls, 2 requests to /current
+	// 2 reports, 2 requests to /report
+	// Oslo: 4°C and 4°C, 1 more request to /current
+	// memcached key weather:v1:main.Weather.Current:["Oslo"] holds Oslo, 4°C, clear
 }
 
 // TestGoRun runs the example as its README says: go run ./examples/genclient.
