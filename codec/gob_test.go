@@ -456,6 +456,49 @@ func TestGobRecursive(t *testing.T) {
 		assert.Same(t, got.B, got.B.A.B, "a shared pointer stays shared")
 		assert.Equal(t, []gobTagged{{Name: "i"}}, got.B.Items)
 	})
+	t.Run("top-level containers and values", func(t *testing.T) {
+		s := []*fixtures.Node{fixtures.NewTree(1, 2), nil}
+		data, err := Gob.Marshal(&s)
+		require.NoError(t, err)
+		var got []*fixtures.Node
+		require.NoError(t, Gob.Unmarshal(data, &got))
+		require.Len(t, got, 2)
+		assert.Equal(t, s[0].Twin(), got[0].Twin())
+		assert.Nil(t, got[1])
+
+		m := map[string]*fixtures.Node{"a": fixtures.NewTree(1, 1)}
+		data, err = Gob.Marshal(m) // a map, not a pointer to one
+		require.NoError(t, err)
+		var gm map[string]*fixtures.Node
+		require.NoError(t, Gob.Unmarshal(data, &gm))
+		assert.Equal(t, m["a"].Twin(), gm["a"].Twin())
+
+		data, err = Gob.Marshal(gobRing{ID: 5, Memo: gobSecret}) // by value
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), gobSecret)
+		var gr gobRing
+		require.NoError(t, Gob.Unmarshal(data, &gr))
+		assert.Equal(t, gobRing{ID: 5}, gr)
+	})
+	t.Run("long list", func(t *testing.T) {
+		// Neither direction recurses per node.
+		var head *gobRing
+		for i := 0; i < 50000; i++ {
+			head = &gobRing{ID: i, Next: head, Memo: gobSecret}
+		}
+		data, err := Gob.Marshal(head)
+		require.NoError(t, err)
+		var got gobRing
+		require.NoError(t, Gob.Unmarshal(data, &got))
+		n := 0
+		for p := &got; p != nil; p = p.Next {
+			if p.ID != 49999-n || p.Memo != "" {
+				t.Fatalf("node %d: %+v", n, p)
+			}
+			n++
+		}
+		assert.Equal(t, 50000, n)
+	})
 	t.Run("holder", func(t *testing.T) {
 		v := &gobForest{Trees: []*fixtures.Node{fixtures.NewTree(1, 2), nil}, Label: gobTagged{"l", gobSecret}}
 		data, err := Gob.Marshal(v)
