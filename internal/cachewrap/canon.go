@@ -76,7 +76,7 @@ func (c *canon) why(t types.Type, addressable bool) string {
 		c.visiting = map[types.Type]bool{}
 	}
 	if c.selfEncoding(t, addressable) {
-		return ""
+		return c.promoted(t, addressable, "MarshalJSON", "MarshalText")
 	}
 	if _, ok := t.(*types.Named); ok {
 		if c.visiting[t] {
@@ -122,6 +122,31 @@ func (c *canon) why(t types.Type, addressable bool) string {
 		return name + " is an interface: JSON would lose the dynamic type of its value"
 	}
 	return name + " is not supported"
+}
+
+// promoted returns why a struct that encodes itself only through a method
+// promoted from an embedded field is not canonical: JSON then writes that
+// field alone, as with struct{ time.Time; Name string }.
+func (c *canon) promoted(t types.Type, addressable bool, methods ...string) string {
+	st, ok := t.Underlying().(*types.Struct)
+	if !ok {
+		return ""
+	}
+	for _, name := range methods {
+		obj, index, _ := types.LookupFieldOrMethod(t, addressable, nil, name)
+		if _, isFunc := obj.(*types.Func); !isFunc || len(index) < 2 {
+			continue
+		}
+		via := st.Field(index[0])
+		for i := 0; i < st.NumFields(); i++ {
+			if i != index[0] && !isZeroSize(st.Field(i).Type()) {
+				return fmt.Sprintf("%s has %s only through its embedded %s, so JSON writes that field alone",
+					types.TypeString(t, c.qual), name, via.Name())
+			}
+		}
+		return ""
+	}
+	return ""
 }
 
 func (c *canon) mapKey(k types.Type) string {
@@ -189,12 +214,7 @@ func constraintTerms(constraint types.Type) (terms []types.Type, ok bool) {
 }
 
 func (c *canon) structWhy(t types.Type, st *types.Struct, addressable bool) string {
-	name := types.TypeString(t, c.qual)
-	seen := map[string]bool{}
-	if r := c.fields(name, st, addressable, seen); r != "" {
-		return r
-	}
-	return ""
+	return c.fields(types.TypeString(t, c.qual), st, addressable, map[string]bool{})
 }
 
 // fields walks a struct's fields as encoding/json does, flattening embedded

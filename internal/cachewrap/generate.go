@@ -373,11 +373,14 @@ func (g *gen) keyArg(p param, trust bool) (expr, why string) {
 	}
 	// A type whose JSON loses data but which can write itself in binary,
 	// such as url.URL, is keyed by its binary form.
-	if _, isPtr := p.typ.Underlying().(*types.Pointer); isPtr && types.Implements(p.typ, binaryMarshaler) {
+	binary := func(t types.Type) bool {
+		return (&canon{qual: g.peek}).promoted(t, true, "MarshalBinary") == ""
+	}
+	if ptr, isPtr := p.typ.Underlying().(*types.Pointer); isPtr && types.Implements(p.typ, binaryMarshaler) && binary(ptr.Elem()) {
 		g.binary = true
 		return fmt.Sprintf("%sBinary{%s, %s == nil}", g.prefix, p.name, p.name), ""
 	}
-	if !types.IsInterface(p.typ) && implements(p.typ, binaryMarshaler, true) {
+	if !types.IsInterface(p.typ) && implements(p.typ, binaryMarshaler, true) && binary(p.typ) {
 		g.binary = true
 		return fmt.Sprintf("%sBinary{m: &%s}", g.prefix, p.name), ""
 	}

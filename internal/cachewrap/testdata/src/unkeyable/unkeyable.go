@@ -5,6 +5,7 @@ package unkeyable
 import (
 	"context"
 	"io"
+	"time"
 	"unsafe"
 )
 
@@ -60,6 +61,19 @@ type Outer struct {
 	ID int
 }
 
+// Event gets MarshalJSON from its embedded time.Time, so JSON writes the
+// time alone and drops Name.
+type Event struct {
+	time.Time
+	Name string
+}
+
+// Stamp embeds time.Time and nothing else: its JSON is the time's.
+type Stamp struct {
+	time.Time
+	_ [0]int
+}
+
 // Odd collects the hard cases.
 type Odd interface {
 	Callback(ctx context.Context, fn func() error) (int, error)
@@ -84,4 +98,6 @@ type Odd interface {
 	ReturnsReader(ctx context.Context, id string) (io.Reader, error)
 	ReturnsOpaque(ctx context.Context, id string) (Opaque, error)
 	Local(ctx context.Context, id string) (Named, error)
+	Event(ctx context.Context, e Event) (int, error)
+	Stamp(ctx context.Context, s Stamp) (int, error)
 }
