@@ -163,8 +163,16 @@ func (b *cborAny) UnmarshalCBOR(data []byte) error { return cborDec.Unmarshal(da
 // IsZero reports a nil content, which omitempty and omitzero omit alike.
 func (b cborAny) IsZero() bool { return b.V == nil }
 
+// cborNil is what cbor writes for a nil pointer, slice or map. The encoder
+// copies what MarshalCBOR returns, so one shared slice serves.
+var cborNil = []byte{0xf6}
+
 func (si *slotInfo) marshalCBOR(p unsafe.Pointer) ([]byte, error) {
-	return cbor.Marshal(si.value(p).Interface())
+	v := si.value(p)
+	if v.IsNil() {
+		return cborNil, nil
+	}
+	return cbor.Marshal(v.Interface())
 }
 
 func (si *slotInfo) unmarshalCBOR(data []byte, p unsafe.Pointer) error {

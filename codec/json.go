@@ -128,8 +128,16 @@ func (b *jsonAny) UnmarshalJSON(data []byte) error { return json.Unmarshal(data,
 // IsZero reports a nil content, which omitempty and omitzero omit alike.
 func (b jsonAny) IsZero() bool { return b.V == nil }
 
+// jsonNull is what json writes for a nil pointer, slice or map. The
+// encoder copies what MarshalJSON returns, so one shared slice serves.
+var jsonNull = []byte("null")
+
 func (si *slotInfo) marshalJSON(p unsafe.Pointer) ([]byte, error) {
-	return json.Marshal(si.value(p).Interface())
+	v := si.value(p)
+	if v.IsNil() {
+		return jsonNull, nil
+	}
+	return json.Marshal(v.Interface())
 }
 
 func (si *slotInfo) unmarshalJSON(data []byte, p unsafe.Pointer) error {

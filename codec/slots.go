@@ -150,6 +150,7 @@ func (s *stripper) fillPending() error {
 			continue
 		}
 		t := si.orig
+		// A slot closes a cycle back to the outermost unrolled view.
 		ev, err := s.build(planKey{t: t.Elem(), addr: t.Kind() != reflect.Map, dec: si.key.dec}, "")
 		if err != nil {
 			return err

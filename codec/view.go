@@ -85,7 +85,18 @@ type planKey struct {
 	addr bool
 	dec  bool
 	flat bool
+	// level counts how often a recursive type has been unrolled on the way
+	// to this view; see unrollLevels.
+	level uint8
 }
+
+// unrollLevels is how many times a recursive type is unrolled into nested
+// views before a slot closes the cycle. Every slot re-enters the library
+// (a call, an allocation, and for json and cbor a copy and a validation of
+// the nested output), so a tree only pays for that every unrollLevels
+// levels. More levels cost more view types, and a type that refers to
+// itself k times gets type descriptors that grow as k^unrollLevels.
+const unrollLevels = 4
 
 // An entry is the cached answer for a type given to Marshal or Unmarshal.
 type entry struct {
@@ -208,6 +219,10 @@ func (s *stripper) build(k planKey, path string) (v reflect.Type, err error) {
 		}
 	}
 	if s.building[k] {
+		if k.level+1 < unrollLevels {
+			k.level++
+			return s.build(k, path)
+		}
 		return nil, errInProgress
 	}
 	// reflect's type constructors panic on what they cannot build; turn
@@ -217,7 +232,9 @@ func (s *stripper) build(k planKey, path string) (v reflect.Type, err error) {
 			v, err = nil, unsupported(path, "reflect cannot build its view: %v", r)
 		}
 	}()
-	elemKey := func(et reflect.Type, addr bool) planKey { return planKey{t: et, addr: addr, dec: k.dec} }
+	elemKey := func(et reflect.Type, addr bool) planKey {
+		return planKey{t: et, addr: addr, dec: k.dec, level: k.level}
+	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Map:
 		if t.Kind() == reflect.Map && reachesCached(t.Key()) {
@@ -329,7 +346,7 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 			if et.Kind() == reflect.Pointer {
 				et, ptr = et.Elem(), true
 			}
-			ev, err := s.build(planKey{t: et, addr: k.addr || ptr, dec: k.dec, flat: true}, fpath)
+			ev, err := s.build(planKey{t: et, addr: k.addr || ptr, dec: k.dec, flat: true, level: k.level}, fpath)
 			if errors.Is(err, errInProgress) {
 				return nil, unsupported(fpath, "embedded struct %s embeds itself", et)
 			} else if err != nil {
@@ -344,7 +361,7 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 			}
 			changed = true
 		default: // classField
-			ft, err := s.build(planKey{t: sf.Type, addr: k.addr, dec: k.dec}, fpath)
+			ft, err := s.build(planKey{t: sf.Type, addr: k.addr, dec: k.dec, level: k.level}, fpath)
 			if err != nil {
 				return nil, err
 			}
@@ -401,7 +418,7 @@ func (s *stripper) omission(k planKey, sf reflect.StructField, ft reflect.Type, 
 	}
 	switch sf.Type.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Map:
-		return s.slot(planKey{t: sf.Type, addr: k.addr, dec: k.dec}, empty, zero, ft)
+		return s.slot(planKey{t: sf.Type, addr: k.addr, dec: k.dec, level: k.level}, empty, zero, ft)
 	}
 	return nil, unsupported(fpath, "%s decides its omission by a zero test the view of %s cannot reproduce; omit by pointer, or drop the option", s.d.name, sf.Type)
 }
