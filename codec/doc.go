@@ -1,0 +1,90 @@
+// Package codec encodes values without their cached properties.
+//
+// A cached property (see package cacheprop) is a struct field that holds
+// data derived from the rest of the object: a field tagged cacheprop, or a
+// cacheprop.Lazy cell. Such data belongs to the process that computed it,
+// not to the cache or the session it is stored in. The codecs of this
+// package leave every cached property out of what they write, however deeply
+// it is nested (in structs, through pointers, slices, arrays, map values,
+// embedded structs, recursive types), and after decoding they reset every
+// cached property of the value decoded into, so that no stale derived data
+// survives a round trip and a Lazy recomputes on first use.
+//
+// [JSON], [Msgpack] and [CBOR] wrap encoding/json,
+// github.com/vmihailenco/msgpack/v5 and github.com/fxamacker/cbor/v2. Their
+// output is byte for byte what the library writes for the same value whose
+// type simply lacks the cached fields, with every other tag option honoured
+// (names, omitempty, omitzero, msgpack's as_array, inline and noinline, cbor's
+// toarray and keyasint, cbor's fallback to json tags). Types that the
+// library encodes with their own methods (MarshalJSON, MarshalText,
+// MarshalBinary, msgpack's CustomEncoder and Marshaler, cbor.Marshaler and
+// cbor's special types, including methods promoted from an embedded field
+// such as time.Time) are left to those methods, exactly where the library
+// calls them: encoding/json calls pointer-receiver methods only on
+// addressable values, and elsewhere walks the struct, which the codec then
+// strips. Unmarshal decodes as the library decodes into the type without
+// the cached fields. [Gob] wraps encoding/gob; its own documentation says
+// how it differs.
+//
+// # How
+//
+// For each type that reaches a cached property the codec builds, once, a
+// view: a type made with reflect.StructOf that has the same size, field
+// offsets and pointer layout as the original, in which every cached
+// property is renamed to an unexported field (which the libraries skip) and
+// every nested type that reaches one is replaced by its own view. The value
+// is then handed to the library as its view, in place: nothing is copied,
+// and the library runs at its usual speed. Views are cached per type and
+// codec, like encoding/json's encoders; a type that reaches no cached
+// property and no interface goes straight to the library after one cache
+// lookup. Embedded structs whose fields the library promotes are rebuilt
+// too, as method-less copies (reflect.StructOf must never embed a type with
+// methods). Recursive types, which reflect.StructOf cannot build, are
+// unrolled four levels deep and then closed by a slot: a field type of the
+// same layout with marshaler methods that re-enter the library; this costs
+// time at every fourth level (see the benchmarks).
+//
+// # Interface-typed fields
+//
+// A struct held in an interface-typed field (any, map[string]any, []any,
+// common in sessions) loses its cached properties too, with all three
+// codecs: an empty-interface field is encoded through a box of the same
+// layout whose marshaler method passes the content back through the codec,
+// and whose IsZero keeps omitempty and omitzero meaning what they mean for
+// the interface. This costs a call per non-nil interface value. When
+// decoding, the library fills interfaces as it always does (generic maps
+// and slices, or, for json and msgpack, the value an interface already
+// points to), and the codec then resets the cached properties of every
+// struct it can reach through them. Interfaces with methods (fmt.Stringer,
+// error) are encoded as the library encodes them, contents unstripped.
+//
+// # Limitations
+//
+// Each of these gets an [UnsupportedTypeError] naming the type and the field
+// path, never a panic and never wrong output:
+//   - a map whose key type holds cached properties;
+//   - a struct or array field held by value, whose type reaches cached
+//     properties, tagged omitzero (json, cbor): its zero test would count the
+//     cached fields, or lose the type's IsZero method; point to it instead
+//     (a pointer field is omitted when nil). The same for msgpack's
+//     omitempty when the field's type has an IsZero method;
+//   - more than 64 distinct recursive field types of one layout (pointer or
+//     map, slice) in the process, all codecs together.
+//
+// And these behave differently from the library on the type without the
+// cached fields:
+//   - decoding into a nil embedded pointer to an unexported struct type:
+//     encoding/json refuses it and msgpack panics, the codecs allocate it;
+//   - errors of decoding name the view where the library would name the
+//     struct type (encoding/json's UnmarshalTypeError.Struct is empty);
+//   - msgpack: input nested deeper than [MsgpackMaxDepth] is refused, and
+//     where msgpack v5 panics on odd input (a map repeating the key of an
+//     interface field) Unmarshal returns [ErrMsgpackPanic] instead;
+//   - msgpack: a type given its encoder by msgpack.Register or
+//     RegisterExtEncoder without methods of its own is not recognised, and is
+//     encoded field by field when it holds cached properties.
+//
+// msgpack and cbor write map entries in Go's random iteration order, with
+// or without this package: identical bytes means identical for the same
+// order.
+package codec
