@@ -38,7 +38,11 @@ func (c *Client) ByURL(ctx context.Context, u url.URL) (Sample, error) { return 
 // Query takes url.Values, a map of slices.
 func (c *Client) Query(ctx context.Context, v url.Values) (Sample, error) { return Sample{}, nil }
 
-// Host takes a net.IP, which marshals itself as text, and no context.
+// Host takes a net.IP, which marshals itself as text, and no context. A
+// directive on a method declaration counts as on an interface method.
+//
+//cachewrap:ttl 2m
+//cachewrap:max 64
 func (c *Client) Host(ip net.IP) (string, error) { return ip.String(), nil }
 
 // Base has a value receiver.
