@@ -4,6 +4,29 @@
 // instance (cacheprop.Memo) and/or in memcached (memcache.Store). The command
 // github.com/leancache/leancache/cmd/cachewrap is its front end.
 //
+// # The generated API
+//
+// For a type T the generator writes, by default into t_cachewrap.go:
+//
+//	type CachedT struct{ ... }            // the methods of T
+//	type CachedTConfig struct {
+//		Backend      memcache.Backend     // nil: in process only
+//		StoreOptions []memcache.Option    // codec, namespace, middleware
+//		NoLocal      bool                 // memcached only
+//		TTL          map[string]time.Duration
+//		MaxEntries   map[string]int
+//	}
+//	func NewCachedT(next T, cfg CachedTConfig) (*CachedT, error)
+//
+// (next is *T when a method of T has a pointer receiver; a generic T gives a
+// generic wrapper.) Each cached method looks in the wrapper's own memo table,
+// then in memcached through a memcache.Store of its own, and only then calls
+// next; concurrent callers of one key share one call. The tables are fields
+// of the wrapper, so they die with it: nothing is global. Results found in
+// process are shared by all callers; results from memcached are decoded
+// copies. With NoLocal and no Backend nothing is cached, and a method kept
+// local by a directive is then not cached either.
+//
 // # What is cached
 //
 // A method is cached when it returns at least one value besides a final
@@ -13,6 +36,12 @@
 // tuple struct. A method returning nothing, or only an error, has nothing to
 // cache and is forwarded. A non-nil error is returned to the caller and never
 // cached; the other results of a failed call are then the zero values.
+// Methods forwarded uncached carry a generated comment saying why.
+//
+// A result goes to memcached only if the store's codec can give it back:
+// the generator checks it by encoding/json's rules (exported fields,
+// no interfaces, marshalers paired with unmarshalers), and keeps a method
+// whose result fails the check in process, saying so in a comment.
 //
 // # Keys
 //
@@ -25,14 +54,15 @@
 // a key: it refuses funcs, channels, unsafe pointers, complex numbers,
 // interfaces (JSON loses their dynamic type), type parameters whose
 // constraint has no type terms, and structs with unexported fields, fields
-// tagged json:"-" or field names that collide (JSON drops all of those).
-// Types that implement json.Marshaler or encoding.TextMarshaler (time.Time)
-// are trusted to encode themselves canonically, and a top-level argument that
-// implements only encoding.BinaryMarshaler (*url.URL) is keyed by its
-// MarshalBinary bytes. At run time a call whose arguments JSON refuses (NaN)
-// or would alter (a string that is not valid UTF-8) is forwarded uncached.
-// In memcached the store's namespace and key rules apply: a key that is too
-// long or not legal is replaced by its SHA-256 digest.
+// tagged json:"-", field names that collide or a marshaler promoted from one
+// embedded field (JSON drops the rest). Types that implement json.Marshaler
+// or encoding.TextMarshaler (time.Time, net.IP) are trusted to encode
+// themselves canonically, and a top-level argument that implements only
+// encoding.BinaryMarshaler (*url.URL) is keyed by its MarshalBinary bytes.
+// At run time a call whose arguments JSON refuses (NaN) or would alter (a
+// string that is not valid UTF-8) is forwarded uncached. In memcached the
+// store's namespace and key rules apply: a key that is too long or not legal
+// is replaced by its SHA-256 digest.
 //
 // # Directives
 //
@@ -47,5 +77,6 @@
 //
 // The command's flags set the same things for all methods or for named
 // methods; a flag naming a method overrides its directives, which override
-// the flags' defaults.
+// the flags' defaults. An unknown directive or a flag naming a missing method
+// is an error.
 package cachewrap
