@@ -41,13 +41,16 @@ type gobTagged struct {
 
 type gobTaggedTwin struct{ Name string }
 
+// GobEmb is embedded by value, exported.
 type GobEmb struct {
 	E    string
 	Memo string `cacheprop:"cached"`
 }
 
+// GobEmbTwin is GobEmb without its cached field.
 type GobEmbTwin struct{ E string }
 
+// gobEmb is embedded by pointer, unexported: gob does not send it.
 type gobEmb struct {
 	U    string
 	Memo string `cacheprop:"cached"`
@@ -515,11 +518,13 @@ func TestGobRecursive(t *testing.T) {
 
 // Interface-typed fields: encoded as gob encodes them (see Gob's doc).
 
+// GobSessionItem is held in an interface, registered with gob.
 type GobSessionItem struct {
 	User string
 	HTML string `cacheprop:"cached"`
 }
 
+// GobLazyItem is held in an interface; gob refuses its exported Lazy.
 type GobLazyItem struct {
 	User string
 	Sum  cacheprop.Lazy[int]
