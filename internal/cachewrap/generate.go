@@ -259,6 +259,13 @@ func (g *gen) model() error {
 	for i := 0; i < g.src.named.TypeParams().Len(); i++ {
 		reserved[g.src.named.TypeParams().At(i).Obj().Name()] = true
 	}
+	if g.same {
+		// The bodies name the package's types unqualified; a parameter
+		// of the same name would hide one.
+		for _, n := range g.src.pkg.Types.Scope().Names() {
+			reserved[n] = true
+		}
+	}
 	for _, fn := range g.src.methods {
 		if !fn.Exported() && !g.same {
 			if g.src.iface != nil {
