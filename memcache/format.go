@@ -13,14 +13,39 @@ import (
 // a clear error instead of garbage:
 //
 //	bits 24-31  0x4C ('L'): the value was written by a leancache Store
-//	bits 16-23  format version (1)
-//	bits  8-15  compression: 0 none, 1 s2
+//	bits 16-23  format version: 1, the value is the payload; 2, the value
+//	            starts with the 8-byte big-endian schema fingerprint of
+//	            the type under the codec (see Fingerprint), then the payload
+//	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk
+//	            (see chunk.go)
+//	bits  8-11  compression of the payload: 0 none, 1 s2
 //	bits  0-7   codec: 1 json, 2 gob, 3 msgpack, 4 cbor; a codec of your own
 //	            gets 128-254 from a hash of its name, so two custom codecs
 //	            almost always differ (a clash only weakens the check)
+//
+// The fingerprint goes in the value rather than in the flags, which have no
+// room for enough bits to rule out a clash, or in the key, which would make
+// a value of the old shape an ordinary miss that nobody could count and
+// leave it in memory until evicted: in the value, a reader compares it
+// before decompressing or decoding anything, counts a mismatch, and the
+// write that follows replaces the old value under the same key. Version 1
+// (no fingerprint) is what a store WithoutFingerprint writes, exactly as
+// before fingerprints existed.
 const (
 	flagsMarker  = 0x4C
-	flagsVersion = 1
+	flagsVersion = 1 // without a fingerprint
+	flagsV2      = 2 // with a fingerprint
+)
+
+// fingerprintLen is the length of the fingerprint at the start of a
+// version-2 value.
+const fingerprintLen = 8
+
+// Item kinds in the flags.
+const (
+	kindValue = 0
+	kindIndex = 1
+	kindChunk = 2
 )
 
 // Compression identifiers in the flags.
@@ -41,20 +66,29 @@ var ErrFormat = errors.New("memcache: value format mismatch")
 
 // A FormatError is returned by a Store's reads when an item's flags say it
 // was written with another codec or by something other than a leancache
-// Store. errors.Is(err, ErrFormat) holds.
+// Store, or when it carries another schema fingerprint than the store's.
+// errors.Is(err, ErrFormat) holds.
 type FormatError struct {
 	Key   string // the caller's key
 	Flags uint32 // the item's flags
-	Want  string // this store's codec
+	Want  string // this store's codec (or schema fingerprint)
 	Got   string // what the flags say, as far as they can be read
+
+	// schema: the value differs only by its schema fingerprint, which a
+	// reader takes for a miss.
+	schema bool
 }
 
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("memcache: value under %s was written %s, this store reads %s (flags %#08x)", quoteKey(e.Key), e.Got, e.Want, e.Flags)
 }
 
-// Is makes errors.Is(err, ErrFormat) hold.
-func (e *FormatError) Is(target error) bool { return target == ErrFormat }
+// Is makes errors.Is(err, ErrFormat) hold, and errors.Is(err, ErrCacheMiss)
+// too when the value was written under another schema fingerprint (see
+// WithFingerprint): such a value is no value for this reader.
+func (e *FormatError) Is(target error) bool {
+	return target == ErrFormat || e.schema && target == ErrCacheMiss
+}
 
 // A DecodeError is returned by a Store's reads when a value's bytes do not
 // decode: a truncated or corrupt value, or one from an older shape of the
@@ -97,16 +131,29 @@ func codecID(c codec.Codec) uint32 {
 }
 
 func makeFlags(codecID, compression uint32) uint32 {
-	return flagsMarker<<24 | flagsVersion<<16 | compression<<8 | codecID
+	return makeFlagsOf(flagsVersion, kindValue, compression, codecID)
 }
+
+// makeFlagsOf builds flags of any version and kind.
+func makeFlagsOf(version, kind, compression, codecID uint32) uint32 {
+	return flagsMarker<<24 | version<<16 | kind<<12 | compression<<8 | codecID
+}
+
+// flagsVersionOf, flagsKind and flagsCompression read the fields of flags.
+func flagsVersionOf(flags uint32) uint32   { return flags >> 16 & 0xff }
+func flagsKind(flags uint32) uint32        { return flags >> 12 & 0xf }
+func flagsCompression(flags uint32) uint32 { return flags >> 8 & 0xf }
 
 // describeFlags says in words how flags describe a value, for a FormatError.
 func describeFlags(flags uint32) string {
 	if flags>>24 != flagsMarker {
 		return "by something other than a leancache store"
 	}
-	if v := flags >> 16 & 0xff; v != flagsVersion {
+	if v := flagsVersionOf(flags); v != flagsVersion && v != flagsV2 {
 		return fmt.Sprintf("in leancache format version %d", v)
+	}
+	if flagsKind(flags) == kindChunk {
+		return "as a chunk of a chunked value"
 	}
 	id := flags & 0xff
 	for name, cid := range codecIDs {

@@ -100,6 +100,22 @@ type Counters struct {
 	BytesWritten atomic.Int64 // value bytes of the items written
 	Errors       atomic.Int64 // calls that failed with anything but a miss, not-stored or CAS conflict
 	Rejected     atomic.Int64 // writes refused by the size guard (counted by the Store itself)
+
+	// The Store itself counts these; the ones above count items on the
+	// wire, so a value found but written under another schema is one hit
+	// in Hits and one in SchemaMisses, and every chunk a read fetches is a
+	// hit or a miss of its own.
+
+	// SchemaMisses counts values found but read as misses because they
+	// were written under another schema fingerprint (or without one).
+	SchemaMisses atomic.Int64
+	// ChunkedWrites counts values written in chunks (see WithChunking).
+	ChunkedWrites atomic.Int64
+	// ChunkedReads counts chunked values read whole.
+	ChunkedReads atomic.Int64
+	// ChunkMisses counts chunked values read as misses because a chunk
+	// was gone or did not belong to the index.
+	ChunkMisses atomic.Int64
 }
 
 // Middleware returns the middleware that updates c.

@@ -1,9 +1,12 @@
 package memcache
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -11,9 +14,10 @@ import (
 )
 
 // A Store keeps values of type T in memcached: encoded by a codec that
-// strips their cached properties, described in the item flags, optionally
-// compressed, and checked against the server's item size limit before any
-// network I/O. Every call takes a context and returns when it is done, even
+// strips their cached properties, described in the item flags, marked with
+// the fingerprint of T's wire schema, optionally compressed, and checked
+// against the server's item size limit before any network I/O (or, with
+// WithChunking, split over several items when it does not fit one). Every call takes a context and returns when it is done, even
 // on backends that cannot be interrupted.
 //
 // For struct types that hold cacheprop cells, use a pointer type
@@ -35,6 +39,11 @@ type Store[T any] struct {
 	onError     func(key string, err error)
 	now         func() time.Time
 	loads       flightGroup[T]
+	// fingerprinted: values carry fingerprint and must match it to be
+	// read (format version 2).
+	fingerprinted bool
+	fingerprint   Fingerprint
+	chunking      bool
 }
 
 // An Option configures a Store.
@@ -53,6 +62,8 @@ type storeConfig struct {
 	failClosed  bool
 	onError     func(key string, err error)
 	now         func() time.Time
+	schema      bool
+	chunking    bool
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -116,11 +127,56 @@ func WithErrorHandler(f func(key string, err error)) Option {
 	return func(o *storeConfig) { o.onError = f }
 }
 
+// WithFingerprint marks every value the store writes with the fingerprint
+// of T's wire schema under its codec (see Fingerprint and WireSchema), and
+// reads a value written under another fingerprint, or without one, as a
+// miss: Get returns a *FormatError for which errors.Is(err, ErrCacheMiss)
+// holds, GetOrLoad reloads and overwrites it, GetMulti leaves it out, and
+// Counters.SchemaMisses counts it. So a deploy that changes T's shape on
+// the wire (a field added, removed, renamed or retyped) starts afresh
+// instead of decoding old bytes into the new shape, and one that does not
+// (a cached property added, fields reordered) keeps its cache. Values
+// written before the option was on carry no fingerprint and read as misses
+// once.
+//
+// A codec whose wire schema the store cannot describe (see
+// SchemaDescriber) gets no fingerprint: its values are written as
+// WithoutFingerprint writes them.
+func WithFingerprint() Option { return func(o *storeConfig) { o.schema = true } }
+
+// WithoutFingerprint turns schema fingerprints off, for users who manage
+// versions by hand (with WithNamespace's version, say): values are written
+// without one (format version 1, exactly as before fingerprints existed),
+// and values are read whatever fingerprint they carry. It is the default
+// for now (see defaultFingerprint) and undoes an earlier WithFingerprint.
+func WithoutFingerprint() Option { return func(o *storeConfig) { o.schema = false } }
+
+// defaultFingerprint is whether stores fingerprint values without being
+// told. Off until the tests that pin the codecs' lenient decoding of older
+// shapes through a Store say WithoutFingerprint.
+const defaultFingerprint = false
+
+// WithChunking stores values that do not fit one item, even compressed, in
+// chunks: pieces under keys of their own, written first, then an index
+// item under the value's key that names them with a random token (see
+// chunk.go for the format). A read fetches the index, then every chunk with
+// one multi-get; a chunk that is missing (evicted, expired) or belongs to
+// another write makes the value a miss, so readers never see a torn or
+// mixed value. Without it, such a value is refused with a *TooLargeError.
+//
+// With chunking, a value is refused only beyond the store's maximum
+// decoded size (WithMaxDecodedSize, DefaultMaxDecodedSize by default),
+// which readers would refuse. Touch reads the item first, to touch a
+// chunked value's chunks too; Delete removes the index only, which makes
+// the value a miss at once, and leaves the chunks to eviction. Reads
+// assemble chunked values with or without this option.
+func WithChunking() Option { return func(o *storeConfig) { o.chunking = true } }
+
 // NewStore returns a Store over b. A nil b means a new embedded backend
 // (NewEmbedded with the default configuration): the zero-setup default for
 // demos, unit tests and local development.
 func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
-	cfg := storeConfig{codec: codec.JSON, now: time.Now}
+	cfg := storeConfig{codec: codec.JSON, now: time.Now, schema: defaultFingerprint}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -151,10 +207,20 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		failClosed: cfg.failClosed,
 		onError:    cfg.onError,
 		now:        cfg.now,
+		chunking:   cfg.chunking,
+	}
+	if cfg.schema {
+		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	return s, nil
 }
+
+// Fingerprint returns the fingerprint of T's wire schema that the store
+// writes with every value and requires of every value it reads, and false
+// if it uses none: without WithFingerprint, or with a codec whose wire
+// schema it cannot describe (see SchemaDescriber).
+func (s *Store[T]) Fingerprint() (Fingerprint, bool) { return s.fingerprint, s.fingerprinted }
 
 // Codec returns the store's codec.
 func (s *Store[T]) Codec() codec.Codec { return s.codec }
@@ -184,16 +250,45 @@ func (s *Store[T]) SizeGuard() SizeGuard {
 }
 
 // Get returns the value stored under key, or an error: ErrCacheMiss if there
-// is none, a *FormatError if it was written with another codec, a
-// *DecodeError naming the key if its bytes do not decode, and the backend's
-// failure otherwise.
+// is none (or it was chunked and a chunk is gone), a *FormatError if it was
+// written with another codec (or under another schema fingerprint, see
+// WithFingerprint: then errors.Is(err, ErrCacheMiss) holds too), a *DecodeError naming the key if its bytes do not decode,
+// and the backend's failure otherwise.
 func (s *Store[T]) Get(ctx context.Context, key string) (T, error) {
 	it, err := s.getItem(ctx, key)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return s.decode(key, it)
+	return s.read(ctx, key, it)
+}
+
+// read decodes an item read under the caller's key, fetching its chunks
+// if it is the index of a chunked value.
+func (s *Store[T]) read(ctx context.Context, key string, it *Item) (T, error) {
+	kind, comp, body, err := s.open(key, it)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if kind == kindIndex {
+		x, err := s.parseIndex(key, body)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		keys := x.keys(s.keys.prefix, it.Key)
+		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		if body, err = s.assemble(x, keys, resp.Items); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	return s.decodePayload(key, comp, body)
 }
 
 func (s *Store[T]) getItem(ctx context.Context, key string) (*Item, error) {
@@ -238,38 +333,153 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		return nil, err
 	}
 	var errs []error
+	type chunked struct {
+		key, k string
+		comp   uint32
+		index  chunkIndex
+	}
+	var pending []chunked
 	for k, it := range resp.Items {
 		key, ok := byStoreKey[k]
 		if !ok {
 			continue
 		}
-		v, err := s.decode(key, it)
+		kind, comp, body, err := s.open(key, it)
+		if err == nil && kind == kindIndex {
+			var x chunkIndex
+			if x, err = s.parseIndex(key, body); err == nil {
+				pending = append(pending, chunked{key, k, comp, x})
+				continue
+			}
+		}
+		var v T
+		if err == nil {
+			v, err = s.decodePayload(key, comp, body)
+		}
 		if err != nil {
-			errs = append(errs, err)
+			if !errors.Is(err, ErrCacheMiss) {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		out[key] = v
 	}
+	if len(pending) > 0 {
+		// The chunks of every chunked value found, in one multi-get.
+		var keys []string
+		for _, p := range pending {
+			keys = append(keys, p.index.keys(s.keys.prefix, p.k)...)
+		}
+		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pending {
+			n := int(p.index.count)
+			body, err := s.assemble(p.index, keys[:n], resp.Items)
+			keys = keys[n:]
+			var v T
+			if err == nil {
+				v, err = s.decodePayload(p.key, p.comp, body)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrCacheMiss) {
+					errs = append(errs, err)
+				}
+				continue
+			}
+			out[p.key] = v
+		}
+	}
 	return out, errors.Join(errs...)
 }
 
-// decode turns an item read under the caller's key into a value.
-func (s *Store[T]) decode(key string, it *Item) (T, error) {
-	var v T
+// open checks an item read under the caller's key: its flags, then its
+// fingerprint. It returns the item's kind, the compression of its payload,
+// and its value after the fingerprint. A value written under another
+// fingerprint, or without one, is a miss (counted) when the store
+// fingerprints its values.
+func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, err error) {
 	f := it.Flags
-	if f>>24 != flagsMarker || f>>16&0xff != flagsVersion || f&0xff != s.codecID {
-		return v, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: describeFlags(f)}
+	v := flagsVersionOf(f)
+	kind, comp = flagsKind(f), flagsCompression(f)
+	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || f&0xff != s.codecID || kind != kindValue && kind != kindIndex {
+		return 0, 0, nil, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: describeFlags(f)}
 	}
-	data := it.Value
-	switch f >> 8 & 0xff {
-	case compressNone:
-	case compressS2:
+	if comp != compressNone && comp != compressS2 {
+		return 0, 0, nil, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: fmt.Sprintf("with unknown compression %d", comp)}
+	}
+	body = it.Value
+	if v == flagsV2 {
+		if len(body) < fingerprintLen {
+			return 0, 0, nil, &DecodeError{Key: key, Codec: s.codec.Name(), Err: errors.New("value shorter than its schema fingerprint")}
+		}
+		fp := Fingerprint(binary.BigEndian.Uint64(body))
+		body = body[fingerprintLen:]
+		if s.fingerprinted && fp != s.fingerprint {
+			return 0, 0, nil, s.schemaMiss(key, f, "under schema fingerprint "+fp.String())
+		}
+	} else if s.fingerprinted {
+		return 0, 0, nil, s.schemaMiss(key, f, "without a schema fingerprint")
+	}
+	return kind, comp, body, nil
+}
+
+// schemaMiss counts a value of another schema and returns the miss it
+// reads as.
+func (s *Store[T]) schemaMiss(key string, flags uint32, got string) error {
+	if s.counters != nil {
+		s.counters.SchemaMisses.Add(1)
+	}
+	return &FormatError{Key: key, Flags: flags, Want: "under schema fingerprint " + s.fingerprint.String(), Got: got, schema: true}
+}
+
+// parseIndex reads the index of a chunked value.
+func (s *Store[T]) parseIndex(key string, body []byte) (chunkIndex, error) {
+	x, err := parseChunkIndex(body)
+	if err != nil {
+		return x, &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
+	}
+	if int64(x.length) > int64(s.maxDecodedSize()) {
+		return x, &DecodeError{Key: key, Codec: s.codec.Name(), Err: fmt.Errorf("chunked value claims %d bytes, more than the limit of %d", x.length, s.maxDecodedSize())}
+	}
+	return x, nil
+}
+
+// assemble joins a chunked value's chunks, or returns ErrCacheMiss
+// (counted) if one is gone or belongs to another write.
+func (s *Store[T]) assemble(x chunkIndex, keys []string, items map[string]*Item) ([]byte, error) {
+	body, ok := x.assemble(keys, items, s.codecID)
+	if !ok {
+		if s.counters != nil {
+			s.counters.ChunkMisses.Add(1)
+		}
+		return nil, ErrCacheMiss
+	}
+	if s.counters != nil {
+		s.counters.ChunkedReads.Add(1)
+	}
+	return body, nil
+}
+
+// maxDecodedSize is the largest value the store reads (and, chunked,
+// writes).
+func (s *Store[T]) maxDecodedSize() int {
+	if s.compress.maxDecoded > 0 {
+		return s.compress.maxDecoded
+	}
+	return DefaultMaxDecodedSize
+}
+
+// decodePayload decompresses and decodes the payload of a value read under
+// the caller's key.
+func (s *Store[T]) decodePayload(key string, comp uint32, data []byte) (T, error) {
+	var v T
+	if comp == compressS2 {
 		var err error
 		if data, err = s.compress.decompress(data); err != nil {
 			return v, &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
 		}
-	default:
-		return v, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: fmt.Sprintf("with unknown compression %d", f>>8&0xff)}
 	}
 	if err := s.codec.Unmarshal(data, &v); err != nil {
 		var zero T
@@ -278,26 +488,64 @@ func (s *Store[T]) decode(key string, it *Item) (T, error) {
 	return v, nil
 }
 
-// encode turns a value into the item to write under the memcached key k,
-// checked by the size guard.
-func (s *Store[T]) encode(key, k string, v T) (*Item, error) {
+// An encoded value is what a write sends: the item under the value's key,
+// after its chunks if it is the index of a chunked value.
+type encoded struct {
+	item   *Item
+	chunks []*Item
+}
+
+// encode turns a value into the items to write under the memcached key k:
+// one item if it fits the size guard, else chunks and their index if the
+// store chunks, else a *TooLargeError.
+func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 	data, err := s.codec.Marshal(v)
 	if err != nil {
-		return nil, &EncodeError{Key: key, Codec: s.codec.Name(), Err: err}
+		return encoded{}, &EncodeError{Key: key, Codec: s.codec.Name(), Err: err}
 	}
+	rawLen := len(data)
 	comp := uint32(compressNone)
 	if out, ok := s.compress.compress(data); ok {
 		data, comp = out, compressS2
 	}
-	flags := makeFlags(s.codecID, comp)
-	guard := s.SizeGuard()
-	if len(data) > guard.Limit(k, flags) {
-		if s.counters != nil {
-			s.counters.Rejected.Add(1)
-		}
-		return nil, guard.Check(s.codec, key, k, len(data), flags, v)
+	version, header := uint32(flagsVersion), 0
+	if s.fingerprinted {
+		version, header = flagsV2, fingerprintLen
 	}
-	return &Item{Key: k, Value: data, Flags: flags, Expiration: s.expirationAt(s.expiration)}, nil
+	flags := makeFlagsOf(version, kindValue, comp, s.codecID)
+	guard := s.SizeGuard()
+	exp := s.expirationAt(s.expiration)
+	if header+len(data) <= guard.Limit(k, flags) {
+		return encoded{item: &Item{Key: k, Value: s.withHeader(data, 0), Flags: flags, Expiration: exp}}, nil
+	}
+	maxSize := s.maxDecodedSize()
+	if s.chunking && rawLen <= maxSize {
+		chunks, x := splitChunks(s.keys.prefix, k, data, chunkCapacity(guard.ItemSizeMax), makeFlagsOf(version, kindChunk, 0, s.codecID), exp)
+		index := x.appendTo(s.withHeader(nil, chunkIndexLen))
+		return encoded{item: &Item{Key: k, Value: index, Flags: makeFlagsOf(version, kindIndex, comp, s.codecID), Expiration: exp}, chunks: chunks}, nil
+	}
+	if s.counters != nil {
+		s.counters.Rejected.Add(1)
+	}
+	if s.chunking {
+		return encoded{}, &TooLargeError{Key: key, Size: rawLen, Limit: maxSize, Codec: s.codec.Name(), Fields: Breakdown(s.codec, v, cmp.Or(max(s.topFields, 0), 5))}
+	}
+	return encoded{}, guard.Check(s.codec, key, k, header+len(data), flags, v)
+}
+
+// withHeader returns data behind the store's fingerprint, in a new slice
+// with room for extra more bytes, or data itself when the store writes no
+// fingerprint and extra is zero.
+func (s *Store[T]) withHeader(data []byte, extra int) []byte {
+	if !s.fingerprinted {
+		if extra == 0 {
+			return data
+		}
+		return append(make([]byte, 0, len(data)+extra), data...)
+	}
+	out := make([]byte, fingerprintLen, fingerprintLen+len(data)+extra)
+	binary.BigEndian.PutUint64(out, uint64(s.fingerprint))
+	return append(out, data...)
 }
 
 // expirationAt converts a lifetime to memcached's expiration field: zero is
@@ -341,7 +589,7 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 	if err != nil {
 		return err
 	}
-	it, err := s.encode(key, k, v)
+	enc, err := s.encode(key, k, v)
 	if err != nil {
 		if op == OpSet && errors.Is(err, ErrTooLarge) {
 			if derr := s.backend.Delete(ctx, k); derr != nil && !errors.Is(derr, ErrCacheMiss) {
@@ -350,8 +598,25 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 		}
 		return err
 	}
-	it.CAS = cas
-	_, err = s.handler(ctx, &Request{Op: op, Keys: []string{k}, Item: it})
+	if len(enc.chunks) > 0 {
+		if err := writeChunks(ctx, s.handler, enc.chunks); err != nil {
+			return err
+		}
+	}
+	enc.item.CAS = cas
+	_, err = s.handler(ctx, &Request{Op: op, Keys: []string{k}, Item: enc.item})
+	if len(enc.chunks) > 0 {
+		switch {
+		case err == nil:
+			if s.counters != nil {
+				s.counters.ChunkedWrites.Add(1)
+			}
+		case isCacheOutcome(err):
+			// The server is fine but refused the index (Add, Replace,
+			// CompareAndSwap): its chunks can go now.
+			dropChunks(ctx, s.handler, enc.chunks)
+		}
+	}
 	return err
 }
 
@@ -369,7 +634,7 @@ func (s *Store[T]) GetEntry(ctx context.Context, key string) (*Entry[T], error) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.decode(key, it)
+	v, err := s.read(ctx, key, it)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +648,9 @@ func (s *Store[T]) CompareAndSwap(ctx context.Context, e *Entry[T]) error {
 	return s.write(ctx, OpCAS, e.Key, e.Value, e.cas)
 }
 
-// Delete removes key's value; ErrCacheMiss if there was none.
+// Delete removes key's value; ErrCacheMiss if there was none. Of a chunked
+// value it removes the index, which makes the value a miss at once; the
+// chunks are left to eviction.
 func (s *Store[T]) Delete(ctx context.Context, key string) error {
 	k, err := s.keys.storeKey(key)
 	if err != nil {
@@ -394,13 +661,35 @@ func (s *Store[T]) Delete(ctx context.Context, key string) error {
 }
 
 // Touch sets key's value to expire after d (zero: never) without reading
-// it; ErrCacheMiss if there is none.
+// it; ErrCacheMiss if there is none. A store WithChunking does read the
+// item first, so that a chunked value's chunks get the new expiration as
+// well (and do not expire before their index).
 func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error {
 	k, err := s.keys.storeKey(key)
 	if err != nil {
 		return err
 	}
-	_, err = s.handler(ctx, &Request{Op: OpTouch, Keys: []string{k}, Expiration: s.expirationAt(d)})
+	exp := s.expirationAt(d)
+	if s.chunking {
+		resp, err := s.handler(ctx, &Request{Op: OpGet, Keys: []string{k}})
+		if err != nil {
+			return err
+		}
+		if it := resp.Items[k]; it != nil && flagsKind(it.Flags) == kindIndex && it.Flags>>24 == flagsMarker {
+			body := it.Value
+			if flagsVersionOf(it.Flags) == flagsV2 && len(body) >= fingerprintLen {
+				body = body[fingerprintLen:]
+			}
+			if x, err := parseChunkIndex(body); err == nil {
+				for _, ck := range x.keys(s.keys.prefix, k) {
+					if _, err := s.handler(ctx, &Request{Op: OpTouch, Keys: []string{ck}, Expiration: exp}); err != nil && !errors.Is(err, ErrCacheMiss) {
+						return err
+					}
+				}
+			}
+		}
+	}
+	_, err = s.handler(ctx, &Request{Op: OpTouch, Keys: []string{k}, Expiration: exp})
 	return err
 }
 

@@ -1,0 +1,224 @@
+package memcache
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash/crc32"
+	"strconv"
+	"sync"
+)
+
+// Chunked values.
+//
+// With WithChunking, a value that does not fit one item even compressed is
+// split over several, in the manner of mcrouter's big-value route: the
+// chunks go first, under keys of their own, then an index item under the
+// value's key names them. For a store key k, a random 8-byte token T (t in
+// 16 hex digits) drawn for each write, and n chunks:
+//
+//	chunk i    key    k + ":c" + i + ":" + t, or when that is longer than
+//	                  250 bytes: the store's prefix, '#' and the unpadded
+//	                  base64url SHA-256 of "chunk\x00" and that key
+//	           flags  kind 2 (chunk), the store's format version and codec
+//	           value  T | i (uint32) | the i-th piece of the payload
+//	index      key    k
+//	           flags  kind 1 (index), the payload's compression, the
+//	                  store's format version and codec
+//	           value  [fingerprint (8 bytes), in format version 2] | T |
+//	                  n (uint32) | payload length (uint32) |
+//	                  CRC-32C of the payload (uint32)
+//
+// Integers are big-endian. The payload is the encoded value, compressed if
+// the index says so, cut into pieces that fill an item each.
+//
+// A read fetches the index, then all n chunks with one multi-get, and
+// checks the token and number in every chunk and the length and checksum
+// of the whole. Since the token is in the chunk keys, writers never
+// overwrite each other's chunks: whatever index a reader finds, its chunks
+// are those of that one write, or gone (evicted, expired, deleted), and
+// then the value reads as a miss. Concurrent writers of one key thus leave
+// one whole version or a miss, never a mix.
+//
+// Chunks replaced by a newer write, or left behind by a write that failed
+// after writing them, are not deleted: nothing reaches them any more, and
+// memcached evicts them (they carry the value's expiration).
+
+const (
+	chunkTokenLen  = 8
+	chunkHeaderLen = chunkTokenLen + 4
+	chunkIndexLen  = chunkTokenLen + 12
+	// maxChunks bounds what an index may claim, so a corrupt one cannot
+	// make a reader build millions of keys.
+	maxChunks = 1 << 16
+	// chunkWriters is how many chunks a write sends at once.
+	chunkWriters = 4
+)
+
+// chunkKeyPrefix starts the digest input of a hashed chunk key, so it can
+// never equal the digest of a caller's key.
+const chunkKeyPrefix = "chunk\x00"
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// chunkIndex is the content of an index item after the fingerprint.
+type chunkIndex struct {
+	token  [chunkTokenLen]byte
+	count  uint32 // chunks
+	length uint32 // payload bytes
+	sum    uint32 // CRC-32C of the payload
+}
+
+func (x chunkIndex) appendTo(b []byte) []byte {
+	b = append(b, x.token[:]...)
+	b = binary.BigEndian.AppendUint32(b, x.count)
+	b = binary.BigEndian.AppendUint32(b, x.length)
+	return binary.BigEndian.AppendUint32(b, x.sum)
+}
+
+var errBadIndex = errors.New("malformed chunk index")
+
+func parseChunkIndex(b []byte) (chunkIndex, error) {
+	var x chunkIndex
+	if len(b) != chunkIndexLen {
+		return x, errBadIndex
+	}
+	copy(x.token[:], b)
+	b = b[chunkTokenLen:]
+	x.count = binary.BigEndian.Uint32(b)
+	x.length = binary.BigEndian.Uint32(b[4:])
+	x.sum = binary.BigEndian.Uint32(b[8:])
+	if x.count == 0 || x.count > maxChunks || x.count > x.length {
+		return x, errBadIndex
+	}
+	return x, nil
+}
+
+// chunkKey returns the key of chunk i of a value under store key k,
+// written with token. k is legal, and so is what is appended; only the
+// length can be too much.
+func chunkKey(prefix, k string, i int, token [chunkTokenLen]byte) string {
+	key := k + ":c" + strconv.Itoa(i) + ":" + hex.EncodeToString(token[:])
+	if len(key) <= MaxKeyLen {
+		return key
+	}
+	sum := sha256.Sum256([]byte(chunkKeyPrefix + key))
+	return prefix + string(hashedKeyMarker) + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// keys returns the keys of x's chunks under store key k.
+func (x chunkIndex) keys(prefix, k string) []string {
+	keys := make([]string, x.count)
+	for i := range keys {
+		keys[i] = chunkKey(prefix, k, i, x.token)
+	}
+	return keys
+}
+
+// chunkCapacity is how much payload one chunk holds on a server with the
+// given item_size_max: what fits under the longest possible key.
+func chunkCapacity(itemSizeMax int) int {
+	if itemSizeMax <= 0 {
+		itemSizeMax = DefaultItemSizeMax
+	}
+	return itemSizeMax - ItemOverhead - MaxKeyLen - FlagsOverhead - chunkHeaderLen
+}
+
+// splitChunks cuts payload into chunk items for store key k and returns
+// them with the index that names them.
+func splitChunks(prefix, k string, payload []byte, capacity int, flags uint32, expiration int32) ([]*Item, chunkIndex) {
+	x := chunkIndex{
+		count:  uint32((len(payload) + capacity - 1) / capacity),
+		length: uint32(len(payload)),
+		sum:    crc32.Checksum(payload, castagnoli),
+	}
+	rand.Read(x.token[:]) // never fails (crypto/rand, Go 1.24+)
+	// One buffer for all chunks: a piece of payload behind each header.
+	buf := make([]byte, 0, len(payload)+int(x.count)*chunkHeaderLen)
+	chunks := make([]*Item, x.count)
+	for i := range chunks {
+		piece := payload[i*capacity : min((i+1)*capacity, len(payload))]
+		start := len(buf)
+		buf = append(buf, x.token[:]...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(i))
+		buf = append(buf, piece...)
+		chunks[i] = &Item{Key: chunkKey(prefix, k, i, x.token), Value: buf[start:len(buf):len(buf)], Flags: flags, Expiration: expiration}
+	}
+	return chunks, x
+}
+
+// assemble joins the chunks of x found in items under keys, and reports
+// false if one is missing, is not a chunk of this store's codec, or is not
+// the chunk of this write, or if the whole does not match the index.
+func (x chunkIndex) assemble(keys []string, items map[string]*Item, codecID uint32) ([]byte, bool) {
+	total := 0
+	for i, k := range keys {
+		it := items[k]
+		if it == nil || it.Flags>>24 != flagsMarker || flagsKind(it.Flags) != kindChunk || it.Flags&0xff != codecID ||
+			len(it.Value) < chunkHeaderLen || string(it.Value[:chunkTokenLen]) != string(x.token[:]) ||
+			binary.BigEndian.Uint32(it.Value[chunkTokenLen:]) != uint32(i) {
+			return nil, false
+		}
+		total += len(it.Value) - chunkHeaderLen
+	}
+	if total != int(x.length) {
+		return nil, false
+	}
+	out := make([]byte, 0, total)
+	for _, k := range keys {
+		out = append(out, items[k].Value[chunkHeaderLen:]...)
+	}
+	if crc32.Checksum(out, castagnoli) != x.sum {
+		return nil, false
+	}
+	return out, true
+}
+
+// writeChunks stores chunks through h, a few at a time, and returns the
+// first failure.
+func writeChunks(ctx context.Context, h Handler, chunks []*Item) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan *Item)
+	)
+	for range min(chunkWriters, len(chunks)) {
+		wg.Go(func() {
+			for it := range next {
+				if _, err := h(ctx, &Request{Op: OpSet, Keys: []string{it.Key}, Item: it}); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, it := range chunks {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// dropChunks deletes chunks that no index names, after a write of the
+// index was refused; failures are ignored (eviction takes them anyway).
+func dropChunks(ctx context.Context, h Handler, chunks []*Item) {
+	ctx = context.WithoutCancel(ctx)
+	for _, it := range chunks {
+		h(ctx, &Request{Op: OpDelete, Keys: []string{it.Key}})
+	}
+}
