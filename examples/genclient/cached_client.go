@@ -104,12 +104,14 @@ func NewCachedClient(next *weather.Client, cfg CachedClientConfig) (*CachedClien
 	return cw, nil
 }
 
-// Alerts is forwarded uncached: argument keep cannot be keyed: func(weather.Alert) bool is a func, which has no canonical encoding.
+// Alerts is forwarded uncached: argument keep cannot be keyed:
+// func(weather.Alert) bool is a func, which has no canonical encoding.
 func (cw *CachedClient) Alerts(ctx context.Context, keep func(weather.Alert) bool) ([]weather.Alert, error) {
 	return cw.next.Alerts(ctx, keep)
 }
 
-// Current is cached by its arguments, leaving out the context, for 1m0s, at most 1000 results in process.
+// Current is cached by its arguments, leaving out the context, for 1m0s, at
+// most 1000 results in process.
 func (cw *CachedClient) Current(ctx context.Context, city string) (weather.Conditions, error) {
 	ck, keyed := cachedClientKey("weather.Client.Current", city)
 	if !keyed {
@@ -120,7 +122,8 @@ func (cw *CachedClient) Current(ctx context.Context, city string) (weather.Condi
 	})
 }
 
-// Extremes is cached by its arguments, leaving out the context, for 10m0s, at most 1000 results in process.
+// Extremes is cached by its arguments, leaving out the context, for 10m0s, at
+// most 1000 results in process.
 func (cw *CachedClient) Extremes(ctx context.Context, city string) (float64, float64, error) {
 	ck, keyed := cachedClientKey("weather.Client.Extremes", city)
 	if !keyed {
@@ -133,7 +136,8 @@ func (cw *CachedClient) Extremes(ctx context.Context, city string) (float64, flo
 	return res.R0, res.R1, err
 }
 
-// Forecast is cached by its arguments, leaving out the context, for 10m0s, at most 1000 results in process.
+// Forecast is cached by its arguments, leaving out the context, for 10m0s, at
+// most 1000 results in process.
 func (cw *CachedClient) Forecast(ctx context.Context, city string, days int) (*weather.Forecast, error) {
 	ck, keyed := cachedClientKey("weather.Client.Forecast", city, days)
 	if !keyed {
@@ -144,7 +148,8 @@ func (cw *CachedClient) Forecast(ctx context.Context, city string, days int) (*w
 	})
 }
 
-// History is cached by its arguments, leaving out the context, for 10m0s, at most 1000 results in process.
+// History is cached by its arguments, leaving out the context, for 10m0s, at
+// most 1000 results in process.
 func (cw *CachedClient) History(ctx context.Context, city string, from time.Time, to time.Time) ([]weather.Reading, error) {
 	ck, keyed := cachedClientKey("weather.Client.History", city, from, to)
 	if !keyed {
@@ -155,12 +160,14 @@ func (cw *CachedClient) History(ctx context.Context, city string, from time.Time
 	})
 }
 
-// Report is forwarded uncached: skipped by a directive or flag, as a method with side effects.
+// Report is forwarded uncached: skipped by a directive or flag, as a method
+// with side effects.
 func (cw *CachedClient) Report(ctx context.Context, r weather.Reading) (string, error) {
 	return cw.next.Report(ctx, r)
 }
 
-// Search is cached by its arguments, leaving out the context, for 10m0s, at most 1000 results in process.
+// Search is cached by its arguments, leaving out the context, for 10m0s, at
+// most 1000 results in process.
 func (cw *CachedClient) Search(ctx context.Context, q weather.Query, opts ...weather.SearchOption) ([]weather.City, error) {
 	ck, keyed := cachedClientKey("weather.Client.Search", q, opts)
 	if !keyed {
@@ -171,7 +178,8 @@ func (cw *CachedClient) Search(ctx context.Context, q weather.Query, opts ...wea
 	})
 }
 
-// Station is cached by its arguments, leaving out the context, for 10m0s, at most 1000 results in process.
+// Station is cached by its arguments, leaving out the context, for 10m0s, at
+// most 1000 results in process.
 func (cw *CachedClient) Station(ctx context.Context, u *url.URL) (weather.Station, error) {
 	ck, keyed := cachedClientKey("weather.Client.Station", cachedClientBinary{u, u == nil})
 	if !keyed {

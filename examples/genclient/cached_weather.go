@@ -106,7 +106,8 @@ func NewCachedWeather(next Weather, cfg CachedWeatherConfig) (*CachedWeather, er
 	return cw, nil
 }
 
-// Alerts is forwarded uncached: argument keep cannot be keyed: func(weather.Alert) bool is a func, which has no canonical encoding.
+// Alerts is forwarded uncached: argument keep cannot be keyed:
+// func(weather.Alert) bool is a func, which has no canonical encoding.
 func (cw *CachedWeather) Alerts(ctx context.Context, keep func(weather.Alert) bool) ([]weather.Alert, error) {
 	return cw.next.Alerts(ctx, keep)
 }
@@ -135,7 +136,8 @@ func (cw *CachedWeather) Extremes(ctx context.Context, city string) (float64, fl
 	return res.R0, res.R1, err
 }
 
-// Forecast is cached by its arguments, leaving out the context, for 10m0s, at most 500 results in process.
+// Forecast is cached by its arguments, leaving out the context, for 10m0s, at
+// most 500 results in process.
 func (cw *CachedWeather) Forecast(ctx context.Context, city string, days int) (*weather.Forecast, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Forecast", city, days)
 	if !keyed {
@@ -157,7 +159,8 @@ func (cw *CachedWeather) History(ctx context.Context, city string, from time.Tim
 	})
 }
 
-// Report is forwarded uncached: skipped by a directive or flag, as a method with side effects.
+// Report is forwarded uncached: skipped by a directive or flag, as a method
+// with side effects.
 func (cw *CachedWeather) Report(ctx context.Context, r weather.Reading) (string, error) {
 	return cw.next.Report(ctx, r)
 }
@@ -173,8 +176,8 @@ func (cw *CachedWeather) Search(ctx context.Context, q weather.Query, opts ...we
 	})
 }
 
-// Station is cached by its arguments, leaving out the context.
-// It is cached in process only: set by a directive or flag.
+// Station is cached by its arguments, leaving out the context. It is cached
+// in process only: set by a directive or flag.
 func (cw *CachedWeather) Station(ctx context.Context, u *url.URL) (weather.Station, error) {
 	ck, keyed := cachedWeatherKey("main.Weather.Station", cachedWeatherBinary{u, u == nil})
 	if !keyed {

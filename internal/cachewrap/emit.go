@@ -209,7 +209,7 @@ func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
 	recv := "cw *" + g.wrapper + use
 	p("\n")
 	if !m.cached() {
-		p("// %s is forwarded uncached: %s.\n", m.name, m.uncached)
+		b.WriteString(comment(fmt.Sprintf("%s is forwarded uncached: %s.", m.name, m.uncached)))
 		p("func (%s) %s {\n\t", recv, g.signature(m))
 		if len(m.results) > 0 || m.hasErr {
 			p("return ")
@@ -217,31 +217,27 @@ func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
 		p("%s\n}\n", m.call())
 		return
 	}
+	doc := m.name + " is cached"
 	switch {
-	case len(m.keyArgs) == 0:
-		p("// %s is cached", m.name)
-	case m.ctx != "":
-		p("// %s is cached by its arguments, leaving out the context", m.name)
-	default:
-		p("// %s is cached by its arguments", m.name)
+	case len(m.keyArgs) > 0 && m.ctx != "":
+		doc += " by its arguments, leaving out the context"
+	case len(m.keyArgs) > 0:
+		doc += " by its arguments"
 	}
-	var notes []string
 	if m.opts.TTL > 0 {
-		notes = append(notes, "for "+m.opts.TTL.String())
+		doc += ", for " + m.opts.TTL.String()
 	}
 	if m.opts.Max > 0 {
-		notes = append(notes, fmt.Sprintf("at most %d results in process", m.opts.Max))
+		doc += fmt.Sprintf(", at most %d results in process", m.opts.Max)
 	}
 	if m.opts.Trust {
-		notes = append(notes, "keyed by JSON on trust")
+		doc += ", keyed by JSON on trust"
 	}
-	if len(notes) > 0 {
-		p(", %s", strings.Join(notes, ", "))
-	}
-	p(".\n")
+	doc += "."
 	if m.local != "" {
-		p("// It is cached in process only: %s.\n", m.local)
+		doc += " It is cached in process only: " + m.local + "."
 	}
+	b.WriteString(comment(doc))
 	p("func (%s) %s {\n", recv, g.signature(m))
 	key := fmt.Sprintf("%q", g.qualifiedName(m)+":[]")
 	if len(m.keyArgs) > 0 {
@@ -288,4 +284,19 @@ func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
 		}
 	}
 	p("\tif err != nil {\n\t\t// Only a store that fails closed errs here; the wrapped value still answers.\n\t\treturn %s\n\t}\n\treturn res\n}\n", m.call())
+}
+
+// comment renders text as a line comment wrapped at 78 columns.
+func comment(text string) string {
+	var b strings.Builder
+	line := "//"
+	for _, word := range strings.Fields(text) {
+		if len(line)+1+len(word) > 78 && line != "//" {
+			b.WriteString(line + "\n")
+			line = "//"
+		}
+		line += " " + word
+	}
+	b.WriteString(line + "\n")
+	return b.String()
 }
