@@ -345,3 +345,33 @@ func TestLazyRecomputesAfterRoundTrip(t *testing.T) {
 		assert.Equal(t, 2, calls, "%s: computed once before, once after the round trip", lib.name)
 	}
 }
+
+// TestJSONCycles: encoding/json reports a value that refers to itself; so
+// must JSON, although its slots and interface boxes restart json's count.
+func TestJSONCycles(t *testing.T) {
+	ring := ccLinked(3)
+	ring.Next.Next.Next = ring
+	twin := ccLinkedTwin(3)
+	twin.Next.Next.Next = twin
+	_, want := json.Marshal(twin)
+	var uve *json.UnsupportedValueError
+	require.ErrorAs(t, want, &uve, "the library reports the twin's cycle")
+	_, err := JSON.Marshal(ring)
+	require.ErrorAs(t, err, &uve)
+	assert.Contains(t, err.Error(), "encountered a cycle")
+
+	self := &ccAny{}
+	self.V = self
+	_, err = JSON.Marshal(self)
+	require.ErrorAs(t, err, &uve)
+	selfTwin := &ccAnyTwin{}
+	selfTwin.V = selfTwin
+	_, want = json.Marshal(selfTwin)
+	require.ErrorAs(t, want, &uve)
+
+	// A value reached twice without a cycle is fine.
+	shared := ccL("shared", 1)
+	got, err := JSON.Marshal(&ccAny{V: shared, P: shared})
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(got), `"shared"`))
+}

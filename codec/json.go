@@ -24,6 +24,21 @@ func (jsonCodec) Name() string { return "json" }
 
 // Marshal returns the JSON encoding of v without its cached properties.
 func (jsonCodec) Marshal(v any) ([]byte, error) {
+	v, e, err := jsonStrip.encodableEntry(v)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil && e.reenters {
+		if err := jsonCycles(v); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(v)
+}
+
+// jsonMarshalChecked is Marshal for a value inside a value whose cycles
+// Marshal has checked already.
+func jsonMarshalChecked(v any) ([]byte, error) {
 	v, err := jsonStrip.encodable(v)
 	if err != nil {
 		return nil, err
@@ -119,8 +134,8 @@ type jsonAny struct{ V any }
 
 var jsonAnyType = registerBox(reflect.TypeFor[jsonAny]())
 
-// MarshalJSON encodes the content with [JSON].
-func (b jsonAny) MarshalJSON() ([]byte, error) { return JSON.Marshal(b.V) }
+// MarshalJSON encodes the content as [JSON] does.
+func (b jsonAny) MarshalJSON() ([]byte, error) { return jsonMarshalChecked(b.V) }
 
 // UnmarshalJSON decodes as encoding/json decodes into an interface.
 func (b *jsonAny) UnmarshalJSON(data []byte) error { return json.Unmarshal(data, &b.V) }

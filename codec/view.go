@@ -103,7 +103,10 @@ type entry struct {
 	view  reflect.Type   // nil: give the library the value as it is
 	rtype unsafe.Pointer // view's runtime type word, to retype interfaces
 	reset bool           // Unmarshal must reset cached properties afterwards
-	err   error
+	// reenters: the view holds slots or interface boxes, whose methods
+	// re-enter the library with fresh state (see JSON's cycle check).
+	reenters bool
+	err      error
 }
 
 // A stripper builds and caches views for one dialect.
@@ -188,8 +191,35 @@ func (s *stripper) newEntry(t reflect.Type, dec bool) *entry {
 	if v != t {
 		e.view = v
 		e.rtype = rtypeOf(v)
+		e.reenters = holdsWrapper(v, map[reflect.Type]bool{})
 	}
 	return e
+}
+
+// holdsWrapper reports whether view type t holds a slot or an interface
+// box.
+func holdsWrapper(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if wrapperTypes[t] {
+		return true
+	}
+	if _, ok := slotIndex[t]; ok {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return holdsWrapper(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if holdsWrapper(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errInProgress reports that a struct type on the current path was met
