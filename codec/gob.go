@@ -33,7 +33,8 @@ import (
 // round-trips through Gob, shared pointers and cycles included, but it is
 // not what plain gob writes for the type without cached fields, and
 // Unmarshal overwrites the target's data fields instead of merging into
-// them.
+// them. Unmarshal still reads plain gob of the type without cached fields
+// into a recursive type, as gob does.
 //
 // Values held in interface-typed fields (any, map[string]any) are encoded
 // exactly as gob encodes them, with their own types: gob needs those types
@@ -203,6 +204,15 @@ func (gobCodec) Unmarshal(data []byte, v any) error {
 		msg := reflect.New(p.flat.msg)
 		if err = dec.DecodeValue(msg); err == nil {
 			err = p.flat.decode(msg.Elem(), rv.Elem())
+		}
+		if err != nil {
+			// Not the table format: perhaps plain gob of the type without
+			// cached fields, which gob decodes into the user's type itself
+			// (it handles recursive types; only building views of them is
+			// impossible). The table error is the one reported.
+			if gob.NewDecoder(bytes.NewReader(data)).Decode(v) == nil {
+				err = nil
+			}
 		}
 	case gobFail:
 		return p.err

@@ -14,7 +14,7 @@ import (
 // This file is Gob's route for recursive types, which StructOf cannot
 // build views of. The value is copied into a message that gob can encode:
 //
-//	struct { V <root>; T0 []<row of S0>; T1 []<row of S1>; ... }
+//	struct { LeancacheV <root>; LeancacheT0 []<row of S0>; ... }
 //
 // with one table per recursive struct type S, one row per struct met.
 // Every reference to a recursive struct, by pointer or by value, becomes a
@@ -38,8 +38,8 @@ const gobMaxValueDepth = 10000
 type gobFlatPlan struct {
 	root    reflect.Type
 	msg     reflect.Type // the message type, above
-	rootRef *gobTable    // the root is itself a recursive struct: V is its row
-	rootC   *gobConv     // otherwise: V is the root converted
+	rootRef *gobTable    // the root is itself a recursive struct: LeancacheV is its row
+	rootC   *gobConv     // otherwise: LeancacheV is the root converted
 	tables  []*gobTable
 }
 
@@ -92,9 +92,11 @@ func newGobFlatPlan(root reflect.Type) (*gobFlatPlan, error) {
 		}
 		p.rootC, rootFlat = c, c.flat
 	}
-	fields := []reflect.StructField{{Name: "V", Type: rootFlat}}
+	// Field names that a user's type is unlikely to have, so that plain gob
+	// of one (see Unmarshal) does not pass for a message.
+	fields := []reflect.StructField{{Name: "LeancacheV", Type: rootFlat}}
 	for _, tb := range b.list {
-		fields = append(fields, reflect.StructField{Name: "T" + strconv.Itoa(tb.idx), Type: reflect.SliceOf(tb.conv.flat)})
+		fields = append(fields, reflect.StructField{Name: "LeancacheT" + strconv.Itoa(tb.idx), Type: reflect.SliceOf(tb.conv.flat)})
 	}
 	p.msg = reflect.StructOf(fields)
 	p.tables = b.list

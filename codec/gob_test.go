@@ -419,6 +419,17 @@ func TestGobRecursive(t *testing.T) {
 		assert.Equal(t, tree.Twin(), got.Twin())
 		assert.Empty(t, got.Children[1].Children[2].Path)
 	})
+	t.Run("plain gob of the twin", func(t *testing.T) {
+		tree := fixtures.NewTree(2, 3)
+		var plain bytes.Buffer
+		require.NoError(t, gob.NewEncoder(&plain).Encode(tree.Twin()))
+		for _, dst := range []*fixtures.Node{{}, fixtures.NewTree(1, 1)} {
+			require.NoError(t, Gob.Unmarshal(plain.Bytes(), dst))
+			assert.Equal(t, tree.Twin(), dst.Twin())
+			assert.Empty(t, dst.Path, "stale cached property")
+		}
+		assert.Error(t, Gob.Unmarshal(plain.Bytes()[:plain.Len()-2], &fixtures.Node{}))
+	})
 	t.Run("ring", func(t *testing.T) {
 		a := &gobRing{ID: 1, Memo: gobSecret}
 		a.Next = &gobRing{ID: 2, Memo: gobSecret, Next: &gobRing{ID: 3, Next: a}}
@@ -613,6 +624,7 @@ func TestGobCorruptRows(t *testing.T) {
 		{root: 1, children: []int{-3}},
 	} {
 		msg := reflect.New(p.flat.msg).Elem()
+		require.Equal(t, "LeancacheV", p.flat.msg.Field(0).Name)
 		msg.Field(0).SetInt(int64(rows.root))
 		row := reflect.New(p.flat.tables[0].conv.flat).Elem()
 		row.FieldByName("Name").SetString("r")
