@@ -18,11 +18,11 @@ import (
 	"github.com/leancache/leancache/memcache"
 )
 
-// CachedClient wraps a weather.Client and caches the results of its methods: in
-// tables of its own, which die with it, and in memcached when its config
-// names a backend. A call reaches the wrapped value only when no cache
-// holds its result. Errors are returned and never cached. Cached results
-// are shared by all callers, who must not modify them.
+// CachedClient wraps a weather.Client and caches the results of its methods:
+// in tables of its own, which die with it, and in memcached when its config
+// names a backend. A call reaches the wrapped value only when no cache holds
+// its result. Errors are returned and never cached. Cached results are shared
+// by all callers, who must not modify them.
 //
 // It may be used by several goroutines at once if the wrapped value may.
 type CachedClient struct {
@@ -64,9 +64,9 @@ type CachedClientConfig struct {
 	MaxEntries map[string]int
 }
 
-// NewCachedClient returns a CachedClient that forwards to next. It fails
-// when cfg names a method that is not cached, or when memcache.NewStore
-// refuses cfg.StoreOptions.
+// NewCachedClient returns a CachedClient that forwards to next. It fails when
+// cfg names a method that is not cached, or when memcache.NewStore refuses
+// cfg.StoreOptions.
 func NewCachedClient(next *weather.Client, cfg CachedClientConfig) (*CachedClient, error) {
 	known := map[string]bool{"Current": true, "Extremes": true, "Forecast": true, "History": true, "Search": true, "Station": true, "Units": true}
 	for name := range cfg.TTL {

@@ -22,9 +22,9 @@ var _ Weather = (*CachedWeather)(nil)
 
 // CachedWeather wraps a Weather and caches the results of its methods: in
 // tables of its own, which die with it, and in memcached when its config
-// names a backend. A call reaches the wrapped value only when no cache
-// holds its result. Errors are returned and never cached. Cached results
-// are shared by all callers, who must not modify them.
+// names a backend. A call reaches the wrapped value only when no cache holds
+// its result. Errors are returned and never cached. Cached results are shared
+// by all callers, who must not modify them.
 //
 // It may be used by several goroutines at once if the wrapped value may.
 type CachedWeather struct {

@@ -36,11 +36,10 @@ func (g *gen) body() []byte {
 	if strings.ContainsRune("AEIOUaeiou", rune(wrapped[0])) {
 		article = "an"
 	}
-	p("\n// %s wraps %s %s and caches the results of its methods: in\n", W, article, wrapped)
-	p("// tables of its own, which die with it, and in memcached when its config\n")
-	p("// names a backend. A call reaches the wrapped value only when no cache\n")
-	p("// holds its result. Errors are returned and never cached. Cached results\n")
-	p("// are shared by all callers, who must not modify them.\n")
+	b.WriteString("\n" + comment(fmt.Sprintf("%s wraps %s %s and caches the results of its methods: in tables of "+
+		"its own, which die with it, and in memcached when its config names a backend. A call reaches the "+
+		"wrapped value only when no cache holds its result. Errors are returned and never cached. Cached "+
+		"results are shared by all callers, who must not modify them.", W, article, wrapped)))
 	p("//\n// It may be used by several goroutines at once if the wrapped value may.\n")
 	p("type %s%s struct {\n\tnext %s\n", W, decl, next)
 	for _, m := range cached {
@@ -60,10 +59,9 @@ func (g *gen) body() []byte {
 		p("}\n")
 	}
 
-	p(`
-// %[1]sConfig configures a %[1]s. The zero value caches in
-// process only, with the TTLs and bounds set when the wrapper was generated.
-type %[1]sConfig struct {
+	b.WriteString("\n" + comment(fmt.Sprintf("%[1]sConfig configures a %[1]s. The zero value caches in process "+
+		"only, with the TTLs and bounds set when the wrapper was generated.", W)))
+	p(`type %[1]sConfig struct {
 	// Backend, when set, caches results in memcached as well, through one
 	// %[2]s.Store per method. A call's key is the method's qualified name,
 	// a colon and the JSON of its arguments, under the stores' namespace.
@@ -82,11 +80,10 @@ type %[1]sConfig struct {
 	// in-process table holds; zero means no bound.
 	MaxEntries map[string]int
 }
-
-// New%[1]s returns a %[1]s that forwards to next. It fails
-// when cfg names a method that is not cached, or when %[2]s.NewStore
-// refuses cfg.StoreOptions.
-func New%[1]s%[4]s(next %[5]s, cfg %[1]sConfig) (*%[1]s%[6]s, error) {
+`, W, mc, tm)
+	b.WriteString("\n" + comment(fmt.Sprintf("New%[1]s returns a %[1]s that forwards to next. It fails when cfg "+
+		"names a method that is not cached, or when %[2]s.NewStore refuses cfg.StoreOptions.", W, mc)))
+	p(`func New%[1]s%[4]s(next %[5]s, cfg %[1]sConfig) (*%[1]s%[6]s, error) {
 	known := map[string]bool{`, W, mc, tm, decl, next, use)
 	for i, m := range cached {
 		if i > 0 {
