@@ -436,6 +436,22 @@ func ccLinkedTwin(n int) *ccListTwin {
 	return l
 }
 
+// ccInlineTags embeds with tags: a json/cbor name and msgpack's noinline
+// make CCBase a named field, msgpack's explicit inline promotes ccInner.
+type ccInlineTags struct {
+	CCBase  `json:"base" cbor:"base" msgpack:"base,noinline"`
+	ccInner `msgpack:",inline"`
+	*CCStringer
+	X int
+}
+
+type ccInlineTagsTwin struct {
+	CCBaseTwin  `json:"base" cbor:"base" msgpack:"base,noinline"`
+	ccInnerTwin `msgpack:",inline"`
+	*CCStringerTwin
+	X int
+}
+
 // Library-specific tags: positional structs (msgpack as_array, cbor
 // toarray) with a cached field between data fields, cbor keyasint, cbor's
 // fallback to json tags, omitzero.
@@ -547,6 +563,13 @@ func rawCorpus() []corpusCase {
 			return &ccEmbedNil{CCPtrBase: &CCPtrBase{Kind: "k"}, ccInner: &ccInner{Inner: "i", Memo2: "m"}, X: 2}
 		}, Twin: func() any {
 			return &ccEmbedNilTwin{CCPtrBaseTwin: &CCPtrBaseTwin{Kind: "k"}, ccInnerTwin: &ccInnerTwin{Inner: "i"}, X: 2}
+		}},
+		{Name: "embedded-tags", Value: func() any {
+			return &ccInlineTags{CCBase: CCBase{ID: 3, Memo: "m"}, ccInner: ccInner{Inner: "i", Memo2: "m"},
+				CCStringer: &CCStringer{Said: "s", Memo: "m"}, X: 4}
+		}, Twin: func() any {
+			return &ccInlineTagsTwin{CCBaseTwin: CCBaseTwin{ID: 3}, ccInnerTwin: ccInnerTwin{Inner: "i"},
+				CCStringerTwin: &CCStringerTwin{Said: "s"}, X: 4}
 		}},
 		{Name: "methods", Value: func() any {
 			return &ccMethods{JSONM: ccJSONM{"j", "m"}, PtrM: ccPtrM{"p", "m"},
