@@ -452,6 +452,35 @@ type ccInlineTagsTwin struct {
 	X int
 }
 
+// ccZeroer decides its own zero-ness; behind pointers with omitzero (json,
+// cbor) or omitempty (msgpack) the libraries call its IsZero, which a view
+// lacks: slots keep it.
+type ccZeroer struct {
+	N    int
+	Memo string `cacheprop:"cached"`
+}
+
+func (z ccZeroer) IsZero() bool     { return z.N == 0 }
+func (z ccZeroerTwin) IsZero() bool { return z.N == 0 }
+
+type ccZeroerTwin struct{ N int }
+
+type ccZeroPtrs struct {
+	Zero    *ccZeroer  `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	NonZero *ccZeroer  `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Nil     *ccZeroer  `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Empty   []ccZeroer `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	Both    *ccZeroer  `json:",omitempty,omitzero" cbor:",omitempty,omitzero"`
+}
+
+type ccZeroPtrsTwin struct {
+	Zero    *ccZeroerTwin  `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	NonZero *ccZeroerTwin  `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Nil     *ccZeroerTwin  `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Empty   []ccZeroerTwin `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	Both    *ccZeroerTwin  `json:",omitempty,omitzero" cbor:",omitempty,omitzero"`
+}
+
 // Library-specific tags: positional structs (msgpack as_array, cbor
 // toarray) with a cached field between data fields, cbor keyasint, cbor's
 // fallback to json tags, omitzero.
@@ -570,6 +599,13 @@ func rawCorpus() []corpusCase {
 		}, Twin: func() any {
 			return &ccInlineTagsTwin{CCBaseTwin: CCBaseTwin{ID: 3}, ccInnerTwin: ccInnerTwin{Inner: "i"},
 				CCStringerTwin: &CCStringerTwin{Said: "s"}, X: 4}
+		}},
+		{Name: "zero-methods", Value: func() any {
+			return &ccZeroPtrs{Zero: &ccZeroer{Memo: "m"}, NonZero: &ccZeroer{N: 1, Memo: "m"}, Empty: []ccZeroer{},
+				Both: &ccZeroer{}}
+		}, Twin: func() any {
+			return &ccZeroPtrsTwin{Zero: &ccZeroerTwin{}, NonZero: &ccZeroerTwin{N: 1}, Empty: []ccZeroerTwin{},
+				Both: &ccZeroerTwin{}}
 		}},
 		{Name: "methods", Value: func() any {
 			return &ccMethods{JSONM: ccJSONM{"j", "m"}, PtrM: ccPtrM{"p", "m"},
