@@ -376,7 +376,7 @@ func TestGeneratedFilesAreUpToDate(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(got), "%s is stale: run go generate ./examples/genclient", cfg.Output)
 	}
-	assert.Equal(t, 2, n, "go:generate lines in main.go")
+	assert.Equal(t, 3, n, "go:generate lines in main.go")
 }
 
 const wantOutput = `Paris: 3 days from 2026-11-22
@@ -445,4 +445,44 @@ func FuzzKeysAreInjective(f *testing.F) {
 			t.Fatalf("(%q, %d) and (%q, %d) share the key %q", a, x, b, y, ka)
 		}
 	})
+}
+
+func TestGenericWrapper(t *testing.T) {
+	api, client := newAPI(t)
+	ctx := context.Background()
+	local, err := NewCachedGetter[string, weather.Conditions](conditions{client}, CachedGetterConfig{})
+	require.NoError(t, err)
+	for range 2 {
+		c, err := local.Get(ctx, "Oslo")
+		require.NoError(t, err)
+		assert.Equal(t, "Oslo", c.City)
+	}
+	assert.Equal(t, 1, api.count("/current"))
+
+	cfg := CachedGetterConfig{Backend: memcache.NewEmbedded(memcache.EmbeddedConfig{}), NoLocal: true}
+	first, err := NewCachedGetter[string, weather.Conditions](conditions{client}, cfg)
+	require.NoError(t, err)
+	second, err := NewCachedGetter[string, weather.Conditions](conditions{client}, cfg)
+	require.NoError(t, err)
+	a, err := first.Get(ctx, "Bergen")
+	require.NoError(t, err)
+	b, err := second.Get(ctx, "Bergen")
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	assert.Equal(t, 2, api.count("/current"), "shared through memcached, trusted")
+}
+
+func TestConcurrentCallsShareOneRequest(t *testing.T) {
+	api, client := newAPI(t)
+	w := newCachedClient(t, client, CachedClientConfig{})
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			fc, err := w.Forecast(context.Background(), "Paris", 5)
+			assert.NoError(t, err)
+			assert.Len(t, fc.Days, 5)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, api.count("/forecast"))
 }
