@@ -35,8 +35,9 @@ type CachedGetterConfig struct {
 	// a colon and the JSON of its arguments, under the stores' namespace.
 	Backend memcache.Backend
 	// StoreOptions are given to every method's memcache.NewStore: a codec,
-	// a namespace and version, middleware. The method's TTL is appended as
-	// memcache.WithExpiration.
+	// a namespace and version, WithFingerprint, middleware. Each method has
+	// a store of its own, so a fingerprint covers that method's result
+	// type. The method's TTL is appended as memcache.WithExpiration.
 	StoreOptions []memcache.Option
 	// NoLocal turns the in-process tables off, leaving memcached as the
 	// only cache.

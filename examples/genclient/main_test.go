@@ -333,6 +333,24 @@ func TestMemcachedEmbedded(t *testing.T) {
 
 	// The key is the namespace, the method's qualified name and the JSON
 	// of the arguments.
+	// The store's schema rules apply: with WithFingerprint, a value of
+	// another shape under a method's key is a miss, never decoded into the
+	// method's result type.
+	api, client := newAPI(t)
+	ctx := context.Background()
+	opts := []memcache.Option{memcache.WithNamespace("weather", "schema"), memcache.WithFingerprint()}
+	other, err := memcache.NewStore[map[string]int](backend, opts...)
+	require.NoError(t, err)
+	require.NoError(t, other.Set(ctx, `main.Weather.Current:["Oslo"]`, map[string]int{"temp_c": 99}))
+	w := newCachedWeather(t, client, CachedWeatherConfig{Backend: backend, NoLocal: true, StoreOptions: opts})
+	c, err := w.Current(ctx, "Oslo")
+	require.NoError(t, err)
+	assert.Equal(t, weather.Conditions{City: "Oslo", TempC: 4, Sky: "clear", ObservedAt: observedAt}, c)
+	assert.Equal(t, 1, api.count("/current"), "the old shape was a miss")
+	_, err = w.Current(ctx, "Oslo")
+	require.NoError(t, err)
+	assert.Equal(t, 1, api.count("/current"), "and was overwritten")
+
 	store, err := memcache.NewStore[*weather.Forecast](backend, memcache.WithNamespace("weather", t.Name()))
 	require.NoError(t, err)
 	key, err := store.Key(`main.Weather.Forecast:["Paris",2]`)

@@ -67,8 +67,9 @@ func (g *gen) body() []byte {
 	// a colon and the JSON of its arguments, under the stores' namespace.
 	Backend %[2]s.Backend
 	// StoreOptions are given to every method's %[2]s.NewStore: a codec,
-	// a namespace and version, middleware. The method's TTL is appended as
-	// %[2]s.WithExpiration.
+	// a namespace and version, WithFingerprint, middleware. Each method has
+	// a store of its own, so a fingerprint covers that method's result
+	// type. The method's TTL is appended as %[2]s.WithExpiration.
 	StoreOptions []%[2]s.Option
 	// NoLocal turns the in-process tables off, leaving memcached as the
 	// only cache.
