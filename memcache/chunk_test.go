@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -352,4 +353,29 @@ func TestChunkKeysOfALongKeyAreHashedAndLegal(t *testing.T) {
 	}
 	assert.Contains(t, written[0], "#", "too long for a verbatim suffix: hashed")
 	assert.Equal(t, "ns:v1:"+key, written[3], "the index goes last, under the key")
+}
+
+func ExampleWithChunking() {
+	ctx := context.Background()
+	var counters memcache.Counters
+	// The embedded backend holds items of up to 1 MiB, as memcached's -I 1m.
+	store, _ := memcache.NewStore[[]byte](nil, memcache.WithChunking(), memcache.WithCounters(&counters))
+	photo := bytes.Repeat([]byte{0xff, 0xd8, 0x01}, 1<<20) // 3 MiB
+
+	if err := store.Set(ctx, "photo", photo); err != nil {
+		fmt.Println(err)
+		return
+	}
+	got, err := store.Get(ctx, "photo")
+	fmt.Println(len(got), err, bytes.Equal(got, photo))
+	fmt.Println("chunked writes:", counters.ChunkedWrites.Load(), "chunked reads:", counters.ChunkedReads.Load())
+
+	// Without chunking, the size guard refuses it before any network I/O.
+	plain, _ := memcache.NewStore[[]byte](nil)
+	err = plain.Set(ctx, "photo", photo)
+	fmt.Println(errors.Is(err, memcache.ErrTooLarge))
+	// Output:
+	// 3145728 <nil> true
+	// chunked writes: 1 chunked reads: 1
+	// true
 }

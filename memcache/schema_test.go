@@ -3,6 +3,8 @@ package memcache_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -235,4 +237,43 @@ func hexOf(b []byte) string {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return string(out)
+}
+
+// ProfileV1 and ProfileV2 are one cached type before and after a deploy
+// that renamed a field.
+type ProfileV1 struct {
+	Name string
+}
+
+type ProfileV2 struct {
+	FullName string
+	Initials string `cacheprop:"initials"` // derived: not on the wire
+}
+
+func ExampleWithFingerprint() {
+	ctx := context.Background()
+	backend := memcache.NewEmbedded(memcache.EmbeddedConfig{})
+	before, _ := memcache.NewStore[*ProfileV1](backend, memcache.WithFingerprint())
+	_ = before.Set(ctx, "u1", &ProfileV1{Name: "Ann"})
+
+	// After the deploy, the old bytes are not decoded into the new shape
+	// (FullName would read as ""): they are a miss, counted, and reloaded.
+	var counters memcache.Counters
+	after, _ := memcache.NewStore[*ProfileV2](backend, memcache.WithFingerprint(), memcache.WithCounters(&counters))
+	_, err := after.Get(ctx, "u1")
+	fmt.Println("miss:", errors.Is(err, memcache.ErrCacheMiss), "schema misses:", counters.SchemaMisses.Load())
+	p, _ := after.GetOrLoad(ctx, "u1", func(context.Context) (*ProfileV2, error) {
+		return &ProfileV2{FullName: "Ann Smith"}, nil
+	})
+	fmt.Println(p.FullName)
+
+	fp, _ := after.Fingerprint()
+	text, _ := memcache.WireSchema(reflect.TypeFor[*ProfileV2](), codec.JSON)
+	fmt.Println(fp)
+	fmt.Println(text)
+	// Output:
+	// miss: true schema misses: 1
+	// Ann Smith
+	// 085397b33db1d626
+	// leancache-schema/1 json {"FullName" string}
 }
