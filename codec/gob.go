@@ -36,12 +36,17 @@ import (
 // them. Unmarshal still reads plain gob of the type without cached fields
 // into a recursive type, as gob does.
 //
-// Values held in interface-typed fields (any, map[string]any) are encoded
-// exactly as gob encodes them, with their own types: gob needs those types
-// registered (gob.Register), and their cached properties are NOT stripped.
-// A tagged exported field in such a value is written, and a struct with an
-// exported Lazy is refused by gob. Stripping them would mean registering a
-// second type under the user's name, which gob forbids, so Gob does not.
+// Values held in interface-typed fields (any, map[string]any) are written
+// by gob with their own types, which gob needs registered (gob.Register)
+// and which cannot be swapped for views (gob maps a registered name to one
+// type). Gob strips them another way: it hands gob a copy of the paths
+// leading to such values in which their cached properties are zero. gob
+// leaves zero fields out, so none of the derived data is written, and plain
+// gob decodes them into the same registered types with those fields empty;
+// the type descriptor still names the cached fields. The user's value is
+// never modified, and a value whose interfaces hold no cached data is not
+// copied. A struct with an exported Lazy behind an interface is still
+// refused by gob ("has no exported fields"): its type is what gob rejects.
 // After Unmarshal, the cached properties of what was decoded into
 // interfaces are reset like all others.
 //
@@ -84,6 +89,9 @@ type gobPlan struct {
 	view  reflect.Type // gobView: the view of the plan's type
 	flat  *gobFlatPlan
 	err   error
+	// ifaces: what the encoded value holds in interfaces may need its
+	// cached properties zeroed (gob_iface.go).
+	ifaces bool
 	// size is the length of the last encoding, so the next one starts with
 	// a buffer that fits instead of growing one several times.
 	size atomic.Int64
@@ -104,21 +112,21 @@ func gobPlanFor(t reflect.Type) *gobPlan {
 
 func buildGobPlan(t reflect.Type) *gobPlan {
 	if !reachesCached(t) {
-		return &gobPlan{route: gobDirect}
+		return &gobPlan{route: gobDirect, ifaces: gobReachesIface(t)}
 	}
 	v, err := newGobViewBuilder(t).view(t, "")
 	switch {
 	case err == nil:
 		if v == t {
-			return &gobPlan{route: gobDirect}
+			return &gobPlan{route: gobDirect, ifaces: gobReachesIface(t)}
 		}
-		return &gobPlan{route: gobView, view: v}
+		return &gobPlan{route: gobView, view: v, ifaces: gobReachesIface(t)}
 	case errors.Is(err, errGobRecursive):
 		fp, err := newGobFlatPlan(t)
 		if err != nil {
 			return &gobPlan{route: gobFail, err: err}
 		}
-		return &gobPlan{route: gobFlat, flat: fp}
+		return &gobPlan{route: gobFlat, flat: fp, ifaces: gobReachesIface(fp.msg)}
 	default:
 		return &gobPlan{route: gobFail, err: err}
 	}
@@ -142,41 +150,75 @@ func (gobCodec) Marshal(v any) ([]byte, error) {
 		t = rv.Type()
 	}
 	p := gobPlanFor(t)
+	if p.route == gobFail {
+		return nil, p.err
+	}
 	var buf bytes.Buffer
 	if n := p.size.Load(); n > 0 {
 		buf.Grow(int(n) + int(n)/8)
 	}
 	enc := gob.NewEncoder(&buf)
 	var err error
-	switch p.route {
-	case gobDirect:
+	if p.route == gobDirect && !p.ifaces {
 		err = enc.Encode(v)
-	case gobView:
-		if rv.Kind() != reflect.Pointer {
-			// A view needs an address; a value passed by value has none.
-			c := reflect.New(t)
-			c.Elem().Set(rv)
-			rv = c
-		}
-		err = enc.EncodeValue(reflect.NewAt(p.view, rv.UnsafePointer()))
-	case gobFlat:
-		var msg reflect.Value
-		if rv.Kind() != reflect.Pointer {
-			c := reflect.New(t)
-			c.Elem().Set(rv)
-			rv = c
-		}
-		if msg, err = p.flat.encode(rv.Elem()); err == nil {
-			err = enc.EncodeValue(msg)
-		}
-	case gobFail:
-		return nil, p.err
+	} else {
+		err = p.encode(enc, rv, t)
 	}
 	if err != nil {
 		return nil, gobWrap("marshal", t, err)
 	}
 	p.size.Store(int64(buf.Len()))
 	return buf.Bytes(), nil
+}
+
+// encode is Marshal for the routes that need more than gob: rv holds a
+// value of type t or points to one.
+func (p *gobPlan) encode(enc *gob.Encoder, rv reflect.Value, t reflect.Type) error {
+	x := rv
+	if rv.Kind() == reflect.Pointer {
+		x = rv.Elem()
+	}
+	if p.route == gobFlat {
+		if !x.CanAddr() {
+			c := reflect.New(t).Elem()
+			c.Set(x)
+			x = c
+		}
+		msg, err := p.flat.encode(x)
+		if err == nil && p.ifaces {
+			msg, err = gobStripIfaces(msg)
+		}
+		if err != nil {
+			return err
+		}
+		return enc.EncodeValue(msg)
+	}
+	if p.ifaces {
+		var err error
+		if x, err = gobStripIfaces(x); err != nil {
+			return err
+		}
+	}
+	if p.route == gobDirect {
+		return enc.EncodeValue(x)
+	}
+	if !x.CanAddr() {
+		// A view needs an address; a value passed by value has none.
+		c := reflect.New(t).Elem()
+		c.Set(x)
+		x = c
+	}
+	return enc.EncodeValue(reflect.NewAt(p.view, x.Addr().UnsafePointer()))
+}
+
+// gobStripIfaces returns x, or the copy of it that gob_iface.go makes when
+// its interfaces hold cached properties.
+func gobStripIfaces(x reflect.Value) (reflect.Value, error) {
+	c, changed, err := (&gobStripper{}).strip(x, false)
+	if err != nil || !changed {
+		return x, err
+	}
+	return c, nil
 }
 
 func (gobCodec) Unmarshal(data []byte, v any) error {
