@@ -48,6 +48,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,6 +60,9 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2) // the usage is printed already
+		}
 		fmt.Fprintln(os.Stderr, "cachewrap:", strings.TrimPrefix(err.Error(), "cachewrap: "))
 		os.Exit(1)
 	}

@@ -39,7 +39,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.Func("max", "the in-process bound of every method, or `method=N` (repeatable)",
 		perMethod(ParseMax, func(n int) { cfg.Defaults.Max = n }, cfg.Overrides.SetMax))
 	if err := fs.Parse(args); err != nil {
-		return cfg, fmt.Errorf("%w: %v", ErrOption, err)
+		return cfg, fmt.Errorf("%w: %w", ErrOption, err)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%w: unexpected arguments %q", ErrOption, fs.Args())
