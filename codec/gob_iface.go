@@ -154,16 +154,17 @@ func (s *gobStripper) stripStruct(v reflect.Value, zero bool) (reflect.Value, bo
 	copyOnce := func() {
 		if !c.IsValid() {
 			c = reflect.New(t).Elem()
-			c.Set(v)
+			gobCopySent(c, v)
 		}
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if cacheprop.IsCached(f) {
-			// Outside interfaces the view leaves it out already.
-			if zero && !v.Field(i).IsZero() {
+			// The copy leaves it zero; outside interfaces the view leaves it
+			// out anyway. Reading it only to ask would race with a Lazy
+			// being computed.
+			if zero && !cacheprop.IsCell(f.Type) && !v.Field(i).IsZero() {
 				copyOnce()
-				gobSettable(c.Field(i)).SetZero()
 			}
 			continue
 		}
@@ -185,21 +186,38 @@ func (s *gobStripper) stripStruct(v reflect.Value, zero bool) (reflect.Value, bo
 	return v, false, nil
 }
 
-// gobSettable makes an unexported field of an addressable struct settable:
-// a cached property may be unexported, and zeroing it in our own copy is
-// exactly what is wanted.
-func gobSettable(f reflect.Value) reflect.Value {
-	return reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem()
+// gobCopySent copies into dst (settable, zero) what gob sends of src: of a
+// struct held inline, only its exported fields that are not cached. The
+// rest stays zero, and is never read: a cell may be in use by another
+// goroutine, and a copy gob reads once has no use for it.
+func gobCopySent(dst, src reflect.Value) {
+	t := src.Type()
+	switch {
+	case t.Kind() == reflect.Struct && !gobMarshals(t):
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); f.IsExported() && !cacheprop.IsCached(f) {
+				gobCopySent(dst.Field(i), src.Field(i))
+			}
+		}
+	case t.Kind() == reflect.Array && !gobMarshals(t):
+		for i := 0; i < src.Len(); i++ {
+			gobCopySent(dst.Index(i), src.Index(i))
+		}
+	default:
+		dst.Set(src)
+	}
 }
 
-// gobCopyList returns a shallow copy of a slice or array.
+// gobCopyList returns a copy of a slice or array, as gobCopySent.
 func gobCopyList(v reflect.Value) reflect.Value {
+	var c reflect.Value
 	if v.Kind() == reflect.Array {
-		c := reflect.New(v.Type()).Elem()
-		c.Set(v)
-		return c
+		c = reflect.New(v.Type()).Elem()
+	} else {
+		c = reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 	}
-	c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-	reflect.Copy(c, v)
+	for i := 0; i < v.Len(); i++ {
+		gobCopySent(c.Index(i), v.Index(i))
+	}
 	return c
 }

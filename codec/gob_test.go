@@ -629,6 +629,34 @@ func TestGobInterfaceFields(t *testing.T) {
 	assert.ErrorContains(t, err, "no exported fields")
 }
 
+func TestGobInterfaceCellsInUse(t *testing.T) {
+	// Cells behind an interface may be computed while the value is being
+	// written; the copy must not read them (the race detector checks).
+	inner := &GobSessionInner{Note: "n", Memo: gobSecret}
+	s := &gobPlainSession{Values: map[string]any{"i": inner, "v": &GobSessionItem{More: inner, HTML: gobSecret}}}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				inner.memo.Reset()
+				inner.memo.Get(func() int { return 1 })
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		data, err := Gob.Marshal(s)
+		require.NoError(t, err)
+		require.NotContains(t, string(data), gobSecret)
+	}
+	close(stop)
+	<-done
+}
+
 func TestGobInterfaceCycle(t *testing.T) {
 	// gob itself would overflow its stack here; Gob reports an error.
 	a := &GobSessionItem{User: "a", HTML: gobSecret}
