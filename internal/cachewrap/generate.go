@@ -273,6 +273,14 @@ func (g *gen) model() error {
 			}
 			continue // not in the method set seen from another package
 		}
+		if !g.same {
+			if t := unexportedIn(fn.Type()); t != nil {
+				if g.src.iface != nil {
+					return fmt.Errorf("%w: method %s uses the unexported type %s, which the wrapper's package cannot name", ErrType, fn.Name(), t)
+				}
+				continue // a wrapper elsewhere cannot declare it
+			}
+		}
 		m, err := g.method(fn, reserved)
 		if err != nil {
 			return err
@@ -516,4 +524,47 @@ func (g *gen) durationExpr(d time.Duration) string {
 
 func (g *gen) qualifiedName(m *method) string {
 	return g.src.pkg.Name + "." + g.cfg.Type + "." + m.name
+}
+
+// unexportedIn returns an unexported named type that t refers to, if any.
+func unexportedIn(t types.Type) *types.Named {
+	switch t := t.(type) {
+	case *types.Named:
+		if t.Obj().Pkg() != nil && !t.Obj().Exported() {
+			return t
+		}
+		for i := 0; i < t.TypeArgs().Len(); i++ {
+			if n := unexportedIn(t.TypeArgs().At(i)); n != nil {
+				return n
+			}
+		}
+	case *types.Pointer:
+		return unexportedIn(t.Elem())
+	case *types.Slice:
+		return unexportedIn(t.Elem())
+	case *types.Array:
+		return unexportedIn(t.Elem())
+	case *types.Chan:
+		return unexportedIn(t.Elem())
+	case *types.Map:
+		if n := unexportedIn(t.Key()); n != nil {
+			return n
+		}
+		return unexportedIn(t.Elem())
+	case *types.Signature:
+		for _, tup := range []*types.Tuple{t.Params(), t.Results()} {
+			for i := 0; i < tup.Len(); i++ {
+				if n := unexportedIn(tup.At(i).Type()); n != nil {
+					return n
+				}
+			}
+		}
+	case *types.Struct:
+		for i := 0; i < t.NumFields(); i++ {
+			if n := unexportedIn(t.Field(i).Type()); n != nil {
+				return n
+			}
+		}
+	}
+	return nil
 }

@@ -108,6 +108,7 @@ func TestGenerateRefuses(t *testing.T) {
 		{"unknown method flag", []string{"-pkg", "./testdata/src/bad", "-type", "Thing", "-o", "testdata/src/bad/x.go", "-wrapper", "W", "-skip", "Put"}, cachewrap.ErrOption, "no method Put"},
 		{"taken name", []string{"-pkg", "./testdata/src/bad", "-type", "Thing", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrConflict, "CachedThing"},
 		{"sealed interface elsewhere", []string{"-pkg", "./testdata/src/bad", "-type", "Sealed", "-o", "testdata/src/bad/elsewhere/x.go"}, cachewrap.ErrType, "seal"},
+		{"unexported type elsewhere", []string{"-pkg", "./testdata/src/bad", "-type", "Leaky", "-o", "testdata/src/bad/elsewhere/x.go"}, cachewrap.ErrType, "unexported type"},
 		{"no methods", []string{"-pkg", "./testdata/src/bad", "-type", "NoMethods", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrType, "no methods"},
 		{"alias", []string{"-pkg", "./testdata/src/bad", "-type", "Alias", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrType, "alias"},
 		{"missing type", []string{"-pkg", "./testdata/src/bad", "-type", "Nope", "-o", "testdata/src/bad/x.go"}, cachewrap.ErrType, "no type Nope"},

@@ -28,3 +28,10 @@ type NoMethods struct{}
 
 // Alias is an alias.
 type Alias = Thing
+
+type secret struct{ ID int }
+
+// Leaky returns a type no other package can name.
+type Leaky interface {
+	Get(ctx context.Context, id string) (*secret, error)
+}
