@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/leancache/leancache/cacheprop"
 )
@@ -22,11 +23,23 @@ var (
 	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
 )
 
+var gobMarshalsCache sync.Map // map[reflect.Type]bool
+
 // gobMarshals reports whether gob encodes t with t's own methods (GobEncode,
 // then MarshalBinary), found the way gob looks for them: on t, on the types
 // its pointers point to, and on *t. Such a type is left untouched: its
-// methods, not its fields, decide what is written.
+// methods, not its fields, decide what is written. Memoized: the interface
+// walk of gob_iface.go asks for every value it meets.
 func gobMarshals(t reflect.Type) bool {
+	if r, ok := gobMarshalsCache.Load(t); ok {
+		return r.(bool)
+	}
+	r := gobFindMarshaler(t)
+	gobMarshalsCache.Store(t, r)
+	return r
+}
+
+func gobFindMarshaler(t reflect.Type) bool {
 	for rt := t; ; rt = rt.Elem() {
 		if rt.Implements(gobEncoderType) || rt.Implements(binaryMarshalerType) {
 			return true
