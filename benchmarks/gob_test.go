@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"bytes"
 	"encoding/gob"
+	"strings"
 	"testing"
 
 	"github.com/leancache/leancache/codec"
@@ -27,9 +28,43 @@ func gobProduct() *fixtures.Product {
 	return p
 }
 
+// GobSessionUser is what a web session keeps behind an interface, with a
+// cached rendering that codec.Gob must not write.
+type GobSessionUser struct {
+	Name  string
+	Roles []string
+	Menu  string `cacheprop:"cached"`
+}
+
+// GobSessionUserTwin is GobSessionUser without its cached field.
+type GobSessionUserTwin struct {
+	Name  string
+	Roles []string
+}
+
+func init() {
+	gob.Register(&GobSessionUser{})
+	gob.Register(&GobSessionUserTwin{})
+}
+
+// gobSession is a session's values: what interfaces hold is copied with
+// its cached properties zeroed, which is what this case measures.
+func gobSession(twin bool) map[string]any {
+	m := map[string]any{"csrf": "c2VjcmV0", "visits": 42, "lang": "de"}
+	if twin {
+		m["user"] = &GobSessionUserTwin{Name: "ann", Roles: []string{"admin", "buyer"}}
+	} else {
+		m["user"] = &GobSessionUser{Name: "ann", Roles: []string{"admin", "buyer"}, Menu: strings.Repeat("<li>", 2000)}
+	}
+	return m
+}
+
 func BenchmarkGobMarshal(b *testing.B) {
 	p := gobProduct()
 	tree := fixtures.NewTree(4, 4)
+	sess, sessTwin := gobSession(false), gobSession(true)
+	b.Run("Session/impl=leancache", func(b *testing.B) { benchGobMarshal(b, sess) })
+	b.Run("Session/impl=library", func(b *testing.B) { benchPlainGobMarshal(b, sessTwin) })
 	b.Run("Product/impl=leancache", func(b *testing.B) { benchGobMarshal(b, p) })
 	b.Run("Product/impl=library", func(b *testing.B) { benchPlainGobMarshal(b, p.Twin()) })
 	b.Run("Tree/impl=leancache", func(b *testing.B) { benchGobMarshal(b, tree) })
