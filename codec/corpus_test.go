@@ -420,6 +420,43 @@ func ccTreeTwin(id, depth int) *ccNodeTwin {
 	return n
 }
 
+// ccChain returns a tree deeper than views are unrolled: a spine of depth
+// nodes, each also holding a leaf, so that slots are crossed many times.
+func ccChain(depth int) *ccNode {
+	n := &ccNode{ID: depth, Label: "l"}
+	if depth > 0 {
+		n.Children = []*ccNode{ccChain(depth - 1), {ID: -depth}}
+	}
+	return n
+}
+
+func ccChainTwin(depth int) *ccNodeTwin {
+	n := &ccNodeTwin{ID: depth}
+	if depth > 0 {
+		n.Children = []*ccNodeTwin{ccChainTwin(depth - 1), {ID: -depth}}
+	}
+	return n
+}
+
+// ccDeepDir nests directories through map values, depth levels.
+func ccDeepDir(depth int) ccDir {
+	d := ccDir{Name: fmt.Sprint("d", depth), Bytes: int64(depth)}
+	if depth > 0 {
+		d.Sub = map[string]ccDir{"sub": ccDeepDir(depth - 1)}
+		d.Files = []ccDir{{Name: "f"}}
+	}
+	return d
+}
+
+func ccDeepDirTwin(depth int) ccDirTwin {
+	d := ccDirTwin{Name: fmt.Sprint("d", depth)}
+	if depth > 0 {
+		d.Sub = map[string]ccDirTwin{"sub": ccDeepDirTwin(depth - 1)}
+		d.Files = []ccDirTwin{{Name: "f"}}
+	}
+	return d
+}
+
 func ccLinked(n int) *ccList {
 	var l *ccList
 	for i := n; i > 0; i-- {
@@ -620,6 +657,9 @@ func rawCorpus() []corpusCase {
 		}},
 		{Name: "tree", Value: func() any { return ccTree(1, 3) }, Twin: func() any { return ccTreeTwin(1, 3) }},
 		{Name: "list", Value: func() any { return ccLinked(5) }, Twin: func() any { return ccLinkedTwin(5) }},
+		{Name: "deep-list", Value: func() any { return ccLinked(40) }, Twin: func() any { return ccLinkedTwin(40) }},
+		{Name: "deep-tree", Value: func() any { return ccChain(25) }, Twin: func() any { return ccChainTwin(25) }},
+		{Name: "deep-dir", Value: func() any { d := ccDeepDir(20); return &d }, Twin: func() any { d := ccDeepDirTwin(20); return &d }},
 		{Name: "forest", Value: func() any {
 			return &ccForest{Trees: []ccNode{{ID: 1, Children: []*ccNode{ccTree(10, 1)}}, {ID: 9}},
 				Dirs: ccDir{Name: "/", Bytes: 9, Sub: map[string]ccDir{"a": {Name: "a", Bytes: 3,

@@ -40,9 +40,15 @@
 // lookup. Embedded structs whose fields the library promotes are rebuilt
 // too, as method-less copies (reflect.StructOf must never embed a type with
 // methods). Recursive types, which reflect.StructOf cannot build, are
-// unrolled four levels deep and then closed by a slot: a field type of the
-// same layout with marshaler methods that re-enter the library; this costs
-// time at every fourth level (see the benchmarks).
+// unrolled into nested views (8 levels deep for a type that refers to
+// itself once, fewer for more) and then closed by a slot: a field type of
+// the same layout with marshaler methods that re-enter the library; values
+// nested deeper than that pay for a re-entry at every so many levels (see
+// the benchmarks). Because every re-entry
+// restarts encoding/json's count of nested pointers, by which it reports a
+// value that refers to itself, [JSON] first walks a value whose view holds
+// slots or interface boxes and reports such a cycle the way encoding/json
+// does (msgpack and cbor do not detect cycles at all).
 //
 // # Interface-typed fields
 //
@@ -68,8 +74,9 @@
 //     cached fields, or lose the type's IsZero method; point to it instead
 //     (a pointer field is omitted when nil). The same for msgpack's
 //     omitempty when the field's type has an IsZero method;
-//   - more than 64 distinct recursive field types of one layout (pointer or
-//     map, slice) in the process, all codecs together.
+//   - a process that needs more than 256 slots of one layout (pointer or
+//     map, slice): each recursive field type takes one slot per codec and
+//     direction (for json, per addressability too), about seven in all.
 //
 // And these behave differently from the library on the type without the
 // cached fields:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 	"unsafe"
 )
 
@@ -25,52 +26,93 @@ type cycleKey struct {
 
 // jsonCycles returns json's error for v if v, as json will encode it,
 // refers to itself.
+//
+// Every such cycle passes through a slot or an interface box (a value can
+// only refer to itself through a recursive type or an interface), so the
+// walk skips what cannot reach one; and like json it only starts keeping
+// the pointers on its path once it is deep enough for a cycle to be likely,
+// so a tree costs a traversal and no bookkeeping.
 func jsonCycles(v any) error {
-	w := cycleWalk{path: map[cycleKey]bool{}}
+	w := cycleWalk{}
 	return w.walk(reflect.ValueOf(v))
 }
 
+// cycleDepth is the nesting depth from which the walk keeps track of the
+// pointers on its path (encoding/json's startDetectingCyclesAfter).
+const cycleDepth = 1000
+
 type cycleWalk struct {
-	path map[cycleKey]bool
+	depth int
+	path  map[cycleKey]bool
 }
 
-func (w *cycleWalk) enter(v reflect.Value, k cycleKey) (bool, error) {
-	if w.path[k] {
-		return false, &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("encountered a cycle via %s", v.Type())}
+// A cycleType is what the walk needs to know about a view type.
+type cycleType struct {
+	skip   bool      // holds no slot or box, or is encoded by its own methods
+	box    bool      // an interface box
+	slot   *slotInfo // a slot
+	fields []int     // of a struct: the encoded fields that may hold one
+}
+
+var cycleTypes sync.Map // map[reflect.Type]*cycleType
+
+func cycleTypeOf(t reflect.Type) *cycleType {
+	if c, ok := cycleTypes.Load(t); ok {
+		return c.(*cycleType)
 	}
-	w.path[k] = true
-	return true, nil
+	c := &cycleType{box: wrapperTypes[t], slot: slotOf(t)}
+	if !c.box && c.slot == nil {
+		c.skip = t.Kind() != reflect.Interface && !holdsWrapper(t, map[reflect.Type]bool{}) ||
+			jsonDialect.encMethods(t, true)
+		if !c.skip && t.Kind() == reflect.Struct {
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				if f.IsExported() && (f.Type.Kind() == reflect.Interface || holdsWrapper(f.Type, map[reflect.Type]bool{})) {
+					c.fields = append(c.fields, i)
+				}
+			}
+		}
+	}
+	cycleTypes.Store(t, c)
+	return c
 }
 
 func (w *cycleWalk) walk(v reflect.Value) error {
-	t := v.Type()
-	if wrapperTypes[t] {
+	c := cycleTypeOf(v.Type())
+	switch {
+	case c.skip:
+		return nil
+	case c.box:
 		return w.walkAny(v.Field(0))
-	}
-	if _, ok := slotIndex[t]; ok {
+	case c.slot != nil:
 		if !v.CanAddr() {
-			c := reflect.New(t).Elem()
-			c.Set(v)
-			v = c
+			cp := reflect.New(v.Type()).Elem()
+			cp.Set(v)
+			v = cp
 		}
-		return w.walk(slotOf(t).value(v.Addr().UnsafePointer()))
-	}
-	if jsonDialect.encMethods(t, true) {
-		return nil // the type's own methods encode it
+		return w.walk(c.slot.value(v.Addr().UnsafePointer()))
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Slice:
 		if v.IsNil() {
 			return nil
 		}
-		k := cycleKey{t: t, p: v.UnsafePointer()}
-		if v.Kind() == reflect.Slice {
-			k.n = v.Len()
+		w.depth++
+		defer func() { w.depth-- }()
+		if w.depth > cycleDepth {
+			k := cycleKey{t: v.Type(), p: v.UnsafePointer()}
+			if v.Kind() == reflect.Slice {
+				k.n = v.Len()
+			}
+			if w.path == nil {
+				w.path = map[cycleKey]bool{}
+			}
+			if w.path[k] {
+				return &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("encountered a cycle via %s", v.Type())}
+			}
+			w.path[k] = true
+			defer delete(w.path, k)
 		}
-		if _, err := w.enter(v, k); err != nil {
-			return err
-		}
-		defer delete(w.path, k)
 		switch v.Kind() {
 		case reflect.Pointer:
 			return w.walk(v.Elem())
@@ -89,11 +131,9 @@ func (w *cycleWalk) walk(v reflect.Value) error {
 	case reflect.Interface:
 		return w.walkAny(v)
 	case reflect.Struct:
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				if err := w.walk(v.Field(i)); err != nil {
-					return err
-				}
+		for _, i := range c.fields {
+			if err := w.walk(v.Field(i)); err != nil {
+				return err
 			}
 		}
 	}
@@ -101,9 +141,6 @@ func (w *cycleWalk) walk(v reflect.Value) error {
 }
 
 func (w *cycleWalk) walkElems(v reflect.Value) error {
-	if !mayRefer(v.Type().Elem()) {
-		return nil
-	}
 	for i := 0; i < v.Len(); i++ {
 		if err := w.walk(v.Index(i)); err != nil {
 			return err
@@ -117,22 +154,9 @@ func (w *cycleWalk) walkAny(v reflect.Value) error {
 	if v.IsNil() {
 		return nil
 	}
-	e := v.Elem()
-	x, _, err := jsonStrip.encodableEntry(e.Interface())
+	x, _, err := jsonStrip.encodableEntry(v.Elem().Interface())
 	if err != nil {
 		return err
 	}
 	return w.walk(reflect.ValueOf(x))
-}
-
-// mayRefer reports whether values of type t can hold pointers, maps,
-// slices or interfaces, through which a value can refer to itself.
-func mayRefer(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Struct:
-		return true
-	case reflect.Array:
-		return mayRefer(t.Elem())
-	}
-	return false
 }

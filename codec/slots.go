@@ -19,8 +19,10 @@ import (
 // array type whose length is the slot's index). Each slot is given to one
 // field type of one codec, for the life of the process.
 
-// slotCount is the number of slot types per layout.
-const slotCount = 64
+// slotCount is the number of slot types per layout. Every codec, and for
+// json every addressability, encoding and decoding, takes its own slot for
+// a recursive field type: 256 serve some 30 recursive types.
+const slotCount = 256
 
 // ptrSlot has the layout of a pointer or a map: one pointer word.
 type ptrSlot[N any] struct{ p unsafe.Pointer }

@@ -90,13 +90,54 @@ type planKey struct {
 	level uint8
 }
 
-// unrollLevels is how many times a recursive type is unrolled into nested
-// views before a slot closes the cycle. Every slot re-enters the library
-// (a call, an allocation, and for json and cbor a copy and a validation of
-// the nested output), so a tree only pays for that every unrollLevels
-// levels. More levels cost more view types, and a type that refers to
-// itself k times gets type descriptors that grow as k^unrollLevels.
-const unrollLevels = 4
+// unrollLevels says how many times a recursive struct type is unrolled
+// into nested views before a slot closes the cycle. Every slot re-enters
+// the library (a call, allocations, and for json and cbor a copy and a
+// validation of the nested output), so a tree pays for that only every so
+// many levels, and a tree shallower than that not at all. The cost is view
+// types, one per level, whose descriptions (reflect's type strings) grow as
+// k^levels for a type that refers to itself k times: so a type that refers
+// to itself once is unrolled 8 levels, twice 5, more often 3.
+func unrollLevels(t reflect.Type) int {
+	if r, ok := unrollCache.Load(t); ok {
+		return r.(int)
+	}
+	levels := 3
+	switch selfRefs(t, t, map[reflect.Type]bool{}) {
+	case 0, 1:
+		levels = 8
+	case 2:
+		levels = 5
+	}
+	unrollCache.Store(t, levels)
+	return levels
+}
+
+var unrollCache sync.Map // map[reflect.Type]int
+
+// selfRefs counts, up to 3, the paths by which a value of type u refers to
+// a value of struct type t without passing through another t.
+func selfRefs(t, u reflect.Type, onPath map[reflect.Type]bool) int {
+	switch u.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return selfRefs(t, u.Elem(), onPath)
+	case reflect.Struct:
+		if u == t && len(onPath) > 0 {
+			return 1
+		}
+		if onPath[u] {
+			return 0
+		}
+		onPath[u] = true
+		defer delete(onPath, u)
+		n := 0
+		for i := 0; i < u.NumField() && n < 3; i++ {
+			n += selfRefs(t, u.Field(i).Type, onPath)
+		}
+		return n
+	}
+	return 0
+}
 
 // An entry is the cached answer for a type given to Marshal or Unmarshal.
 type entry struct {
@@ -249,7 +290,7 @@ func (s *stripper) build(k planKey, path string) (v reflect.Type, err error) {
 		}
 	}
 	if s.building[k] {
-		if k.level+1 < unrollLevels {
+		if int(k.level)+1 < unrollLevels(t) {
 			k.level++
 			return s.build(k, path)
 		}
