@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/internal/fixtures"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/memcachetest"
 )
@@ -101,4 +103,52 @@ func (passBytes) Unmarshal(data []byte, v any) error {
 	}
 	*p = data
 	return nil
+}
+
+// BenchmarkFingerprint prices schema fingerprints: Store Set and Get of a
+// domain object with codec.JSON, with and without WithFingerprint, on one
+// memcached. The fingerprint is computed once per type; each value pays an
+// 8-byte header and, on write, the copy that puts it in front.
+func BenchmarkFingerprint(b *testing.B) {
+	srv := memcachetest.NewServer(b)
+	ctx := context.Background()
+	for _, size := range []struct {
+		name  string
+		bytes int
+	}{{"1KB", 1 << 10}, {"100KB", 100 << 10}} {
+		p := productOfSize(size.bytes)
+		for _, mode := range []struct {
+			name string
+			opts []memcache.Option
+		}{{"without", nil}, {"with", []memcache.Option{memcache.WithFingerprint()}}} {
+			client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}, MaxIdleConns: 4})
+			if err != nil {
+				b.Fatal(err)
+			}
+			store, err := memcache.NewStore[*fixtures.Product](client, append([]memcache.Option{memcache.WithCodec(codec.JSON)}, mode.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			key := "fp-" + size.name + "-" + mode.name
+			b.Run("set/"+size.name+"/"+mode.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := store.Set(ctx, key, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("get/"+size.name+"/"+mode.name, func(b *testing.B) {
+				if err := store.Set(ctx, key, p); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := store.Get(ctx, key); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

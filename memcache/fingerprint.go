@@ -159,7 +159,9 @@ var schemaDialects = map[string]*schemaDialect{
 	"cbor": {
 		name:    "cbor",
 		methods: []string{"MarshalCBOR", "MarshalBinary"},
-		builtin: func(t reflect.Type) bool { return t.PkgPath() == "math/big" },
+		builtin: func(t reflect.Type) bool {
+			return t.PkgPath() == "math/big" || t.PkgPath() == "github.com/fxamacker/cbor/v2"
+		},
 		fields: func(t reflect.Type, addr bool) ([]wireField, bool) {
 			return keyedFields(t, addr, cborFieldTag), cborToArray(t)
 		},

@@ -14,8 +14,8 @@ import (
 //
 //	bits 24-31  0x4C ('L'): the value was written by a leancache Store
 //	bits 16-23  format version: 1, the value is the payload; 2, the value
-//	            starts with the 8-byte big-endian schema fingerprint of
-//	            the type under the codec (see Fingerprint), then the payload
+//	            is the payload followed by the 8-byte big-endian schema
+//	            fingerprint of the type under the codec (see Fingerprint)
 //	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk
 //	            (see chunk.go)
 //	bits  8-11  compression of the payload: 0 none, 1 s2
@@ -28,8 +28,11 @@ import (
 // a value of the old shape an ordinary miss that nobody could count and
 // leave it in memory until evicted: in the value, a reader compares it
 // before decompressing or decoding anything, counts a mismatch, and the
-// write that follows replaces the old value under the same key. Version 1
-// (no fingerprint) is what a store WithoutFingerprint writes, exactly as
+// write that follows replaces the old value under the same key. It goes at
+// the end, so that a write appends it to the codec's output (package
+// codec's codecs and S2 return slices of their own, with room to spare)
+// instead of copying the whole value behind a header. Version 1 (no
+// fingerprint) is what a store without WithFingerprint writes, exactly as
 // before fingerprints existed.
 const (
 	flagsMarker  = 0x4C
@@ -37,7 +40,7 @@ const (
 	flagsV2      = 2 // with a fingerprint
 )
 
-// fingerprintLen is the length of the fingerprint at the start of a
+// fingerprintLen is the length of the fingerprint at the end of a
 // version-2 value.
 const fingerprintLen = 8
 

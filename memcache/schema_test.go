@@ -209,13 +209,13 @@ func TestWithoutFingerprintWritesAsBefore(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0x4C020001), it.Flags, "format version 2, json")
 	want, _ := fp.Fingerprint()
-	assert.Equal(t, want.String(), hexOf(it.Value[:8]), "the value starts with the fingerprint")
+	assert.Equal(t, want.String(), hexOf(it.Value[len(it.Value)-8:]), "the value ends with the fingerprint")
 	got, err := plain.Get(ctx, "v")
 	require.NoError(t, err)
 	assert.Equal(t, &acctA{ID: 2, Name: "bob"}, got)
 }
 
-func TestFingerprintTruncatedHeaderIsADecodeError(t *testing.T) {
+func TestFingerprintTruncatedValueIsADecodeError(t *testing.T) {
 	ctx := context.Background()
 	b := memcache.NewEmbedded(memcache.EmbeddedConfig{})
 	s := newStore[*acctA](t, b, memcache.WithFingerprint())
@@ -276,4 +276,25 @@ func ExampleWithFingerprint() {
 	// Ann Smith
 	// 085397b33db1d626
 	// leancache-schema/1 json {"FullName" string}
+}
+
+// describedBytes is rawBytes with a schema: its Marshal returns the
+// caller's own slice.
+type describedBytes struct{ rawBytes }
+
+func (describedBytes) Name() string                     { return "described-bytes" }
+func (describedBytes) WireSchema(t reflect.Type) string { return "bytes" }
+
+func TestFingerprintNeverWritesIntoTheCallersMemory(t *testing.T) {
+	ctx := context.Background()
+	s := newStore[[]byte](t, nil, memcache.WithCodec(describedBytes{}), memcache.WithFingerprint())
+	_, ok := s.Fingerprint()
+	require.True(t, ok)
+	buf := []byte("value|spare capacity the caller still uses")
+	value := buf[:5]
+	require.NoError(t, s.Set(ctx, "k", value))
+	assert.Equal(t, "value|spare capacity the caller still uses", string(buf))
+	got, err := s.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "value", string(got))
 }

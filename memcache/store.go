@@ -43,6 +43,7 @@ type Store[T any] struct {
 	// read (format version 2).
 	fingerprinted bool
 	fingerprint   Fingerprint
+	ownsOutput    bool // the codec's Marshal returns memory nobody else holds
 	chunking      bool
 }
 
@@ -211,6 +212,10 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	if cfg.schema {
 		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
+		switch cfg.codec {
+		case codec.JSON, codec.Gob, codec.Msgpack, codec.CBOR:
+			s.ownsOutput = true
+		}
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	return s, nil
@@ -252,20 +257,21 @@ func (s *Store[T]) SizeGuard() SizeGuard {
 // Get returns the value stored under key, or an error: ErrCacheMiss if there
 // is none (or it was chunked and a chunk is gone), a *FormatError if it was
 // written with another codec (or under another schema fingerprint, see
-// WithFingerprint: then errors.Is(err, ErrCacheMiss) holds too), a *DecodeError naming the key if its bytes do not decode,
-// and the backend's failure otherwise.
+// WithFingerprint: then errors.Is(err, ErrCacheMiss) holds too), a
+// *DecodeError naming the key if its bytes do not decode, and the
+// backend's failure otherwise.
 func (s *Store[T]) Get(ctx context.Context, key string) (T, error) {
-	it, err := s.getItem(ctx, key)
+	k, it, err := s.getItem(ctx, key)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return s.read(ctx, key, it)
+	return s.read(ctx, key, k, it)
 }
 
-// read decodes an item read under the caller's key, fetching its chunks
-// if it is the index of a chunked value.
-func (s *Store[T]) read(ctx context.Context, key string, it *Item) (T, error) {
+// read decodes an item read under the caller's key and the memcached key
+// k, fetching its chunks if it is the index of a chunked value.
+func (s *Store[T]) read(ctx context.Context, key, k string, it *Item) (T, error) {
 	kind, comp, body, err := s.open(key, it)
 	if err != nil {
 		var zero T
@@ -277,13 +283,13 @@ func (s *Store[T]) read(ctx context.Context, key string, it *Item) (T, error) {
 			var zero T
 			return zero, err
 		}
-		keys := x.keys(s.keys.prefix, it.Key)
+		keys := x.keys(s.keys.prefix, k)
 		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
 		if err != nil {
 			var zero T
 			return zero, err
 		}
-		if body, err = s.assemble(x, keys, resp.Items); err != nil {
+		if body, err = s.assemble(x, keys, resp.items()); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -291,20 +297,29 @@ func (s *Store[T]) read(ctx context.Context, key string, it *Item) (T, error) {
 	return s.decodePayload(key, comp, body)
 }
 
-func (s *Store[T]) getItem(ctx context.Context, key string) (*Item, error) {
+// getItem reads the item under key, and returns it with its memcached key.
+func (s *Store[T]) getItem(ctx context.Context, key string) (string, *Item, error) {
 	k, err := s.keys.storeKey(key)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	resp, err := s.handler(ctx, &Request{Op: OpGet, Keys: []string{k}})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	it := resp.Items[k]
+	it := resp.items()[k]
 	if it == nil {
-		return nil, ErrCacheMiss
+		return "", nil, ErrCacheMiss
 	}
-	return it, nil
+	return k, it, nil
+}
+
+// items returns the items of r, which may be nil.
+func (r *Response) items() map[string]*Item {
+	if r == nil {
+		return nil
+	}
+	return r.Items
 }
 
 // GetMulti returns the values found among keys, by the caller's keys; a key
@@ -376,7 +391,7 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		}
 		for _, p := range pending {
 			n := int(p.index.count)
-			body, err := s.assemble(p.index, keys[:n], resp.Items)
+			body, err := s.assemble(p.index, keys[:n], resp.items())
 			keys = keys[n:]
 			var v T
 			if err == nil {
@@ -414,8 +429,9 @@ func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, e
 		if len(body) < fingerprintLen {
 			return 0, 0, nil, &DecodeError{Key: key, Codec: s.codec.Name(), Err: errors.New("value shorter than its schema fingerprint")}
 		}
-		fp := Fingerprint(binary.BigEndian.Uint64(body))
-		body = body[fingerprintLen:]
+		cut := len(body) - fingerprintLen
+		fp := Fingerprint(binary.BigEndian.Uint64(body[cut:]))
+		body = body[:cut:cut]
 		if s.fingerprinted && fp != s.fingerprint {
 			return 0, 0, nil, s.schemaMiss(key, f, "under schema fingerprint "+fp.String())
 		}
@@ -504,24 +520,28 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 		return encoded{}, &EncodeError{Key: key, Codec: s.codec.Name(), Err: err}
 	}
 	rawLen := len(data)
+	// Package codec's codecs return a slice of their own, as does S2, so
+	// the fingerprint can be appended to it; another codec may return
+	// memory its caller still holds (the value itself, for []byte).
+	owned := s.ownsOutput
 	comp := uint32(compressNone)
 	if out, ok := s.compress.compress(data); ok {
-		data, comp = out, compressS2
+		data, comp, owned = out, compressS2, true
 	}
-	version, header := uint32(flagsVersion), 0
+	version, trailer := uint32(flagsVersion), 0
 	if s.fingerprinted {
-		version, header = flagsV2, fingerprintLen
+		version, trailer = flagsV2, fingerprintLen
 	}
 	flags := makeFlagsOf(version, kindValue, comp, s.codecID)
 	guard := s.SizeGuard()
 	exp := s.expirationAt(s.expiration)
-	if header+len(data) <= guard.Limit(k, flags) {
-		return encoded{item: &Item{Key: k, Value: s.withHeader(data, 0), Flags: flags, Expiration: exp}}, nil
+	if trailer+len(data) <= guard.Limit(k, flags) {
+		return encoded{item: &Item{Key: k, Value: s.withFingerprint(data, owned), Flags: flags, Expiration: exp}}, nil
 	}
 	maxSize := s.maxDecodedSize()
 	if s.chunking && rawLen <= maxSize {
 		chunks, x := splitChunks(s.keys.prefix, k, data, chunkCapacity(guard.ItemSizeMax), makeFlagsOf(version, kindChunk, 0, s.codecID), exp)
-		index := x.appendTo(s.withHeader(nil, chunkIndexLen))
+		index := s.withFingerprint(x.appendTo(make([]byte, 0, chunkIndexLen+fingerprintLen)), true)
 		return encoded{item: &Item{Key: k, Value: index, Flags: makeFlagsOf(version, kindIndex, comp, s.codecID), Expiration: exp}, chunks: chunks}, nil
 	}
 	if s.counters != nil {
@@ -530,22 +550,20 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 	if s.chunking {
 		return encoded{}, &TooLargeError{Key: key, Size: rawLen, Limit: maxSize, Codec: s.codec.Name(), Fields: Breakdown(s.codec, v, cmp.Or(max(s.topFields, 0), 5))}
 	}
-	return encoded{}, guard.Check(s.codec, key, k, header+len(data), flags, v)
+	return encoded{}, guard.Check(s.codec, key, k, trailer+len(data), flags, v)
 }
 
-// withHeader returns data behind the store's fingerprint, in a new slice
-// with room for extra more bytes, or data itself when the store writes no
-// fingerprint and extra is zero.
-func (s *Store[T]) withHeader(data []byte, extra int) []byte {
+// withFingerprint returns data followed by the store's fingerprint, or
+// data itself when the store writes none. It appends to data only if owned
+// (nobody else holds data's memory); otherwise it copies.
+func (s *Store[T]) withFingerprint(data []byte, owned bool) []byte {
 	if !s.fingerprinted {
-		if extra == 0 {
-			return data
-		}
-		return append(make([]byte, 0, len(data)+extra), data...)
+		return data
 	}
-	out := make([]byte, fingerprintLen, fingerprintLen+len(data)+extra)
-	binary.BigEndian.PutUint64(out, uint64(s.fingerprint))
-	return append(out, data...)
+	if !owned {
+		data = append(make([]byte, 0, len(data)+fingerprintLen), data...)
+	}
+	return binary.BigEndian.AppendUint64(data, uint64(s.fingerprint))
 }
 
 // expirationAt converts a lifetime to memcached's expiration field: zero is
@@ -630,11 +648,11 @@ type Entry[T any] struct {
 
 // GetEntry is Get that also remembers the value's compare-and-swap token.
 func (s *Store[T]) GetEntry(ctx context.Context, key string) (*Entry[T], error) {
-	it, err := s.getItem(ctx, key)
+	k, it, err := s.getItem(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.read(ctx, key, it)
+	v, err := s.read(ctx, key, k, it)
 	if err != nil {
 		return nil, err
 	}
@@ -675,10 +693,10 @@ func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error
 		if err != nil {
 			return err
 		}
-		if it := resp.Items[k]; it != nil && flagsKind(it.Flags) == kindIndex && it.Flags>>24 == flagsMarker {
+		if it := resp.items()[k]; it != nil && flagsKind(it.Flags) == kindIndex && it.Flags>>24 == flagsMarker {
 			body := it.Value
 			if flagsVersionOf(it.Flags) == flagsV2 && len(body) >= fingerprintLen {
-				body = body[fingerprintLen:]
+				body = body[:len(body)-fingerprintLen]
 			}
 			if x, err := parseChunkIndex(body); err == nil {
 				for _, ck := range x.keys(s.keys.prefix, k) {
