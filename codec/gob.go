@@ -56,8 +56,9 @@ import (
 // gone, other than as a field (such a field is simply not sent). Errors
 // from encoding/gob are wrapped with the user's type. Unmarshal of a
 // recursive type whose row numbers do not fit returns an error wrapping
-// [ErrGobCorrupt]. Neither panics: a nil pointer given to Marshal is an
-// error, where gob.Encoder panics. Garbage input is an error; a stream
+// [ErrGobCorrupt], and Marshal of a value with a cycle through interfaces
+// one wrapping [ErrGobTooDeep]. Neither panics: a nil pointer given to
+// Marshal is an error, where gob.Encoder panics. Garbage input is an error; a stream
 // whose message lengths claim more bytes than it has is refused before gob
 // reads it, and what gob allocates for a length claimed inside a message
 // is bounded by gob itself (at most about 10 MB).

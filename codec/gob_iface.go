@@ -21,7 +21,10 @@ import (
 // a value with a cycle, which this walk reports as an error instead.
 const gobMaxIfaceDepth = 10000
 
-var errGobTooDeep = fmt.Errorf("value nested deeper than %d levels, or cyclic", gobMaxIfaceDepth)
+// ErrGobTooDeep is returned (wrapped) by [Gob]'s Marshal for a value whose
+// interfaces lead, through pointers, deeper than 10,000 levels: in practice
+// a cycle, on which plain gob would overflow its stack.
+var ErrGobTooDeep = fmt.Errorf("codec: gob: value nested deeper than %d levels, or cyclic", gobMaxIfaceDepth)
 
 var gobIfaceCache sync.Map // map[reflect.Type]bool
 
@@ -77,7 +80,7 @@ func (s *gobStripper) strip(v reflect.Value, zero bool) (reflect.Value, bool, er
 		return v, false, nil
 	}
 	if s.depth++; s.depth > gobMaxIfaceDepth {
-		return v, false, errGobTooDeep
+		return v, false, ErrGobTooDeep
 	}
 	defer func() { s.depth-- }()
 	switch t.Kind() {

@@ -662,7 +662,7 @@ func TestGobInterfaceCycle(t *testing.T) {
 	a := &GobSessionItem{User: "a", HTML: gobSecret}
 	a.More = a
 	_, err := Gob.Marshal(&gobPlainSession{Values: map[string]any{"a": a}})
-	assert.ErrorIs(t, err, errGobTooDeep)
+	assert.ErrorIs(t, err, ErrGobTooDeep)
 }
 
 // Garbage.
