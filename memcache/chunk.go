@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/crc32"
+	"math"
 	"strconv"
 	"sync"
 )
@@ -55,6 +56,9 @@ const (
 	// maxChunks bounds what an index may claim, so a corrupt one cannot
 	// make a reader build millions of keys.
 	maxChunks = 1 << 16
+	// minChunkCapacity is the least payload a chunk must hold to be worth
+	// its key and header (an item size limit set absurdly low).
+	minChunkCapacity = 1 << 10
 	// chunkWriters is how many chunks a write sends at once.
 	chunkWriters = 4
 )
@@ -126,6 +130,12 @@ func chunkCapacity(itemSizeMax int) int {
 		itemSizeMax = DefaultItemSizeMax
 	}
 	return itemSizeMax - ItemOverhead - MaxKeyLen - FlagsOverhead - chunkHeaderLen
+}
+
+// chunkable reports whether a payload of n bytes can be cut into chunks of
+// capacity bytes that an index can name.
+func chunkable(n, capacity int) bool {
+	return capacity >= minChunkCapacity && int64(n) <= math.MaxUint32 && (n+capacity-1)/capacity <= maxChunks
 }
 
 // splitChunks cuts payload into chunk items for store key k and returns

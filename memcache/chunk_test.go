@@ -275,15 +275,18 @@ func TestSizeGuardNamesFieldsWithoutChunking(t *testing.T) {
 func TestChunkedConditionalWritesTouchAndGetMulti(t *testing.T) {
 	ctx := context.Background()
 	b := memcache.NewEmbedded(memcache.EmbeddedConfig{})
-	var touched []string
+	var touched, set []string
 	var mu sync.Mutex
 	spy := func(next memcache.Handler) memcache.Handler {
 		return func(ctx context.Context, req *memcache.Request) (*memcache.Response, error) {
-			if req.Op == memcache.OpTouch {
-				mu.Lock()
+			mu.Lock()
+			switch req.Op {
+			case memcache.OpTouch:
 				touched = append(touched, req.Keys[0])
-				mu.Unlock()
+			case memcache.OpSet:
+				set = append(set, req.Keys[0])
 			}
+			mu.Unlock()
 			return next(ctx, req)
 		}
 	}
@@ -292,8 +295,13 @@ func TestChunkedConditionalWritesTouchAndGetMulti(t *testing.T) {
 	v1, v2 := randomBytes(r, 2<<20), randomBytes(r, 2<<20)
 
 	require.NoError(t, s.Add(ctx, "k", v1))
-	keys := chunkKeysOf(t, b, "k", false)
+	set = nil
 	require.ErrorIs(t, s.Add(ctx, "k", v2), memcache.ErrNotStored)
+	require.Len(t, set, 3, "the refused Add wrote its chunks first")
+	for _, k := range set {
+		_, err := b.Get(ctx, k)
+		require.ErrorIs(t, err, memcache.ErrCacheMiss, "and deleted them when the index was refused")
+	}
 	got, err := s.Get(ctx, "k")
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(v1, got), "a refused Add leaves the value whole")
@@ -307,7 +315,7 @@ func TestChunkedConditionalWritesTouchAndGetMulti(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(v2, got))
 
-	keys = chunkKeysOf(t, b, "k", false)
+	keys := chunkKeysOf(t, b, "k", false)
 	require.NoError(t, s.Touch(ctx, "k", time.Hour))
 	assert.ElementsMatch(t, append(keys, "k"), touched, "Touch reaches the chunks and the index")
 
@@ -378,4 +386,21 @@ func ExampleWithChunking() {
 	// 3145728 <nil> true
 	// chunked writes: 1 chunked reads: 1
 	// true
+}
+
+func TestChunkingRefusesWhatCannotBeChunked(t *testing.T) {
+	ctx := context.Background()
+	// An item size limit too small for a chunk's key and header.
+	s := newStore[[]byte](t, nil, memcache.WithCodec(rawBytes{}), memcache.WithChunking(), memcache.WithItemSizeMax(600))
+	err := s.Set(ctx, "k", make([]byte, 1000))
+	var tl *memcache.TooLargeError
+	require.ErrorAs(t, err, &tl)
+
+	// Small items make many chunks, which is fine.
+	s = newStore[[]byte](t, nil, memcache.WithCodec(rawBytes{}), memcache.WithChunking(), memcache.WithItemSizeMax(2<<10))
+	value := randomBytes(rand.New(rand.NewPCG(2, 2)), 100<<10)
+	require.NoError(t, s.Set(ctx, "k", value), "60 chunks")
+	got, err := s.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(value, got))
 }

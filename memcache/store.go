@@ -539,8 +539,8 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 		return encoded{item: &Item{Key: k, Value: s.withFingerprint(data, owned), Flags: flags, Expiration: exp}}, nil
 	}
 	maxSize := s.maxDecodedSize()
-	if s.chunking && rawLen <= maxSize {
-		chunks, x := splitChunks(s.keys.prefix, k, data, chunkCapacity(guard.ItemSizeMax), makeFlagsOf(version, kindChunk, 0, s.codecID), exp)
+	if capacity := chunkCapacity(guard.ItemSizeMax); s.chunking && rawLen <= maxSize && chunkable(len(data), capacity) {
+		chunks, x := splitChunks(s.keys.prefix, k, data, capacity, makeFlagsOf(version, kindChunk, 0, s.codecID), exp)
 		index := s.withFingerprint(x.appendTo(make([]byte, 0, chunkIndexLen+fingerprintLen)), true)
 		return encoded{item: &Item{Key: k, Value: index, Flags: makeFlagsOf(version, kindIndex, comp, s.codecID), Expiration: exp}, chunks: chunks}, nil
 	}
