@@ -507,7 +507,6 @@ func (p *gobFlatPlan) encode(v reflect.Value) (reflect.Value, error) {
 
 // gobFlatDec is the state of one decode.
 type gobFlatDec struct {
-	plan   *gobFlatPlan
 	tables []reflect.Value    // the decoded rows, per table
 	objs   [][]unsafe.Pointer // per table and row, the struct made for pointers to it
 	used   [][]bool           // per table and row, whether a struct held by value took it
@@ -523,8 +522,8 @@ type gobDecJob struct {
 
 func (st *gobFlatDec) rowIndex(tb *gobTable, n int64) (int, error) {
 	if n < 1 || n > int64(st.tables[tb.idx].Len()) {
-		return 0, fmt.Errorf("%v: reference %d to %v outside its %d rows: %w",
-			st.plan.root, n, tb.typ, st.tables[tb.idx].Len(), ErrGobCorrupt)
+		return 0, fmt.Errorf("reference %d to %v outside its %d rows: %w",
+			n, tb.typ, st.tables[tb.idx].Len(), ErrGobCorrupt)
 	}
 	return int(n - 1), nil
 }
@@ -568,11 +567,11 @@ func (st *gobFlatDec) byValue(tb *gobTable, n int64, dst reflect.Value) error {
 	if used[i] {
 		// The encoder gives each struct held by value its own row; a row
 		// used twice could make a few rows expand without bound.
-		return fmt.Errorf("%v: row %d of %v used twice by value: %w", st.plan.root, i, tb.typ, ErrGobCorrupt)
+		return fmt.Errorf("row %d of %v used twice by value: %w", i, tb.typ, ErrGobCorrupt)
 	}
 	used[i] = true
 	if st.depth++; st.depth > gobMaxValueDepth {
-		return fmt.Errorf("%v: %v nested by value deeper than %d: %w", st.plan.root, tb.typ, gobMaxValueDepth, ErrGobCorrupt)
+		return fmt.Errorf("%v nested by value deeper than %d: %w", tb.typ, gobMaxValueDepth, ErrGobCorrupt)
 	}
 	defer func() { st.depth-- }()
 	return tb.conv.dec(st, st.tables[tb.idx].Index(i), dst)
@@ -581,7 +580,6 @@ func (st *gobFlatDec) byValue(tb *gobTable, n int64, dst reflect.Value) error {
 // decode copies a decoded message into dst (settable, of the root type).
 func (p *gobFlatPlan) decode(msg, dst reflect.Value) error {
 	st := &gobFlatDec{
-		plan:   p,
 		tables: make([]reflect.Value, len(p.tables)),
 		objs:   make([][]unsafe.Pointer, len(p.tables)),
 		used:   make([][]bool, len(p.tables)),
