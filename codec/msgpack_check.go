@@ -38,53 +38,20 @@ func checkMsgpack(data []byte) error {
 		if pos >= len(data) {
 			return msgpackShort(pos, 1, len(data))
 		}
-		c := data[pos]
+		h := msgpackHeads[data[pos]]
 		pos++
-		var n uint64   // bytes of payload that follow the header
+		var n uint64   // payload bytes after the header
 		var sub uint64 // items the value contains
-		switch {
-		case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc1 || c == 0xc2 || c == 0xc3:
-		case c >= 0x80 && c <= 0x8f:
-			sub = 2 * uint64(c&0x0f)
-		case c >= 0x90 && c <= 0x9f:
-			sub = uint64(c & 0x0f)
-		case c >= 0xa0 && c <= 0xbf:
-			n = uint64(c & 0x1f)
-		case c == 0xca:
-			n = 4
-		case c == 0xcb:
-			n = 8
-		case c >= 0xcc && c <= 0xcf:
-			n = 1 << (c - 0xcc)
-		case c >= 0xd0 && c <= 0xd3:
-			n = 1 << (c - 0xd0)
-		case c >= 0xd4 && c <= 0xd8:
-			n = 1 + 1<<(c-0xd4)
+		switch h.class {
+		case mpFixed:
+			// Most values (small ints, short strings, nil, bools) end here.
+			n = uint64(h.n)
+		case mpFixMap:
+			sub = 2 * uint64(h.n)
+		case mpFixArray:
+			sub = uint64(h.n)
 		default:
-			var w int     // width of the length field
-			var extra int // the extension type byte
-			switch c {
-			case 0xc4, 0xd9:
-				w = 1
-			case 0xc5, 0xda:
-				w = 2
-			case 0xc6, 0xdb:
-				w = 4
-			case 0xc7:
-				w, extra = 1, 1
-			case 0xc8:
-				w, extra = 2, 1
-			case 0xc9:
-				w, extra = 4, 1
-			case 0xdc:
-				w = 2
-			case 0xdd:
-				w = 4
-			case 0xde:
-				w = 2
-			case 0xdf:
-				w = 4
-			}
+			w := int(h.n)
 			if len(data)-pos < w {
 				return msgpackShort(pos, uint64(w), len(data)-pos)
 			}
@@ -94,17 +61,19 @@ func checkMsgpack(data []byte) error {
 				l = uint64(data[pos])
 			case 2:
 				l = uint64(binary.BigEndian.Uint16(data[pos:]))
-			case 4:
+			default:
 				l = uint64(binary.BigEndian.Uint32(data[pos:]))
 			}
 			pos += w
-			switch c {
-			case 0xdc, 0xdd:
+			switch h.class {
+			case mpArray:
 				sub = l
-			case 0xde, 0xdf:
+			case mpMap:
 				sub = 2 * l
+			case mpExt:
+				n = l + 1 // the extension's type byte
 			default:
-				n = l + uint64(extra)
+				n = l
 			}
 		}
 		rest := uint64(len(data) - pos)
@@ -124,6 +93,67 @@ func checkMsgpack(data []byte) error {
 		}
 	}
 }
+
+// Classes of MessagePack headers.
+const (
+	mpFixed    = iota // n payload bytes follow
+	mpFixMap          // n key-value pairs follow
+	mpFixArray        // n items follow
+	mpLen             // an n-byte length, then that many bytes (str, bin)
+	mpExt             // an n-byte length, a type byte, then that many bytes
+	mpArray           // an n-byte count, then that many items
+	mpMap             // an n-byte count, then that many pairs
+)
+
+type mpHead struct{ class, n uint8 }
+
+// msgpackHeads classifies every first byte of a MessagePack value.
+var msgpackHeads = func() (t [256]mpHead) {
+	for c := 0; c < 256; c++ {
+		var h mpHead
+		switch {
+		case c <= 0x7f || c >= 0xe0 || c >= 0xc0 && c <= 0xc3:
+		case c <= 0x8f:
+			h = mpHead{mpFixMap, uint8(c & 0x0f)}
+		case c <= 0x9f:
+			h = mpHead{mpFixArray, uint8(c & 0x0f)}
+		case c <= 0xbf:
+			h = mpHead{mpFixed, uint8(c & 0x1f)}
+		case c == 0xc4 || c == 0xd9:
+			h = mpHead{mpLen, 1}
+		case c == 0xc5 || c == 0xda:
+			h = mpHead{mpLen, 2}
+		case c == 0xc6 || c == 0xdb:
+			h = mpHead{mpLen, 4}
+		case c == 0xc7:
+			h = mpHead{mpExt, 1}
+		case c == 0xc8:
+			h = mpHead{mpExt, 2}
+		case c == 0xc9:
+			h = mpHead{mpExt, 4}
+		case c == 0xca:
+			h = mpHead{mpFixed, 4}
+		case c == 0xcb:
+			h = mpHead{mpFixed, 8}
+		case c >= 0xcc && c <= 0xcf:
+			h = mpHead{mpFixed, 1 << (c - 0xcc)}
+		case c >= 0xd0 && c <= 0xd3:
+			h = mpHead{mpFixed, 1 << (c - 0xd0)}
+		case c >= 0xd4 && c <= 0xd8:
+			h = mpHead{mpFixed, 1 + 1<<(c-0xd4)}
+		case c == 0xdc:
+			h = mpHead{mpArray, 2}
+		case c == 0xdd:
+			h = mpHead{mpArray, 4}
+		case c == 0xde:
+			h = mpHead{mpMap, 2}
+		case c == 0xdf:
+			h = mpHead{mpMap, 4}
+		}
+		t[c] = h
+	}
+	return t
+}()
 
 func msgpackShort(pos int, need uint64, have int) error {
 	return fmt.Errorf("codec: msgpack: the value at offset %d declares %d bytes or items, %d bytes remain: %w", pos, need, have, io.ErrUnexpectedEOF)
