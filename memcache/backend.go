@@ -39,7 +39,9 @@ type Backend interface {
 	// Get returns the item stored under key.
 	Get(ctx context.Context, key string) (*Item, error)
 	// GetMulti returns the items found among keys; a missing key is simply
-	// absent from the map.
+	// absent from the map. When some servers fail, it returns the items the
+	// others gave together with the error, so one failing server does not
+	// hide what the rest hold.
 	GetMulti(ctx context.Context, keys []string) (map[string]*Item, error)
 	// Set stores item unconditionally.
 	Set(ctx context.Context, item *Item) error

@@ -128,6 +128,8 @@ func (c *Client) Get(ctx context.Context, key string) (*Item, error) {
 
 // GetMulti returns the items found among keys, fetching from each server
 // concurrently. An illegal key fails the whole call before any network I/O.
+// A failing server costs only its own keys: the items of the others come
+// back together with the error.
 func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*Item, error) {
 	const op = "getmulti"
 	if err := ctxError(ctx, op, ""); err != nil {
@@ -143,14 +145,15 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*Item,
 		got, err = c.getMulti(keys)
 		return err
 	})
-	if err != nil {
+	if err != nil && ctx.Err() != nil {
+		// Abandoned: the call may still be writing got.
 		return nil, err
 	}
 	m := make(map[string]*Item, len(got))
 	for k, it := range got {
 		m[k] = fromGomemcache(it)
 	}
-	return m, nil
+	return m, err
 }
 
 // getMulti is gomemcache's GetMulti; with a reporting selector it asks
@@ -159,19 +162,25 @@ func (c *Client) getMulti(keys []string) (map[string]*gomemcache.Item, error) {
 	if c.reporter == nil {
 		return c.mc.GetMulti(keys)
 	}
+	// A key whose server cannot be picked (down, say) is left out, not the
+	// whole call: the other servers' items still come back, and a server's
+	// one trial call after its retry delay still reaches it.
 	byAddr := make(map[net.Addr][]string)
+	var firstErr error
 	for _, k := range keys {
 		addr, err := c.selector.PickServer(k)
 		if err != nil {
-			return nil, err
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		byAddr[addr] = append(byAddr[addr], k)
 	}
 	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		all      = make(map[string]*gomemcache.Item, len(keys))
-		firstErr error
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		all = make(map[string]*gomemcache.Item, len(keys))
 	)
 	for addr, ks := range byAddr {
 		wg.Go(func() {

@@ -10,6 +10,7 @@ package memcachetest
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -328,7 +329,35 @@ func (s *Server) signal(op string, sig syscall.Signal) error {
 	if err := s.proc.cmd.Process.Signal(sig); err != nil {
 		return fmt.Errorf("memcachetest: %s: %w", op, err)
 	}
-	return nil
+	// Signals arrive asynchronously: wait until the process is really
+	// stopped (or running again), or a test's next call may still be
+	// served by a server it believes hung.
+	stopped := sig == syscall.SIGSTOP
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		state, ok := processState(s.proc.cmd.Process.Pid)
+		if !ok || (state == 'T') == stopped {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("memcachetest: %s: process %d did not change state within 2s", op, s.proc.cmd.Process.Pid)
+}
+
+// processState returns the state letter of a process from /proc (T when
+// stopped by a signal), and false where /proc cannot tell.
+func processState(pid int) (byte, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself hold spaces and parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return 0, false
+	}
+	return data[i+2], true
 }
 
 // Restart replaces the server with a new memcached process on the same
