@@ -31,8 +31,8 @@ import (
 //	           flags  kind 1 (index), the payload's compression, the
 //	                  store's format version and codec
 //	           value  T | n (uint32) | payload length (uint32) |
-//	                  CRC-32C of the payload (uint32) |
-//	                  [fingerprint (8 bytes), in format version 2]
+//	                  CRC-32C of the payload (uint32) | [the trailer of
+//	                  format version 2: 20 (uint32), fingerprint (8 bytes)]
 //
 // Integers are big-endian. The payload is the encoded value, compressed if
 // the index says so, cut into pieces that fill an item each.
@@ -69,7 +69,7 @@ const chunkKeyPrefix = "chunk\x00"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// chunkIndex is the content of an index item before the fingerprint.
+// chunkIndex is the content of an index item before its trailer.
 type chunkIndex struct {
 	token  [chunkTokenLen]byte
 	count  uint32 // chunks

@@ -39,7 +39,7 @@ func chunkKeysOf(t *testing.T, b memcache.Backend, k string, fingerprinted bool)
 	require.Equal(t, uint32(1), it.Flags>>12&0xf, "the item under the key is an index")
 	body := it.Value
 	if fingerprinted {
-		body = body[:len(body)-8]
+		body = body[:len(body)-12]
 	}
 	require.Len(t, body, 20)
 	token := hex.EncodeToString(body[:8])

@@ -14,8 +14,9 @@ import (
 //
 //	bits 24-31  0x4C ('L'): the value was written by a leancache Store
 //	bits 16-23  format version: 1, the value is the payload; 2, the value
-//	            is the payload followed by the 8-byte big-endian schema
-//	            fingerprint of the type under the codec (see Fingerprint)
+//	            is the payload followed by a trailer: the payload's length
+//	            (uint32) and the schema fingerprint of the type under the
+//	            codec (8 bytes, see Fingerprint), both big-endian
 //	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk
 //	            (see chunk.go)
 //	bits  8-11  compression of the payload: 0 none, 1 s2
@@ -31,7 +32,10 @@ import (
 // write that follows replaces the old value under the same key. It goes at
 // the end, so that a write appends it to the codec's output (package
 // codec's codecs and S2 return slices of their own, with room to spare)
-// instead of copying the whole value behind a header. Version 1 (no
+// instead of copying the whole value behind a header. The length before it
+// tells a value cut short or corrupted (a *DecodeError) from a whole value
+// of another schema (a miss): a trailer read from the wrong place does not
+// state the length it ends. Version 1 (no
 // fingerprint) is what a store without WithFingerprint writes, exactly as
 // before fingerprints existed.
 const (
@@ -40,9 +44,9 @@ const (
 	flagsV2      = 2 // with a fingerprint
 )
 
-// fingerprintLen is the length of the fingerprint at the end of a
-// version-2 value.
-const fingerprintLen = 8
+// trailerLen is the length of the trailer that ends a version-2 value: the
+// payload length and the fingerprint.
+const trailerLen = 4 + 8
 
 // Item kinds in the flags.
 const (

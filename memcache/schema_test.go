@@ -2,6 +2,7 @@ package memcache_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -210,6 +211,7 @@ func TestWithoutFingerprintWritesAsBefore(t *testing.T) {
 	assert.Equal(t, uint32(0x4C020001), it.Flags, "format version 2, json")
 	want, _ := fp.Fingerprint()
 	assert.Equal(t, want.String(), hexOf(it.Value[len(it.Value)-8:]), "the value ends with the fingerprint")
+	assert.Equal(t, len(it.Value)-12, int(binary.BigEndian.Uint32(it.Value[len(it.Value)-12:])), "after the payload's length")
 	got, err := plain.Get(ctx, "v")
 	require.NoError(t, err)
 	assert.Equal(t, &acctA{ID: 2, Name: "bob"}, got)
@@ -222,12 +224,15 @@ func TestFingerprintTruncatedValueIsADecodeError(t *testing.T) {
 	require.NoError(t, s.Set(ctx, "u", &acctA{ID: 1}))
 	it, err := b.Get(ctx, "u")
 	require.NoError(t, err)
-	it.Value = it.Value[:5]
-	require.NoError(t, b.Set(ctx, it))
-	_, err = s.Get(ctx, "u")
-	var de *memcache.DecodeError
-	require.ErrorAs(t, err, &de)
-	assert.False(t, errors.Is(err, memcache.ErrCacheMiss))
+	full := it.Value
+	for _, n := range []int{0, 5, 12, len(full) / 2, len(full) - 1} {
+		it.Value = full[:n]
+		require.NoError(t, b.Set(ctx, it))
+		_, err = s.Get(ctx, "u")
+		var de *memcache.DecodeError
+		require.ErrorAs(t, err, &de, "cut to %d of %d bytes", n, len(full))
+		assert.False(t, errors.Is(err, memcache.ErrCacheMiss), "a cut value is not another schema")
+	}
 }
 
 func hexOf(b []byte) string {

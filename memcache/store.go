@@ -426,11 +426,11 @@ func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, e
 	}
 	body = it.Value
 	if v == flagsV2 {
-		if len(body) < fingerprintLen {
-			return 0, 0, nil, &DecodeError{Key: key, Codec: s.codec.Name(), Err: errors.New("value shorter than its schema fingerprint")}
+		cut := len(body) - trailerLen
+		if cut < 0 || int64(binary.BigEndian.Uint32(body[cut:])) != int64(cut) {
+			return 0, 0, nil, &DecodeError{Key: key, Codec: s.codec.Name(), Err: errTrailer}
 		}
-		cut := len(body) - fingerprintLen
-		fp := Fingerprint(binary.BigEndian.Uint64(body[cut:]))
+		fp := Fingerprint(binary.BigEndian.Uint64(body[cut+4:]))
 		body = body[:cut:cut]
 		if s.fingerprinted && fp != s.fingerprint {
 			return 0, 0, nil, s.schemaMiss(key, f, "under schema fingerprint "+fp.String())
@@ -530,7 +530,7 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 	}
 	version, trailer := uint32(flagsVersion), 0
 	if s.fingerprinted {
-		version, trailer = flagsV2, fingerprintLen
+		version, trailer = flagsV2, trailerLen
 	}
 	flags := makeFlagsOf(version, kindValue, comp, s.codecID)
 	guard := s.SizeGuard()
@@ -541,7 +541,7 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 	maxSize := s.maxDecodedSize()
 	if capacity := chunkCapacity(guard.ItemSizeMax); s.chunking && rawLen <= maxSize && chunkable(len(data), capacity) {
 		chunks, x := splitChunks(s.keys.prefix, k, data, capacity, makeFlagsOf(version, kindChunk, 0, s.codecID), exp)
-		index := s.withFingerprint(x.appendTo(make([]byte, 0, chunkIndexLen+fingerprintLen)), true)
+		index := s.withFingerprint(x.appendTo(make([]byte, 0, chunkIndexLen+trailerLen)), true)
 		return encoded{item: &Item{Key: k, Value: index, Flags: makeFlagsOf(version, kindIndex, comp, s.codecID), Expiration: exp}, chunks: chunks}, nil
 	}
 	if s.counters != nil {
@@ -553,18 +553,22 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 	return encoded{}, guard.Check(s.codec, key, k, trailer+len(data), flags, v)
 }
 
-// withFingerprint returns data followed by the store's fingerprint, or
-// data itself when the store writes none. It appends to data only if owned
-// (nobody else holds data's memory); otherwise it copies.
+// withFingerprint returns data followed by the trailer with its length and
+// the store's fingerprint, or data itself when the store writes none. It
+// appends to data only if owned (nobody else holds data's memory);
+// otherwise it copies.
 func (s *Store[T]) withFingerprint(data []byte, owned bool) []byte {
 	if !s.fingerprinted {
 		return data
 	}
 	if !owned {
-		data = append(make([]byte, 0, len(data)+fingerprintLen), data...)
+		data = append(make([]byte, 0, len(data)+trailerLen), data...)
 	}
+	data = binary.BigEndian.AppendUint32(data, uint32(len(data)))
 	return binary.BigEndian.AppendUint64(data, uint64(s.fingerprint))
 }
+
+var errTrailer = errors.New("value cut short or corrupt: its trailer does not state its length")
 
 // expirationAt converts a lifetime to memcached's expiration field: zero is
 // never, up to 30 days relative seconds (rounded up, so a short lifetime is
@@ -695,8 +699,8 @@ func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error
 		}
 		if it := resp.items()[k]; it != nil && flagsKind(it.Flags) == kindIndex && it.Flags>>24 == flagsMarker {
 			body := it.Value
-			if flagsVersionOf(it.Flags) == flagsV2 && len(body) >= fingerprintLen {
-				body = body[:len(body)-fingerprintLen]
+			if flagsVersionOf(it.Flags) == flagsV2 && len(body) >= trailerLen {
+				body = body[:len(body)-trailerLen]
 			}
 			if x, err := parseChunkIndex(body); err == nil {
 				for _, ck := range x.keys(s.keys.prefix, k) {
