@@ -24,21 +24,6 @@ func (jsonCodec) Name() string { return "json" }
 
 // Marshal returns the JSON encoding of v without its cached properties.
 func (jsonCodec) Marshal(v any) ([]byte, error) {
-	v, e, err := jsonStrip.encodableEntry(v)
-	if err != nil {
-		return nil, err
-	}
-	if e != nil && e.reenters {
-		if err := jsonCycles(v); err != nil {
-			return nil, err
-		}
-	}
-	return json.Marshal(v)
-}
-
-// jsonMarshalChecked is Marshal for a value inside a value whose cycles
-// Marshal has checked already.
-func jsonMarshalChecked(v any) ([]byte, error) {
 	v, err := jsonStrip.encodable(v)
 	if err != nil {
 		return nil, err
@@ -134,8 +119,18 @@ type jsonAny struct{ V any }
 
 var jsonAnyType = registerBox(reflect.TypeFor[jsonAny]())
 
-// MarshalJSON encodes the content as [JSON] does.
-func (b jsonAny) MarshalJSON() ([]byte, error) { return jsonMarshalChecked(b.V) }
+// MarshalJSON encodes the content as [JSON] does, after checking that it
+// does not refer back to itself (see jsonCycles).
+func (b jsonAny) MarshalJSON() ([]byte, error) {
+	v, err := jsonStrip.encodable(b.V)
+	if err != nil {
+		return nil, err
+	}
+	if err := jsonCycles(v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
 
 // UnmarshalJSON decodes as encoding/json decodes into an interface.
 func (b *jsonAny) UnmarshalJSON(data []byte) error { return json.Unmarshal(data, &b.V) }
@@ -151,6 +146,9 @@ func (si *slotInfo) marshalJSON(p unsafe.Pointer) ([]byte, error) {
 	v := si.value(p)
 	if v.IsNil() {
 		return jsonNull, nil
+	}
+	if err := jsonCycles(v.Interface()); err != nil {
+		return nil, err
 	}
 	return json.Marshal(v.Interface())
 }

@@ -13,8 +13,12 @@ import (
 // UnsupportedValueError once it is 1000 pointers deep. Slots and interface
 // boxes re-enter json.Marshal with a fresh depth count, so json would never
 // get there and the recursion would exhaust the stack, which kills the
-// process. Before handing such a view to json, JSON therefore walks the
-// value the way json will, and reports a cycle as json reports it.
+// process. Every slot and box therefore walks what it is about to encode
+// the way json will, and reports a cycle as json reports it. A cycle that
+// json re-enters on must pass through a slot or a box, whose walk finds
+// it; a value that crosses none (a tree shallower than its unrolled views)
+// costs no walk at all. A value that crosses many (a long list) is walked
+// from each, which makes its encoding quadratic in its depth.
 
 // cycleKey names a pointer, map or slice on the current path, by type as
 // json does: a struct and its first field share an address.
@@ -24,15 +28,17 @@ type cycleKey struct {
 	n int
 }
 
-// jsonCycles returns json's error for v if v, as json will encode it,
-// refers to itself.
+// jsonCycles returns json's error for v, a value as JSON hands it to json,
+// if v refers to itself.
 //
 // Every such cycle passes through a slot or an interface box (a value can
 // only refer to itself through a recursive type or an interface), so the
 // walk skips what cannot reach one; and like json it only starts keeping
-// the pointers on its path once it is deep enough for a cycle to be likely,
-// so a tree costs a traversal and no bookkeeping.
+// the pointers on its path once it is deep enough for a cycle to be likely.
 func jsonCycles(v any) error {
+	if v == nil {
+		return nil
+	}
 	w := cycleWalk{}
 	return w.walk(reflect.ValueOf(v))
 }
@@ -154,7 +160,7 @@ func (w *cycleWalk) walkAny(v reflect.Value) error {
 	if v.IsNil() {
 		return nil
 	}
-	x, _, err := jsonStrip.encodableEntry(v.Elem().Interface())
+	x, err := jsonStrip.encodable(v.Elem().Interface())
 	if err != nil {
 		return err
 	}

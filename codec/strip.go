@@ -8,23 +8,17 @@ import (
 // when its type reaches cached properties (or interfaces that may hold
 // them), else v itself.
 func (s *stripper) encodable(v any) (any, error) {
-	v, _, err := s.encodableEntry(v)
-	return v, err
-}
-
-// encodableEntry is encodable that also returns v's entry (nil for nil).
-func (s *stripper) encodableEntry(v any) (any, *entry, error) {
 	if v == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
 	e := s.encEntry(reflect.TypeOf(v))
 	if e.err != nil {
-		return nil, nil, e.err
+		return nil, e.err
 	}
 	if e.view == nil {
-		return v, e, nil
+		return v, nil
 	}
-	return retype(v, e.rtype), e, nil
+	return retype(v, e.rtype), nil
 }
 
 // decodable returns the target its library must decode into, and the

@@ -144,10 +144,7 @@ type entry struct {
 	view  reflect.Type   // nil: give the library the value as it is
 	rtype unsafe.Pointer // view's runtime type word, to retype interfaces
 	reset bool           // Unmarshal must reset cached properties afterwards
-	// reenters: the view holds slots or interface boxes, whose methods
-	// re-enter the library with fresh state (see JSON's cycle check).
-	reenters bool
-	err      error
+	err   error
 }
 
 // A stripper builds and caches views for one dialect.
@@ -232,7 +229,6 @@ func (s *stripper) newEntry(t reflect.Type, dec bool) *entry {
 	if v != t {
 		e.view = v
 		e.rtype = rtypeOf(v)
-		e.reenters = holdsWrapper(v, map[reflect.Type]bool{})
 	}
 	return e
 }
@@ -616,9 +612,10 @@ func hasZeroMethod(t reflect.Type) bool {
 	return t.Implements(isZeroerType) || t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(isZeroerType)
 }
 
-// viewDiffers reports whether a reflect zero test on a view of t can
-// disagree with one on the original: the view still holds the cached
-// fields, which the type without them lacks.
+// zeroTestDiffers reports whether a zero test on a view of t can disagree
+// with the library's on the original: the view lacks t's IsZero method, and
+// a struct's view still holds the cached fields, which the type without
+// them lacks.
 func zeroTestDiffers(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Struct, reflect.Array:
