@@ -19,9 +19,10 @@ import (
 //
 // A deploy that changes a struct leaves the old bytes in memcached, and
 // most codecs decode them into the new shape without a word: a renamed
-// field reads as zero, a changed type fails at random. So a Store records,
-// with every value, a fingerprint of the wire schema of T under its codec,
-// and a value written under another fingerprint reads as a miss.
+// field reads as zero, a changed type fails at random. So a Store
+// WithFingerprint records, with every value, a fingerprint of the wire
+// schema of T under its codec, and a value written under another
+// fingerprint reads as a miss.
 //
 // The wire schema is what decides the bytes: the fields the codec writes
 // (cached properties and unexported fields are not written), their names
@@ -35,6 +36,15 @@ import (
 // four write *T as T or null). A change that leaves the bytes alone thus
 // keeps the fingerprint, and with it the cache: adding a cached property
 // or reordering fields does not invalidate anything.
+//
+// What the schema cannot see: the types of the values an interface field
+// holds (known per value only), what a type's own marshal method does (only
+// its name counts, so a change of its output needs a new name or a new
+// namespace version), msgpack extensions registered with RegisterExt, and
+// the options of a codec configured otherwise than package codec's
+// defaults. The rules follow encoding/json, encoding/gob,
+// vmihailenco/msgpack v5 (msgpack tags only, no json fallback, as
+// codec.Msgpack uses it) and fxamacker/cbor v2 (cbor tags, else json tags).
 
 // A Fingerprint identifies the wire schema of a type under a codec: the
 // first 8 bytes, big-endian, of the SHA-256 of its canonical text.
@@ -70,6 +80,8 @@ const schemaFormat = "leancache-schema/1"
 //	[]T  [N]T  map[K]V      slices, arrays, maps; a pointer is its element
 //	any                     an interface: what it holds is known per value
 //	m("pkg/path.Name")      a type the codec encodes with its own methods
+//	m(go{"Field" T;...})    an unnamed struct that has such methods from an
+//	                        embedded field, by its Go fields
 //	{"name" T opts;...}     a struct whose fields are keyed by name, sorted
 //	tuple{"name" T opts;...} a struct written as an array, in order
 //	^N                      the struct, slice, array or map N levels up (a

@@ -148,8 +148,9 @@ func WithFingerprint() Option { return func(o *storeConfig) { o.schema = true } 
 // WithoutFingerprint turns schema fingerprints off, for users who manage
 // versions by hand (with WithNamespace's version, say): values are written
 // without one (format version 1, exactly as before fingerprints existed),
-// and values are read whatever fingerprint they carry. It is the default
-// for now (see defaultFingerprint) and undoes an earlier WithFingerprint.
+// and values are read whatever fingerprint they carry. Stores do this by
+// default for now; WithoutFingerprint undoes an earlier WithFingerprint,
+// and keeps a store this way once fingerprints are on by default.
 func WithoutFingerprint() Option { return func(o *storeConfig) { o.schema = false } }
 
 // defaultFingerprint is whether stores fingerprint values without being
