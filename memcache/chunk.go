@@ -46,8 +46,13 @@ import (
 // one whole version or a miss, never a mix.
 //
 // Chunks replaced by a newer write, or left behind by a write that failed
-// after writing them, are not deleted: nothing reaches them any more, and
-// memcached evicts them (they carry the value's expiration).
+// half way, are not deleted: nothing reaches them any more, and memcached
+// evicts them (they carry the value's expiration). Those of a conditional
+// write whose index the server refused (Add, Replace, CompareAndSwap) are
+// deleted at once. Under that memory pressure memcached 1.6 sometimes
+// refuses a set of a large item ("SERVER_ERROR out of memory storing
+// object"); the write then fails before its index, and the previous value
+// stays whole.
 
 const (
 	chunkTokenLen  = 8

@@ -31,13 +31,13 @@ import (
 // before decompressing or decoding anything, counts a mismatch, and the
 // write that follows replaces the old value under the same key. It goes at
 // the end, so that a write appends it to the codec's output (package
-// codec's codecs and S2 return slices of their own, with room to spare)
-// instead of copying the whole value behind a header. The length before it
-// tells a value cut short or corrupted (a *DecodeError) from a whole value
-// of another schema (a miss): a trailer read from the wrong place does not
-// state the length it ends. Version 1 (no
-// fingerprint) is what a store without WithFingerprint writes, exactly as
-// before fingerprints existed.
+// codec's codecs and S2 return slices of their own, mostly with room to
+// spare) instead of copying the whole value behind a header. The length
+// before it tells a value cut short or corrupted (a *DecodeError) from a
+// whole value of another schema (a miss): a trailer read from the wrong
+// place does not state the length it ends. Version 1 (no fingerprint) is
+// what a store without WithFingerprint writes, exactly as before
+// fingerprints existed.
 const (
 	flagsMarker  = 0x4C
 	flagsVersion = 1 // without a fingerprint
