@@ -46,8 +46,10 @@ type benchCase struct {
 func benchCases() []benchCase {
 	p := fixtures.NewProduct(42, 20)
 	p.Render(64 << 10)
-	tree := fixtures.NewTree(4, 4)   // 341 nodes, shallower than views are unrolled
-	chain := fixtures.NewTree(40, 1) // 41 nodes deep: slots re-enter the library every 8 levels
+	tree := fixtures.NewTree(4, 4) // 341 nodes, shallower than views are unrolled
+	// 15 nodes deep: past the 8 unrolled levels, so a slot re-enters the
+	// library, and within the 32 levels of nesting cbor decodes.
+	chain := fixtures.NewTree(14, 1)
 	return []benchCase{
 		{"Product", p, p.Twin(),
 			func() any { return new(fixtures.Product) }, func() any { return new(fixtures.ProductTwin) }},

@@ -375,3 +375,13 @@ func TestJSONCycles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, strings.Count(string(got), `"shared"`))
 }
+
+// TestCBORNestingLimit: slots re-enter cbor with a fresh nesting count,
+// but the input is checked whole first, so CBOR refuses what cbor refuses.
+func TestCBORNestingLimit(t *testing.T) {
+	data, err := CBOR.Marshal(ccLinked(40))
+	require.NoError(t, err)
+	var want *cbor.MaxNestedLevelError
+	require.ErrorAs(t, cbor.Unmarshal(data, new(ccListTwin)), &want)
+	require.ErrorAs(t, CBOR.Unmarshal(data, new(ccList)), &want)
+}

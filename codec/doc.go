@@ -91,6 +91,12 @@
 //     RegisterExtEncoder without methods of its own is not recognised, and is
 //     encoded field by field when it holds cached properties.
 //
+// Values of recursive types nested deeper than their unrolled views (long
+// lists, deep trees) are slower to encode and decode than with the library
+// alone, and with JSON and CBOR the cost grows with the square of the depth:
+// each slot's output is copied and checked again by every slot around it,
+// and JSON walks what each slot encodes for cycles.
+//
 // msgpack and cbor write map entries in Go's random iteration order, with
 // or without this package: identical bytes means identical for the same
 // order.
