@@ -34,7 +34,8 @@ type Request struct {
 }
 
 // A Response is what a backend operation returned: the items read, for
-// OpGet and OpGetMulti.
+// OpGet and OpGetMulti. An OpGetMulti may answer with both items and an
+// error, when some servers failed and others did not.
 type Response struct {
 	Items map[string]*Item
 }
@@ -68,10 +69,10 @@ func backendHandler(b Backend) Handler {
 			return &Response{Items: map[string]*Item{it.Key: it}}, nil
 		case OpGetMulti:
 			items, err := b.GetMulti(ctx, req.Keys)
-			if err != nil {
+			if err != nil && len(items) == 0 {
 				return nil, err
 			}
-			return &Response{Items: items}, nil
+			return &Response{Items: items}, err // partial: some servers failed
 		case OpSet:
 			return nil, b.Set(ctx, req.Item)
 		case OpAdd:

@@ -27,6 +27,7 @@ import (
 type Store[T any] struct {
 	backend     Backend
 	handler     Handler
+	direct      bool // no middleware: the hot paths call the backend themselves
 	codec       codec.Codec
 	codecID     uint32
 	keys        keyMapper
@@ -128,8 +129,9 @@ func WithErrorHandler(f func(key string, err error)) Option {
 	return func(o *storeConfig) { o.onError = f }
 }
 
-// WithFingerprint marks every value the store writes with the fingerprint
-// of T's wire schema under its codec (see Fingerprint and WireSchema), and
+// WithFingerprint, the default, marks every value the store writes with
+// the fingerprint of T's wire schema under its codec (see Fingerprint and
+// WireSchema), and
 // reads a value written under another fingerprint, or without one, as a
 // miss: Get returns a *FormatError for which errors.Is(err, ErrCacheMiss)
 // holds, GetOrLoad reloads and overwrites it, GetMulti leaves it out, and
@@ -148,15 +150,13 @@ func WithFingerprint() Option { return func(o *storeConfig) { o.schema = true } 
 // WithoutFingerprint turns schema fingerprints off, for users who manage
 // versions by hand (with WithNamespace's version, say): values are written
 // without one (format version 1, exactly as before fingerprints existed),
-// and values are read whatever fingerprint they carry. Stores do this by
-// default for now; WithoutFingerprint undoes an earlier WithFingerprint,
-// and keeps a store this way once fingerprints are on by default.
+// and values are read whatever fingerprint they carry.
 func WithoutFingerprint() Option { return func(o *storeConfig) { o.schema = false } }
 
 // defaultFingerprint is whether stores fingerprint values without being
-// told. Off until the tests that pin the codecs' lenient decoding of older
-// shapes through a Store say WithoutFingerprint.
-const defaultFingerprint = false
+// told: yes, so a deploy that changes a type's wire shape never decodes old
+// bytes into the new one unless its owner says WithoutFingerprint.
+const defaultFingerprint = true
 
 // WithChunking stores values that do not fit one item, even compressed, in
 // chunks: pieces under keys of their own, written first, then an index
@@ -199,6 +199,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	s := &Store[T]{
 		backend:    b,
 		handler:    chain(backendHandler(b), mws),
+		direct:     len(mws) == 0,
 		codec:      cfg.codec,
 		codecID:    codecID(cfg.codec),
 		keys:       keys,
@@ -304,6 +305,13 @@ func (s *Store[T]) getItem(ctx context.Context, key string) (string, *Item, erro
 	if err != nil {
 		return "", nil, err
 	}
+	if s.direct {
+		it, err := s.backend.Get(ctx, k)
+		if err != nil {
+			return "", nil, err
+		}
+		return k, it, nil
+	}
 	resp, err := s.handler(ctx, &Request{Op: OpGet, Keys: []string{k}})
 	if err != nil {
 		return "", nil, err
@@ -326,7 +334,9 @@ func (r *Response) items() map[string]*Item {
 // GetMulti returns the values found among keys, by the caller's keys; a key
 // with no value is absent from the map. Values that fail to decode are left
 // out of the map and reported together in the error (errors.Join of their
-// *FormatError or *DecodeError), so one bad value does not hide the others.
+// *FormatError or *DecodeError), so one bad value does not hide the others;
+// so are the keys of a failing server when the backend answered for the
+// others.
 func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, error) {
 	byStoreKey := make(map[string]string, len(keys))
 	storeKeys := make([]string, 0, len(keys))
@@ -345,17 +355,22 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		return out, nil
 	}
 	resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: storeKeys})
-	if err != nil {
+	if err != nil && len(resp.items()) == 0 {
 		return nil, err
 	}
+	// A backend error with items is a partial answer (a server down among
+	// several): keep what came back and report the error with the rest.
 	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
 	type chunked struct {
 		key, k string
 		comp   uint32
 		index  chunkIndex
 	}
 	var pending []chunked
-	for k, it := range resp.Items {
+	for k, it := range resp.items() {
 		key, ok := byStoreKey[k]
 		if !ok {
 			continue
@@ -627,7 +642,7 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 		}
 	}
 	enc.item.CAS = cas
-	_, err = s.handler(ctx, &Request{Op: op, Keys: []string{k}, Item: enc.item})
+	err = s.put(ctx, op, enc.item)
 	if len(enc.chunks) > 0 {
 		switch {
 		case err == nil:
@@ -641,6 +656,26 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 		}
 	}
 	return err
+}
+
+// put sends a write: straight to the backend when the store has no
+// middleware, so that a plain store pays for no Request on its hot path.
+func (s *Store[T]) put(ctx context.Context, op Op, it *Item) error {
+	if !s.direct {
+		_, err := s.handler(ctx, &Request{Op: op, Keys: []string{it.Key}, Item: it})
+		return err
+	}
+	switch op {
+	case OpSet:
+		return s.backend.Set(ctx, it)
+	case OpAdd:
+		return s.backend.Add(ctx, it)
+	case OpReplace:
+		return s.backend.Replace(ctx, it)
+	case OpCAS:
+		return s.backend.CompareAndSwap(ctx, it)
+	}
+	return &OpError{Op: string(op), Key: it.Key, Err: errUnknownOp}
 }
 
 // An Entry is a value read with its compare-and-swap token, for

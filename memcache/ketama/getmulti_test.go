@@ -80,3 +80,53 @@ func TestClientGetMultiWithAServerDown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStoreGetMultiWithAServerDown is the same through a Store: the values
+// of the live servers come back with the error.
+func TestStoreGetMultiWithAServerDown(t *testing.T) {
+	servers, addrs := startCluster(t, 2)
+	sel, err := New(Config{Servers: Servers(addrs...), FailureThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := memcache.NewClient(memcache.ClientConfig{Selector: sel, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	st, err := memcache.NewStore[[]string](c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var keys []string
+	for i := 0; i < 40; i++ {
+		k := fmt.Sprintf("sgm-%d", i)
+		keys = append(keys, k)
+		if err := st.Set(ctx, k, []string{k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := 0
+	for _, k := range keys {
+		mk, _ := st.Key(k)
+		if a, _ := sel.PickServer(mk); a.String() == addrs[1] {
+			live++
+		}
+	}
+	if err := servers[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetMulti(ctx, keys)
+	if err == nil {
+		t.Fatal("no error with a server down")
+	}
+	if len(got) != live {
+		t.Fatalf("got %d values, want the %d of the live server", len(got), live)
+	}
+	for k, v := range got {
+		if len(v) != 1 || v[0] != k {
+			t.Fatalf("value of %s is %v", k, v)
+		}
+	}
+}
