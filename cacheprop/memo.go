@@ -121,7 +121,9 @@ func (m *Memo[K, V]) table() *memoTable[K, V] {
 }
 
 // Configure sets the bound and expiry of m. Values already held are evicted
-// at once to fit MaxEntries; TTL applies to values stored from now on. A
+// at once to fit MaxEntries, least recently used first; recency is tracked
+// only while a bound is set, so values stored before the first bound rank by
+// when they were stored. TTL applies to values stored from now on. A
 // configured Memo keeps its options through Reset.
 //
 // Configure allocates m's table, as first use does: a Memo that is
@@ -261,19 +263,25 @@ func (m *Memo[K, V]) Reset() {
 
 func (*Memo[K, V]) cachedProperty() {}
 
-// live reports whether e may be returned, removing it if its TTL has passed,
-// and marks it most recently used. t.mu must be held.
-func (t *memoTable[K, V]) live(e *memoEntry[K, V]) bool {
-	if e.expires != 0 && monoNow() >= e.expires {
-		t.remove(e)
-		t.stats.Evictions++
+// expired reports whether the TTL of e has passed, removing e if so. t.mu
+// must be held.
+func (t *memoTable[K, V]) expired(e *memoEntry[K, V]) bool {
+	if monoNow() < e.expires {
 		return false
 	}
-	if t.root.next != e {
+	t.remove(e)
+	t.stats.Evictions++
+	return true
+}
+
+// touch marks e most recently used. Only a bound needs recency: without
+// one the list stays in insertion order, which is also expiry order, and a
+// hit writes nothing but the hit count.
+func (t *memoTable[K, V]) touch(e *memoEntry[K, V]) {
+	if t.opts.MaxEntries > 0 && t.root.next != e {
 		e.prev.next, e.next.prev = e.next, e.prev
 		t.pushFront(e)
 	}
-	return true
 }
 
 // errNilCompute is the panic value of a Get given no compute function.
@@ -291,11 +299,13 @@ func (t *memoTable[K, V]) lookup(key K) (v V, ok bool) {
 // hitLocked returns the value held for key, if any, and counts the hit.
 // t.mu must be held.
 func (t *memoTable[K, V]) hitLocked(key K) (v V, ok bool) {
-	if e := t.find(key); e != nil && t.live(e) {
-		t.stats.Hits++
-		return e.val, true
+	e := t.find(key)
+	if e == nil || e.expires != 0 && t.expired(e) {
+		return v, false
 	}
-	return v, false
+	t.touch(e)
+	t.stats.Hits++
+	return e.val, true
 }
 
 // get returns the value for key, computing it with ld if need be: the slow

@@ -166,14 +166,23 @@ func TestMemoConfigureEvictsToFit(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
 		m.Get(k, c.compute)
 	}
-	m.Get("a", c.compute)
-	m.Configure(cacheprop.MemoOptions{MaxEntries: 2})
-	assert.Equal(t, 2, m.Len())
-	m.Get("a", c.compute)
+	m.Get("a", c.compute) // no bound yet: recency is not tracked
+	m.Configure(cacheprop.MemoOptions{MaxEntries: 3})
+	assert.Equal(t, 3, m.Len())
+	m.Get("d", c.compute)
 	m.Get("e", c.compute)
-	assert.Equal(t, 1, c.n("a"), "most recently used entries are kept")
-	assert.Equal(t, 1, c.n("e"))
-	assert.Equal(t, uint64(3), m.Stats().Evictions)
+	m.Get("c", c.compute)
+	assert.Equal(t, []int{1, 1, 1}, []int{c.n("c"), c.n("d"), c.n("e")}, "the last stored are kept")
+	assert.Equal(t, uint64(2), m.Stats().Evictions)
+
+	// From now on recency counts: d is the least recently used.
+	m.Get("e", c.compute)
+	m.Get("a", c.compute)
+	m.Get("d", c.compute)
+	assert.Equal(t, []int{2, 2, 1}, []int{c.n("a"), c.n("d"), c.n("e")})
+	m.Configure(cacheprop.MemoOptions{MaxEntries: 1})
+	m.Get("d", c.compute)
+	assert.Equal(t, 2, c.n("d"), "the most recently used is kept")
 }
 
 func TestMemoTTL(t *testing.T) {
