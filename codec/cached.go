@@ -89,22 +89,34 @@ func typeReaches(from, target reflect.Type, seen map[reflect.Type]bool) bool {
 // A resetter empties the cached properties of the value at p. A nil fn
 // means the type has nothing to reset.
 type resetter struct {
-	fn func(p unsafe.Pointer, w *resetWalk)
+	fn func(p unsafe.Pointer, w resetWalk)
 }
 
-// resetWalk remembers the pointers into recursive types met below some
-// point of a reset, so a cyclic value (a ring list) is walked once, not
-// forever. A reset starts with a nil walk and allocates one only when it
-// meets such a pointer: values of other types cost nothing.
+// resetWalk follows a reset down through pointers into recursive types,
+// so that a cyclic value (a ring list) is walked once, not forever. It is
+// passed by value and costs nothing for the first resetTrackAfter such
+// pointers on a path, as deep trees and lists are what these types mostly
+// hold; past that it remembers every pointer it meets, in a map shared by
+// everything below, which is allocated only then (encoding/json starts its
+// own cycle check late for the same reason).
 type resetWalk struct {
-	seen map[unsafe.Pointer]bool
+	depth int
+	seen  map[unsafe.Pointer]bool
 }
 
-// visit reports whether p is met for the first time, and the walk to carry
-// below it.
-func (w *resetWalk) visit(p unsafe.Pointer) (bool, *resetWalk) {
-	if w == nil {
-		w = &resetWalk{seen: make(map[unsafe.Pointer]bool)}
+// resetTrackAfter is how many pointers into recursive types a reset follows
+// on one path before it starts remembering them.
+const resetTrackAfter = 100
+
+// visit reports whether p is to be walked (not met before), and the walk
+// to carry below it.
+func (w resetWalk) visit(p unsafe.Pointer) (bool, resetWalk) {
+	if w.depth < resetTrackAfter {
+		w.depth++
+		return true, w
+	}
+	if w.seen == nil {
+		w.seen = make(map[unsafe.Pointer]bool)
 	}
 	if w.seen[p] {
 		return false, w
@@ -131,10 +143,10 @@ func resetCached(v reflect.Value) {
 	} else if !v.CanAddr() {
 		return
 	}
-	resetValue(v, nil)
+	resetValue(v, resetWalk{})
 }
 
-func resetValue(v reflect.Value, w *resetWalk) {
+func resetValue(v reflect.Value, w resetWalk) {
 	if r := resetterOf(v.Type()); r.fn != nil {
 		r.fn(v.Addr().UnsafePointer(), w)
 	}
@@ -177,7 +189,7 @@ func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
 		// Only a pointer type that its own element can reach again can
 		// take part in a cycle of values.
 		cyclic := typeReaches(t.Elem(), t, map[reflect.Type]bool{})
-		r.fn = func(p unsafe.Pointer, w *resetWalk) {
+		r.fn = func(p unsafe.Pointer, w resetWalk) {
 			q := *(*unsafe.Pointer)(p)
 			if q == nil || elem.fn == nil {
 				return
@@ -193,7 +205,7 @@ func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
 		}
 	case reflect.Slice:
 		elem, size := buildResetter(t.Elem(), built), t.Elem().Size()
-		r.fn = func(p unsafe.Pointer, w *resetWalk) {
+		r.fn = func(p unsafe.Pointer, w resetWalk) {
 			s := (*sliceHeader)(p)
 			if elem.fn == nil {
 				return
@@ -204,7 +216,7 @@ func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
 		}
 	case reflect.Array:
 		elem, size, n := buildResetter(t.Elem(), built), t.Elem().Size(), t.Len()
-		r.fn = func(p unsafe.Pointer, w *resetWalk) {
+		r.fn = func(p unsafe.Pointer, w resetWalk) {
 			if elem.fn == nil {
 				return
 			}
@@ -215,7 +227,7 @@ func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
 	case reflect.Map:
 		r.fn = mapResetter(t, built)
 	case reflect.Interface:
-		r.fn = func(p unsafe.Pointer, w *resetWalk) { resetInterface(reflect.NewAt(t, p).Elem(), w) }
+		r.fn = func(p unsafe.Pointer, w resetWalk) { resetInterface(reflect.NewAt(t, p).Elem(), w) }
 	}
 	return r
 }
@@ -226,7 +238,7 @@ type sliceHeader struct {
 	cap  int
 }
 
-func structResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.Pointer, *resetWalk) {
+func structResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.Pointer, resetWalk) {
 	type op struct {
 		off   uintptr
 		typ   reflect.Type
@@ -246,7 +258,7 @@ func structResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsaf
 			ops = append(ops, op{off: f.Offset, typ: f.Type, child: buildResetter(f.Type, built)})
 		}
 	}
-	return func(p unsafe.Pointer, w *resetWalk) {
+	return func(p unsafe.Pointer, w resetWalk) {
 		for i := range ops {
 			o := &ops[i]
 			fp := unsafe.Add(p, o.off)
@@ -266,10 +278,10 @@ func structResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsaf
 // a value that holds cached properties inline is copied out, reset and
 // stored back; pointers are followed in place. Keys holding cached
 // properties are re-keyed only if resetting changes them.
-func mapResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.Pointer, *resetWalk) {
+func mapResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.Pointer, resetWalk) {
 	kt, et := t.Key(), t.Elem()
 	keyR, elemR := buildResetter(kt, built), buildResetter(et, built)
-	return func(p unsafe.Pointer, w *resetWalk) {
+	return func(p unsafe.Pointer, w resetWalk) {
 		m := reflect.NewAt(t, p).Elem()
 		if m.Len() == 0 || (keyR.fn == nil && elemR.fn == nil) {
 			return
@@ -312,7 +324,7 @@ func mapResetter(t reflect.Type, built map[reflect.Type]*resetter) func(unsafe.P
 
 // resetInterface resets what an interface holds: through a pointer in place;
 // a struct held by value is copied, reset and stored back.
-func resetInterface(v reflect.Value, w *resetWalk) {
+func resetInterface(v reflect.Value, w resetWalk) {
 	if v.IsNil() {
 		return
 	}
