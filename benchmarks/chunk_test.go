@@ -118,7 +118,7 @@ func BenchmarkFingerprint(b *testing.B) {
 		name  string
 		bytes int
 	}{{"1KB", 1 << 10}, {"100KB", 100 << 10}} {
-		p := productOfSize(size.bytes)
+		p := fixtures.ProductOfSize(size.bytes)
 		for _, mode := range []struct {
 			name string
 			opts []memcache.Option

@@ -16,18 +16,6 @@ import (
 	"github.com/leancache/leancache/memcache/memcachetest"
 )
 
-// productOfSize returns a rendered product whose JSON encoding (cached
-// properties stripped) is at least target bytes.
-func productOfSize(target int) *fixtures.Product {
-	for reviews := 0; ; reviews++ {
-		p := fixtures.NewProduct(1, reviews)
-		if b, _ := json.Marshal(p.Twin()); len(b) >= target {
-			p.Render(4 << 10)
-			return p
-		}
-	}
-}
-
 // BenchmarkStore compares Store Get and Set of a domain object with the
 // hand-written path it replaces: json.Marshal of a twin type and gomemcache
 // on the same memcached server.
@@ -38,7 +26,7 @@ func BenchmarkStore(b *testing.B) {
 		name  string
 		bytes int
 	}{{"1KB", 1 << 10}, {"100KB", 100 << 10}} {
-		p := productOfSize(size.bytes)
+		p := fixtures.ProductOfSize(size.bytes)
 		twin := p.Twin()
 
 		client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}, MaxIdleConns: 4})
@@ -112,7 +100,7 @@ func BenchmarkSizeGuard(b *testing.B) {
 // over zstd: the product encoded by each codec, compressed and decompressed
 // by each; the ratio is reported as a metric.
 func BenchmarkCompression(b *testing.B) {
-	p := productOfSize(100 << 10)
+	p := fixtures.ProductOfSize(100 << 10)
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
 	if err != nil {
 		b.Fatal(err)

@@ -193,18 +193,6 @@ func speed(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
-// productOfSize returns a rendered product whose stripped JSON is at least
-// target bytes.
-func productOfSize(target int) *fixtures.Product {
-	for reviews := 0; ; reviews++ {
-		p := fixtures.NewProduct(1, reviews)
-		if b, _ := json.Marshal(p.Twin()); len(b) >= target {
-			p.Render(4 << 10)
-			return p
-		}
-	}
-}
-
 func store(w io.Writer) {
 	srv, err := memcachetest.Start()
 	if err != nil {
@@ -234,7 +222,7 @@ func store(w io.Writer) {
 		name  string
 		bytes int
 	}{{"1 KB", 1 << 10}, {"100 KB", 100 << 10}} {
-		p := productOfSize(size.bytes)
+		p := fixtures.ProductOfSize(size.bytes)
 		twin := p.Twin()
 		set, hand := pair(func(b *testing.B) {
 			for b.Loop() {
