@@ -21,6 +21,7 @@ type UnsupportedTypeError struct {
 	Reason string
 }
 
+// Error names the codec, the type and the field path, and says why.
 func (e *UnsupportedTypeError) Error() string {
 	s := "codec: " + e.Codec + ": unsupported type " + e.Type.String()
 	if e.Path != "" {

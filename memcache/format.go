@@ -86,6 +86,7 @@ type FormatError struct {
 	schema bool
 }
 
+// Error says how the value was written and how this store reads.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("memcache: value under %s was written %s, this store reads %s (flags %#08x)", quoteKey(e.Key), e.Got, e.Want, e.Flags)
 }
@@ -106,6 +107,7 @@ type DecodeError struct {
 	Err   error
 }
 
+// Error names the key and the codec, and gives the codec's error.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("memcache: decode %s with %s: %v", quoteKey(e.Key), e.Codec, e.Err)
 }
@@ -121,6 +123,7 @@ type EncodeError struct {
 	Err   error
 }
 
+// Error names the key and the codec, and gives the codec's error.
 func (e *EncodeError) Error() string {
 	return fmt.Sprintf("memcache: encode %s with %s: %v", quoteKey(e.Key), e.Codec, e.Err)
 }

@@ -60,6 +60,7 @@ type TooLargeError struct {
 	Fields []FieldSize // the biggest fields by encoded size, largest first
 }
 
+// Error gives the key, the size, the limit and the biggest fields.
 func (e *TooLargeError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "memcache: value for %s is %s encoded with %s, over the limit of %s", quoteKey(e.Key), FormatBytes(e.Size), e.Codec, FormatBytes(e.Limit))
@@ -88,6 +89,7 @@ type FieldSize struct {
 	Size int
 }
 
+// String renders the part as "Path: size", as a TooLargeError lists it.
 func (f FieldSize) String() string { return f.Path + ": " + FormatBytes(f.Size) }
 
 // FormatBytes renders a byte count the way the guard's messages do:

@@ -100,6 +100,7 @@ type APIError struct {
 	Path   string
 }
 
+// Error names the path and the HTTP status.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("weather: %s: HTTP %d", e.Path, e.Status)
 }
