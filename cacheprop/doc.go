@@ -12,9 +12,11 @@
 // # Concurrency
 //
 // Every method of Lazy, Memo and WeakTable may be called from any number of
-// goroutines at once, Reset included: a Reset that races with a computation
-// is overtaken by the computation's result, and a reader sees either a value
-// some computation or Set produced, or an empty cell that it fills.
+// goroutines at once, Reset included, and a reader sees either a value some
+// computation or Set produced, or an empty cell that it fills. A Reset that
+// races with a computation differs by type: a Lazy stores the computation's
+// result after the Reset; a Memo (Reset or Forget) hands the result to the
+// computation's callers but does not store it.
 //
 // Decoding is different. codec.Unmarshal writes the target's fields and
 // resets its cached properties, like any Unmarshal: decoding into an object
