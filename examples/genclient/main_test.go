@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -443,26 +442,6 @@ func TestGoRun(t *testing.T) {
 	out, err := exec.Command("go", "run", ".").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, wantOutput, string(out))
-}
-
-// FuzzKeysAreInjective checks the generated key function: calls with
-// different arguments never share a key, and a string that is not valid
-// UTF-8, which JSON would rewrite, is never keyed.
-func FuzzKeysAreInjective(f *testing.F) {
-	f.Add("Paris", "Lyon", 1, 1)
-	f.Add("\xff", "\xfe", 0, 0)
-	f.Add(`\ufffd`, "\ufffd", 0, 0)
-	f.Add("<a&b>", `\u003ca\u0026b\u003e`, 2, 2)
-	f.Fuzz(func(t *testing.T, a, b string, x, y int) {
-		ka, okA := cachedWeatherKey("main.Weather.Forecast", a, x)
-		kb, okB := cachedWeatherKey("main.Weather.Forecast", b, y)
-		if okA && !utf8.ValidString(a) || okB && !utf8.ValidString(b) {
-			t.Fatalf("invalid UTF-8 keyed: %q %q", ka, kb)
-		}
-		if okA && okB && ka == kb && (a != b || x != y) {
-			t.Fatalf("(%q, %d) and (%q, %d) share the key %q", a, x, b, y, ka)
-		}
-	})
 }
 
 func TestGenericWrapper(t *testing.T) {
