@@ -218,10 +218,15 @@ func (c *canon) structWhy(t types.Type, st *types.Struct, addressable bool) stri
 }
 
 // fields walks a struct's fields as encoding/json does, flattening embedded
-// structs, and reports the first field JSON would leave out or lose.
+// structs, and reports the first field JSON would leave out or lose. Cached
+// properties are skipped: codec.JSON, which writes keys, and the store's
+// codec leave them out, and leaving out derived data loses nothing.
 func (c *canon) fields(owner string, st *types.Struct, addressable bool, seen map[string]bool) string {
 	for i := 0; i < st.NumFields(); i++ {
 		f := st.Field(i)
+		if isCachedProperty(st.Tag(i), f.Type()) {
+			continue // the codecs leave it out (reach.go)
+		}
 		tag, hasTag := reflect.StructTag(st.Tag(i)).Lookup("json")
 		jsonName, _, _ := strings.Cut(tag, ",")
 		if hasTag && tag == "-" {
