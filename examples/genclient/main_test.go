@@ -393,7 +393,7 @@ func TestGeneratedFilesAreUpToDate(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(got), "%s is stale: run go generate ./examples/genclient", cfg.Output)
 	}
-	assert.Equal(t, 3, n, "go:generate lines in main.go")
+	assert.Equal(t, 4, n, "go:generate lines in main.go")
 }
 
 const wantOutput = `Paris: 3 days from 2026-11-22
@@ -482,4 +482,40 @@ func TestConcurrentCallsShareOneRequest(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 1, api.count("/forecast"))
+}
+
+// TestCachedPropertiesInMemcached runs a wrapper whose argument and result
+// carry cached properties against real memcached: a trip whose label was
+// computed and a fresh one are the same question, asked once, and the plan
+// read back from memcached computes its summary afresh.
+func TestCachedPropertiesInMemcached(t *testing.T) {
+	srv := memcachetest.NewServer(t)
+	client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	cfg := CachedPlannerConfig{Backend: client, NoLocal: true}
+	var planner countingPlanner
+	first, err := NewCachedPlanner(&planner, cfg)
+	require.NoError(t, err)
+	second, err := NewCachedPlanner(&planner, cfg)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	asked := &Trip{From: "Oslo", To: "Bergen", Days: 2}
+	assert.Equal(t, "Oslo → Bergen", asked.Label())
+	plan, err := first.Plan(ctx, asked)
+	require.NoError(t, err)
+	assert.Equal(t, "Oslo, Bergen", plan.Describe())
+
+	again, err := second.Plan(ctx, &Trip{From: "Oslo", To: "Bergen", Days: 2})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), planner.calls.Load(), "the label is no part of the key")
+	assert.Equal(t, []string{"Oslo", "Bergen"}, again.Stops)
+	_, computed := again.Summary.Peek()
+	assert.False(t, computed, "derived data never travels through memcached")
+	assert.Equal(t, "Oslo, Bergen", again.Describe())
+
+	_, err = second.Plan(ctx, &Trip{From: "Oslo", To: "Bergen", Days: 3})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), planner.calls.Load(), "another trip is another key")
 }
