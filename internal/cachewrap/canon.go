@@ -85,15 +85,13 @@ func (c *canon) why(t types.Type, addressable bool) string {
 		c.visiting[t] = true
 		defer delete(c.visiting, t)
 	}
+	if r := hopeless(t, c.qual); r != "" {
+		return r
+	}
 	name := types.TypeString(t, c.qual)
 	switch u := t.Underlying().(type) {
 	case *types.Basic:
-		switch {
-		case u.Kind() == types.UnsafePointer:
-			return name + " is an unsafe pointer"
-		case u.Info()&types.IsComplex != 0:
-			return name + " is complex, which JSON cannot encode"
-		case u.Kind() == types.UntypedNil || u.Kind() == types.Invalid:
+		if u.Kind() == types.UntypedNil || u.Kind() == types.Invalid {
 			return name + " is not a valid argument type"
 		}
 		return ""
@@ -111,10 +109,6 @@ func (c *canon) why(t types.Type, addressable bool) string {
 		return c.why(u.Elem(), false)
 	case *types.Struct:
 		return c.structWhy(t, u, addressable)
-	case *types.Signature:
-		return name + " is a func, which has no canonical encoding"
-	case *types.Chan:
-		return name + " is a channel, which has no canonical encoding"
 	case *types.Interface:
 		if tp, ok := t.(*types.TypeParam); ok {
 			return c.typeParamWhy(tp, addressable)
