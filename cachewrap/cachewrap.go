@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/leancache/leancache/cacheprop"
@@ -193,11 +194,25 @@ func (e *Entry[V]) Lookup(ctx context.Context, key string, call func(context.Con
 // are not UTF-8, so distinct strings could share a key. Such calls are
 // forwarded uncached.
 func Key(method string, args ...any) (key string, ok bool) {
-	b, err := codec.JSON.Marshal(args)
-	if err != nil || bytes.Contains(b, []byte(`\ufffd`)) {
-		return "", false
+	// One argument at a time: the same bytes as the list, but each goes to
+	// the codec as its own type, which for most types is encoding/json
+	// after one lookup, while a []any would pass every element through the
+	// codec's interface boxes.
+	var b strings.Builder
+	b.WriteString(method)
+	b.WriteString(":[")
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		data, err := codec.JSON.Marshal(a)
+		if err != nil || bytes.Contains(data, []byte(`\ufffd`)) {
+			return "", false
+		}
+		b.Write(data)
 	}
-	return method + ":" + string(b), true
+	b.WriteByte(']')
+	return b.String(), true
 }
 
 // Binary returns an argument for Key that stands for m by its MarshalBinary
