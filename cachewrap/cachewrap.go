@@ -85,6 +85,7 @@ type ConfigError struct {
 	Method string
 }
 
+// Error names the constructor, the Config field and the stray method.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("cachewrap: %s: %s names %q, which is not a cached method", e.Wrapper, e.Field, e.Method)
 }

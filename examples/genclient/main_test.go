@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	cwruntime "github.com/leancache/leancache/cachewrap"
 	"github.com/leancache/leancache/examples/genclient/weather"
 	"github.com/leancache/leancache/internal/cachewrap"
 	"github.com/leancache/leancache/memcache"
@@ -129,6 +130,9 @@ func TestSkipIsHonoured(t *testing.T) {
 
 	_, err = NewCachedWeather(client, CachedWeatherConfig{TTL: map[string]time.Duration{"Report": time.Second}})
 	assert.ErrorContains(t, err, `"Report", which is not a cached method`)
+	var cfgErr *cwruntime.ConfigError
+	require.ErrorAs(t, err, &cfgErr)
+	assert.Equal(t, cwruntime.ConfigError{Wrapper: "NewCachedWeather", Field: "TTL", Method: "Report"}, *cfgErr)
 }
 
 func TestTTLIsHonouredInProcess(t *testing.T) {
