@@ -42,6 +42,28 @@ var goldenCases = []struct {
 
 var generatedHeader = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
 
+// wrapperDecl matches the top-level declarations a generated file may have:
+// the wrapper, its config alias, tuple results, its constructor and its
+// methods; helpers belong to the runtime package.
+var wrapperDecl = regexp.MustCompile(`^(func New\w+[\[(]|func \(cw \*\w+(\[[\w, ]+\])?\) \w+\(|type \w+Result(\[.*\])? struct \{$|type \w+Config = cachewrap\.Config$|type \w+(\[.*\])? struct \{$|var _ )`)
+
+// assertOnlyWrappers checks that src declares nothing but the wrapper's own
+// names, and at most one struct type besides the tuple results.
+func assertOnlyWrappers(t *testing.T, src []byte) {
+	t.Helper()
+	structs := 0
+	for _, line := range strings.Split(string(src), "\n") {
+		if !strings.HasPrefix(line, "func ") && !strings.HasPrefix(line, "type ") && !strings.HasPrefix(line, "var ") {
+			continue
+		}
+		assert.Regexp(t, wrapperDecl, line)
+		if strings.HasPrefix(line, "type ") && strings.HasSuffix(line, "struct {") && !strings.Contains(line, "Result") {
+			structs++
+		}
+	}
+	assert.Equal(t, 1, structs, "one wrapper type")
+}
+
 func generate(t *testing.T, args []string) []byte {
 	t.Helper()
 	cfg, err := cachewrap.ParseFlags(args, io.Discard)
@@ -69,6 +91,7 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, string(formatted), string(src), "not gofmt-clean")
 			assert.Equal(t, string(src), string(generate(t, tc.args)), "a second run differs")
+			assertOnlyWrappers(t, src)
 		})
 	}
 }
