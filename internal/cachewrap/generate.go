@@ -72,8 +72,16 @@ func Generate(cfg Config) ([]byte, error) {
 	}
 	r, n := utf8.DecodeRuneInString(g.wrapper)
 	g.prefix = string(unicode.ToLower(r)) + g.wrapper[n:]
-	// The standard packages claim their names first, so that a source
-	// package called json or time is the one renamed.
+	// A file in the source package shares its scope: no import may take a
+	// name declared there.
+	if same {
+		g.names = map[string]bool{}
+		for _, n := range src.pkg.Types.Scope().Names() {
+			g.names[n] = true
+		}
+	}
+	// The standard packages and the runtime claim their names next, so that
+	// a source package called time or cachewrap is the one renamed.
 	for _, p := range fixedImports {
 		g.importName(p)
 	}

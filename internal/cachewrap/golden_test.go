@@ -45,7 +45,7 @@ var generatedHeader = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
 // wrapperDecl matches the top-level declarations a generated file may have:
 // the wrapper, its config alias, tuple results, its constructor and its
 // methods; helpers belong to the runtime package.
-var wrapperDecl = regexp.MustCompile(`^(func New\w+[\[(]|func \(cw \*\w+(\[[\w, ]+\])?\) \w+\(|type \w+Result(\[.*\])? struct \{$|type \w+Config = cachewrap\.Config$|type \w+(\[.*\])? struct \{$|var _ )`)
+var wrapperDecl = regexp.MustCompile(`^(func New\w+[\[(]|func \(cw \*\w+(\[[\w, ]+\])?\) \w+\(|type \w+Result(\[.*\])? struct \{$|type \w+Config = cachewrap\d*\.Config$|type \w+(\[.*\])? struct \{$|var _ )`)
 
 // assertOnlyWrappers checks that src declares nothing but the wrapper's own
 // names, and at most one struct type besides the tuple results.

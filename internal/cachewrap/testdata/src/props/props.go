@@ -71,3 +71,9 @@ type Holder struct {
 	R Resetter
 	P *Embeds
 }
+
+// cachewrap is a package-level name, which the generated file's import of
+// the runtime must not take.
+var cachewrap = "taken"
+
+var _ = cachewrap
