@@ -42,6 +42,11 @@
 // by the JSON of its arguments; see the package documentation of
 // internal/cachewrap for the rules.
 //
+// The generated file holds only the wrapper's type, constructor and methods;
+// what they share (caches, keys, the config type) is imported from
+// github.com/leancache/leancache/cachewrap, the wrappers' runtime, so that
+// updating the module fixes wrappers generated earlier.
+//
 // The output is gofmt-formatted, starts with the standard "Code generated
 // ... DO NOT EDIT." line, and is the same, byte for byte, every time it is
 // generated from the same source and flags.

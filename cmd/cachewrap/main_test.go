@@ -23,7 +23,7 @@ func TestRunWritesTheWrapper(t *testing.T) {
 	assert.Contains(t, text, "\npackage repos\n")
 	assert.Contains(t, text, `"github.com/leancache/leancache/internal/cachewrap/testdata/src/generic"`)
 	assert.Contains(t, text, "func NewCachedRepo[K generic.ID, V any](next generic.Repo[K, V], cfg CachedRepoConfig) (*CachedRepo[K, V], error)")
-	assert.Contains(t, text, `cachedRepoInit(&cw.cacheGet, "Get", 30*time.Second,`)
+	assert.Contains(t, text, `cachewrap.Bind(&cw.cacheGet, cachewrap.Method{Name: "Get", TTL: 30 * time.Second`)
 
 	// A second run leaves the same bytes.
 	require.NoError(t, run(args))

@@ -5,17 +5,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding"
-	"encoding/json"
-	"fmt"
 	"net/url"
 	"time"
 
-	"github.com/leancache/leancache/cacheprop"
+	"github.com/leancache/leancache/cachewrap"
 	"github.com/leancache/leancache/examples/genclient/weather"
-	"github.com/leancache/leancache/memcache"
 )
 
 // CachedClient wraps a weather.Client and caches the results of its methods:
@@ -27,13 +22,13 @@ import (
 // It may be used by several goroutines at once if the wrapped value may.
 type CachedClient struct {
 	next          *weather.Client
-	cacheCurrent  cachedClientEntry[weather.Conditions]
-	cacheExtremes cachedClientEntry[cachedClientExtremesResult]
-	cacheForecast cachedClientEntry[*weather.Forecast]
-	cacheHistory  cachedClientEntry[[]weather.Reading]
-	cacheSearch   cachedClientEntry[[]weather.City]
-	cacheStation  cachedClientEntry[weather.Station]
-	cacheUnits    cachedClientEntry[string]
+	cacheCurrent  cachewrap.Entry[weather.Conditions]
+	cacheExtremes cachewrap.Entry[cachedClientExtremesResult]
+	cacheForecast cachewrap.Entry[*weather.Forecast]
+	cacheHistory  cachewrap.Entry[[]weather.Reading]
+	cacheSearch   cachewrap.Entry[[]weather.City]
+	cacheStation  cachewrap.Entry[weather.Station]
+	cacheUnits    cachewrap.Entry[string]
 }
 
 // cachedClientExtremesResult holds the results of Extremes, which are cached together.
@@ -42,64 +37,26 @@ type cachedClientExtremesResult struct {
 	R1 float64
 }
 
-// CachedClientConfig configures a CachedClient. The zero value caches in
-// process only, with the TTLs and bounds set when the wrapper was generated.
-type CachedClientConfig struct {
-	// Backend, when set, caches results in memcached as well, through one
-	// memcache.Store per method. A call's key is the method's qualified name,
-	// a colon and the JSON of its arguments, under the stores' namespace.
-	Backend memcache.Backend
-	// StoreOptions are given to every method's memcache.NewStore: a codec,
-	// a namespace and version, WithFingerprint, middleware. Each method has
-	// a store of its own, so a fingerprint covers that method's result
-	// type. The method's TTL is appended as memcache.WithExpiration.
-	StoreOptions []memcache.Option
-	// NoLocal turns the in-process tables off, leaving memcached as the
-	// only cache.
-	NoLocal bool
-	// TTL overrides, by method name, how long results are kept; zero means
-	// until evicted.
-	TTL map[string]time.Duration
-	// MaxEntries overrides, by method name, how many results the
-	// in-process table holds; zero means no bound.
-	MaxEntries map[string]int
-}
+// CachedClientConfig configures a CachedClient: see cachewrap.Config. The
+// zero value caches in process only, with the TTLs and bounds set when the
+// wrapper was generated.
+type CachedClientConfig = cachewrap.Config
 
-// NewCachedClient returns a CachedClient that forwards to next. It fails when
-// cfg names a method that is not cached, or when memcache.NewStore refuses
-// cfg.StoreOptions.
+// NewCachedClient returns a CachedClient that forwards to next. It fails with
+// a *cachewrap.ConfigError when cfg names a method that is not cached, or
+// when memcache.NewStore refuses cfg.StoreOptions.
 func NewCachedClient(next *weather.Client, cfg CachedClientConfig) (*CachedClient, error) {
-	known := map[string]bool{"Current": true, "Extremes": true, "Forecast": true, "History": true, "Search": true, "Station": true, "Units": true}
-	for name := range cfg.TTL {
-		if !known[name] {
-			return nil, fmt.Errorf("NewCachedClient: TTL names %q, which is not a cached method", name)
-		}
-	}
-	for name := range cfg.MaxEntries {
-		if !known[name] {
-			return nil, fmt.Errorf("NewCachedClient: MaxEntries names %q, which is not a cached method", name)
-		}
-	}
 	cw := &CachedClient{next: next}
-	if err := cachedClientInit(&cw.cacheCurrent, "Current", time.Minute, 1000, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedClientInit(&cw.cacheExtremes, "Extremes", 10*time.Minute, 1000, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedClientInit(&cw.cacheForecast, "Forecast", 10*time.Minute, 1000, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedClientInit(&cw.cacheHistory, "History", 10*time.Minute, 1000, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedClientInit(&cw.cacheSearch, "Search", 10*time.Minute, 1000, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedClientInit(&cw.cacheStation, "Station", 10*time.Minute, 1000, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedClientInit(&cw.cacheUnits, "Units", 10*time.Minute, 1000, true, &cfg); err != nil {
+	err := cachewrap.Init("NewCachedClient", cfg,
+		cachewrap.Bind(&cw.cacheCurrent, cachewrap.Method{Name: "Current", TTL: time.Minute, MaxEntries: 1000}),
+		cachewrap.Bind(&cw.cacheExtremes, cachewrap.Method{Name: "Extremes", TTL: 10 * time.Minute, MaxEntries: 1000}),
+		cachewrap.Bind(&cw.cacheForecast, cachewrap.Method{Name: "Forecast", TTL: 10 * time.Minute, MaxEntries: 1000}),
+		cachewrap.Bind(&cw.cacheHistory, cachewrap.Method{Name: "History", TTL: 10 * time.Minute, MaxEntries: 1000}),
+		cachewrap.Bind(&cw.cacheSearch, cachewrap.Method{Name: "Search", TTL: 10 * time.Minute, MaxEntries: 1000}),
+		cachewrap.Bind(&cw.cacheStation, cachewrap.Method{Name: "Station", TTL: 10 * time.Minute, MaxEntries: 1000}),
+		cachewrap.Bind(&cw.cacheUnits, cachewrap.Method{Name: "Units", TTL: 10 * time.Minute, MaxEntries: 1000}),
+	)
+	if err != nil {
 		return nil, err
 	}
 	return cw, nil
@@ -114,11 +71,11 @@ func (cw *CachedClient) Alerts(ctx context.Context, keep func(weather.Alert) boo
 // Current is cached by its arguments, leaving out the context, for 1m0s, at
 // most 1000 results in process.
 func (cw *CachedClient) Current(ctx context.Context, city string) (weather.Conditions, error) {
-	ck, keyed := cachedClientKey("weather.Client.Current", city)
+	ck, keyed := cachewrap.Key("weather.Client.Current", city)
 	if !keyed {
 		return cw.next.Current(ctx, city)
 	}
-	return cachedClientLookup(ctx, &cw.cacheCurrent, ck, func(ctx context.Context) (weather.Conditions, error) {
+	return cw.cacheCurrent.Lookup(ctx, ck, func(ctx context.Context) (weather.Conditions, error) {
 		return cw.next.Current(ctx, city)
 	})
 }
@@ -126,11 +83,11 @@ func (cw *CachedClient) Current(ctx context.Context, city string) (weather.Condi
 // Extremes is cached by its arguments, leaving out the context, for 10m0s, at
 // most 1000 results in process.
 func (cw *CachedClient) Extremes(ctx context.Context, city string) (float64, float64, error) {
-	ck, keyed := cachedClientKey("weather.Client.Extremes", city)
+	ck, keyed := cachewrap.Key("weather.Client.Extremes", city)
 	if !keyed {
 		return cw.next.Extremes(ctx, city)
 	}
-	res, err := cachedClientLookup(ctx, &cw.cacheExtremes, ck, func(ctx context.Context) (cachedClientExtremesResult, error) {
+	res, err := cw.cacheExtremes.Lookup(ctx, ck, func(ctx context.Context) (cachedClientExtremesResult, error) {
 		r0, r1, err := cw.next.Extremes(ctx, city)
 		return cachedClientExtremesResult{R0: r0, R1: r1}, err
 	})
@@ -140,11 +97,11 @@ func (cw *CachedClient) Extremes(ctx context.Context, city string) (float64, flo
 // Forecast is cached by its arguments, leaving out the context, for 10m0s, at
 // most 1000 results in process.
 func (cw *CachedClient) Forecast(ctx context.Context, city string, days int) (*weather.Forecast, error) {
-	ck, keyed := cachedClientKey("weather.Client.Forecast", city, days)
+	ck, keyed := cachewrap.Key("weather.Client.Forecast", city, days)
 	if !keyed {
 		return cw.next.Forecast(ctx, city, days)
 	}
-	return cachedClientLookup(ctx, &cw.cacheForecast, ck, func(ctx context.Context) (*weather.Forecast, error) {
+	return cw.cacheForecast.Lookup(ctx, ck, func(ctx context.Context) (*weather.Forecast, error) {
 		return cw.next.Forecast(ctx, city, days)
 	})
 }
@@ -152,11 +109,11 @@ func (cw *CachedClient) Forecast(ctx context.Context, city string, days int) (*w
 // History is cached by its arguments, leaving out the context, for 10m0s, at
 // most 1000 results in process.
 func (cw *CachedClient) History(ctx context.Context, city string, from time.Time, to time.Time) ([]weather.Reading, error) {
-	ck, keyed := cachedClientKey("weather.Client.History", city, from, to)
+	ck, keyed := cachewrap.Key("weather.Client.History", city, from, to)
 	if !keyed {
 		return cw.next.History(ctx, city, from, to)
 	}
-	return cachedClientLookup(ctx, &cw.cacheHistory, ck, func(ctx context.Context) ([]weather.Reading, error) {
+	return cw.cacheHistory.Lookup(ctx, ck, func(ctx context.Context) ([]weather.Reading, error) {
 		return cw.next.History(ctx, city, from, to)
 	})
 }
@@ -170,11 +127,11 @@ func (cw *CachedClient) Report(ctx context.Context, r weather.Reading) (string, 
 // Search is cached by its arguments, leaving out the context, for 10m0s, at
 // most 1000 results in process.
 func (cw *CachedClient) Search(ctx context.Context, q weather.Query, opts ...weather.SearchOption) ([]weather.City, error) {
-	ck, keyed := cachedClientKey("weather.Client.Search", q, opts)
+	ck, keyed := cachewrap.Key("weather.Client.Search", q, opts)
 	if !keyed {
 		return cw.next.Search(ctx, q, opts...)
 	}
-	return cachedClientLookup(ctx, &cw.cacheSearch, ck, func(ctx context.Context) ([]weather.City, error) {
+	return cw.cacheSearch.Lookup(ctx, ck, func(ctx context.Context) ([]weather.City, error) {
 		return cw.next.Search(ctx, q, opts...)
 	})
 }
@@ -182,18 +139,18 @@ func (cw *CachedClient) Search(ctx context.Context, q weather.Query, opts ...wea
 // Station is cached by its arguments, leaving out the context, for 10m0s, at
 // most 1000 results in process.
 func (cw *CachedClient) Station(ctx context.Context, u *url.URL) (weather.Station, error) {
-	ck, keyed := cachedClientKey("weather.Client.Station", cachedClientBinary{u, u == nil})
+	ck, keyed := cachewrap.Key("weather.Client.Station", cachewrap.Binary(u))
 	if !keyed {
 		return cw.next.Station(ctx, u)
 	}
-	return cachedClientLookup(ctx, &cw.cacheStation, ck, func(ctx context.Context) (weather.Station, error) {
+	return cw.cacheStation.Lookup(ctx, ck, func(ctx context.Context) (weather.Station, error) {
 		return cw.next.Station(ctx, u)
 	})
 }
 
 // Units is cached, for 10m0s, at most 1000 results in process.
 func (cw *CachedClient) Units() string {
-	res, err := cachedClientLookup(context.Background(), &cw.cacheUnits, "weather.Client.Units:[]", func(context.Context) (string, error) {
+	res, err := cw.cacheUnits.Lookup(context.Background(), "weather.Client.Units:[]", func(context.Context) (string, error) {
 		return cw.next.Units(), nil
 	})
 	if err != nil {
@@ -201,78 +158,4 @@ func (cw *CachedClient) Units() string {
 		return cw.next.Units()
 	}
 	return res
-}
-
-// cachedClientEntry holds the caches of one method.
-type cachedClientEntry[V any] struct {
-	local bool
-	memo  cacheprop.Memo[string, V]
-	store *memcache.Store[V]
-}
-
-func cachedClientInit[V any](e *cachedClientEntry[V], method string, ttl time.Duration, bound int, store bool, cfg *CachedClientConfig) error {
-	if d, ok := cfg.TTL[method]; ok {
-		ttl = d
-	}
-	if n, ok := cfg.MaxEntries[method]; ok {
-		bound = n
-	}
-	if !cfg.NoLocal {
-		e.local = true
-		e.memo.Configure(cacheprop.MemoOptions{MaxEntries: bound, TTL: ttl})
-	}
-	if store && cfg.Backend != nil {
-		opts := append(cfg.StoreOptions[:len(cfg.StoreOptions):len(cfg.StoreOptions)], memcache.WithExpiration(ttl))
-		s, err := memcache.NewStore[V](cfg.Backend, opts...)
-		if err != nil {
-			return fmt.Errorf("NewCachedClient: %s: %w", method, err)
-		}
-		e.store = s
-	}
-	return nil
-}
-
-// cachedClientLookup returns the result for key from the first cache
-// that holds it, calling call, once for concurrent callers, when none does.
-func cachedClientLookup[V any](ctx context.Context, e *cachedClientEntry[V], key string, call func(context.Context) (V, error)) (V, error) {
-	load := call
-	if e.store != nil {
-		load = func(ctx context.Context) (V, error) { return e.store.GetOrLoad(ctx, key, call) }
-	}
-	if !e.local {
-		return load(ctx)
-	}
-	return e.memo.GetContext(ctx, key, func(ctx context.Context, _ string) (V, error) { return load(ctx) })
-}
-
-// cachedClientKey returns the key of a call: the method's qualified
-// name, a colon and the JSON of the arguments. ok is false when JSON refuses
-// them (NaN, a func inside a trusted type) or would alter them: it writes
-// \ufffd for bytes that are not UTF-8, so distinct strings could share a key.
-// Such calls are forwarded uncached.
-func cachedClientKey(method string, args ...any) (key string, ok bool) {
-	b, err := json.Marshal(args)
-	if err != nil || bytes.Contains(b, []byte(`\ufffd`)) {
-		return "", false
-	}
-	return method + ":" + string(b), true
-}
-
-// cachedClientBinary keys an argument by its MarshalBinary form, for
-// types such as url.URL whose JSON would leave data out.
-type cachedClientBinary struct {
-	m     encoding.BinaryMarshaler
-	isNil bool
-}
-
-// MarshalJSON writes the binary form as a JSON string (base64).
-func (b cachedClientBinary) MarshalJSON() ([]byte, error) {
-	if b.isNil {
-		return []byte("null"), nil
-	}
-	data, err := b.m.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(data)
 }

@@ -5,14 +5,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"time"
 
-	"github.com/leancache/leancache/cacheprop"
-	"github.com/leancache/leancache/memcache"
+	"github.com/leancache/leancache/cachewrap"
 )
 
 // CachedGetter wraps a Getter[K, V] and caches the results of its methods: in
@@ -24,49 +19,23 @@ import (
 // It may be used by several goroutines at once if the wrapped value may.
 type CachedGetter[K ~string | ~int64, V any] struct {
 	next     Getter[K, V]
-	cacheGet cachedGetterEntry[V]
+	cacheGet cachewrap.Entry[V]
 }
 
-// CachedGetterConfig configures a CachedGetter. The zero value caches in
-// process only, with the TTLs and bounds set when the wrapper was generated.
-type CachedGetterConfig struct {
-	// Backend, when set, caches results in memcached as well, through one
-	// memcache.Store per method. A call's key is the method's qualified name,
-	// a colon and the JSON of its arguments, under the stores' namespace.
-	Backend memcache.Backend
-	// StoreOptions are given to every method's memcache.NewStore: a codec,
-	// a namespace and version, WithFingerprint, middleware. Each method has
-	// a store of its own, so a fingerprint covers that method's result
-	// type. The method's TTL is appended as memcache.WithExpiration.
-	StoreOptions []memcache.Option
-	// NoLocal turns the in-process tables off, leaving memcached as the
-	// only cache.
-	NoLocal bool
-	// TTL overrides, by method name, how long results are kept; zero means
-	// until evicted.
-	TTL map[string]time.Duration
-	// MaxEntries overrides, by method name, how many results the
-	// in-process table holds; zero means no bound.
-	MaxEntries map[string]int
-}
+// CachedGetterConfig configures a CachedGetter: see cachewrap.Config. The
+// zero value caches in process only, with the TTLs and bounds set when the
+// wrapper was generated.
+type CachedGetterConfig = cachewrap.Config
 
-// NewCachedGetter returns a CachedGetter that forwards to next. It fails when
-// cfg names a method that is not cached, or when memcache.NewStore refuses
-// cfg.StoreOptions.
+// NewCachedGetter returns a CachedGetter that forwards to next. It fails with
+// a *cachewrap.ConfigError when cfg names a method that is not cached, or
+// when memcache.NewStore refuses cfg.StoreOptions.
 func NewCachedGetter[K ~string | ~int64, V any](next Getter[K, V], cfg CachedGetterConfig) (*CachedGetter[K, V], error) {
-	known := map[string]bool{"Get": true}
-	for name := range cfg.TTL {
-		if !known[name] {
-			return nil, fmt.Errorf("NewCachedGetter: TTL names %q, which is not a cached method", name)
-		}
-	}
-	for name := range cfg.MaxEntries {
-		if !known[name] {
-			return nil, fmt.Errorf("NewCachedGetter: MaxEntries names %q, which is not a cached method", name)
-		}
-	}
 	cw := &CachedGetter[K, V]{next: next}
-	if err := cachedGetterInit(&cw.cacheGet, "Get", 0, 0, true, &cfg); err != nil {
+	err := cachewrap.Init("NewCachedGetter", cfg,
+		cachewrap.Bind(&cw.cacheGet, cachewrap.Method{Name: "Get"}),
+	)
+	if err != nil {
 		return nil, err
 	}
 	return cw, nil
@@ -75,66 +44,11 @@ func NewCachedGetter[K ~string | ~int64, V any](next Getter[K, V], cfg CachedGet
 // Get is cached by its arguments, leaving out the context, keyed by JSON on
 // trust.
 func (cw *CachedGetter[K, V]) Get(ctx context.Context, key K) (V, error) {
-	ck, keyed := cachedGetterKey("main.Getter.Get", key)
+	ck, keyed := cachewrap.Key("main.Getter.Get", key)
 	if !keyed {
 		return cw.next.Get(ctx, key)
 	}
-	return cachedGetterLookup(ctx, &cw.cacheGet, ck, func(ctx context.Context) (V, error) {
+	return cw.cacheGet.Lookup(ctx, ck, func(ctx context.Context) (V, error) {
 		return cw.next.Get(ctx, key)
 	})
-}
-
-// cachedGetterEntry holds the caches of one method.
-type cachedGetterEntry[V any] struct {
-	local bool
-	memo  cacheprop.Memo[string, V]
-	store *memcache.Store[V]
-}
-
-func cachedGetterInit[V any](e *cachedGetterEntry[V], method string, ttl time.Duration, bound int, store bool, cfg *CachedGetterConfig) error {
-	if d, ok := cfg.TTL[method]; ok {
-		ttl = d
-	}
-	if n, ok := cfg.MaxEntries[method]; ok {
-		bound = n
-	}
-	if !cfg.NoLocal {
-		e.local = true
-		e.memo.Configure(cacheprop.MemoOptions{MaxEntries: bound, TTL: ttl})
-	}
-	if store && cfg.Backend != nil {
-		opts := append(cfg.StoreOptions[:len(cfg.StoreOptions):len(cfg.StoreOptions)], memcache.WithExpiration(ttl))
-		s, err := memcache.NewStore[V](cfg.Backend, opts...)
-		if err != nil {
-			return fmt.Errorf("NewCachedGetter: %s: %w", method, err)
-		}
-		e.store = s
-	}
-	return nil
-}
-
-// cachedGetterLookup returns the result for key from the first cache
-// that holds it, calling call, once for concurrent callers, when none does.
-func cachedGetterLookup[V any](ctx context.Context, e *cachedGetterEntry[V], key string, call func(context.Context) (V, error)) (V, error) {
-	load := call
-	if e.store != nil {
-		load = func(ctx context.Context) (V, error) { return e.store.GetOrLoad(ctx, key, call) }
-	}
-	if !e.local {
-		return load(ctx)
-	}
-	return e.memo.GetContext(ctx, key, func(ctx context.Context, _ string) (V, error) { return load(ctx) })
-}
-
-// cachedGetterKey returns the key of a call: the method's qualified
-// name, a colon and the JSON of the arguments. ok is false when JSON refuses
-// them (NaN, a func inside a trusted type) or would alter them: it writes
-// \ufffd for bytes that are not UTF-8, so distinct strings could share a key.
-// Such calls are forwarded uncached.
-func cachedGetterKey(method string, args ...any) (key string, ok bool) {
-	b, err := json.Marshal(args)
-	if err != nil || bytes.Contains(b, []byte(`\ufffd`)) {
-		return "", false
-	}
-	return method + ":" + string(b), true
 }

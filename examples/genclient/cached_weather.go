@@ -5,17 +5,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding"
-	"encoding/json"
-	"fmt"
 	"net/url"
 	"time"
 
-	"github.com/leancache/leancache/cacheprop"
+	"github.com/leancache/leancache/cachewrap"
 	"github.com/leancache/leancache/examples/genclient/weather"
-	"github.com/leancache/leancache/memcache"
 )
 
 var _ Weather = (*CachedWeather)(nil)
@@ -29,13 +24,13 @@ var _ Weather = (*CachedWeather)(nil)
 // It may be used by several goroutines at once if the wrapped value may.
 type CachedWeather struct {
 	next          Weather
-	cacheCurrent  cachedWeatherEntry[weather.Conditions]
-	cacheExtremes cachedWeatherEntry[cachedWeatherExtremesResult]
-	cacheForecast cachedWeatherEntry[*weather.Forecast]
-	cacheHistory  cachedWeatherEntry[[]weather.Reading]
-	cacheSearch   cachedWeatherEntry[[]weather.City]
-	cacheStation  cachedWeatherEntry[weather.Station]
-	cacheUnits    cachedWeatherEntry[string]
+	cacheCurrent  cachewrap.Entry[weather.Conditions]
+	cacheExtremes cachewrap.Entry[cachedWeatherExtremesResult]
+	cacheForecast cachewrap.Entry[*weather.Forecast]
+	cacheHistory  cachewrap.Entry[[]weather.Reading]
+	cacheSearch   cachewrap.Entry[[]weather.City]
+	cacheStation  cachewrap.Entry[weather.Station]
+	cacheUnits    cachewrap.Entry[string]
 }
 
 // cachedWeatherExtremesResult holds the results of Extremes, which are cached together.
@@ -44,64 +39,26 @@ type cachedWeatherExtremesResult struct {
 	R1 float64
 }
 
-// CachedWeatherConfig configures a CachedWeather. The zero value caches in
-// process only, with the TTLs and bounds set when the wrapper was generated.
-type CachedWeatherConfig struct {
-	// Backend, when set, caches results in memcached as well, through one
-	// memcache.Store per method. A call's key is the method's qualified name,
-	// a colon and the JSON of its arguments, under the stores' namespace.
-	Backend memcache.Backend
-	// StoreOptions are given to every method's memcache.NewStore: a codec,
-	// a namespace and version, WithFingerprint, middleware. Each method has
-	// a store of its own, so a fingerprint covers that method's result
-	// type. The method's TTL is appended as memcache.WithExpiration.
-	StoreOptions []memcache.Option
-	// NoLocal turns the in-process tables off, leaving memcached as the
-	// only cache.
-	NoLocal bool
-	// TTL overrides, by method name, how long results are kept; zero means
-	// until evicted.
-	TTL map[string]time.Duration
-	// MaxEntries overrides, by method name, how many results the
-	// in-process table holds; zero means no bound.
-	MaxEntries map[string]int
-}
+// CachedWeatherConfig configures a CachedWeather: see cachewrap.Config. The
+// zero value caches in process only, with the TTLs and bounds set when the
+// wrapper was generated.
+type CachedWeatherConfig = cachewrap.Config
 
 // NewCachedWeather returns a CachedWeather that forwards to next. It fails
-// when cfg names a method that is not cached, or when memcache.NewStore
-// refuses cfg.StoreOptions.
+// with a *cachewrap.ConfigError when cfg names a method that is not cached,
+// or when memcache.NewStore refuses cfg.StoreOptions.
 func NewCachedWeather(next Weather, cfg CachedWeatherConfig) (*CachedWeather, error) {
-	known := map[string]bool{"Current": true, "Extremes": true, "Forecast": true, "History": true, "Search": true, "Station": true, "Units": true}
-	for name := range cfg.TTL {
-		if !known[name] {
-			return nil, fmt.Errorf("NewCachedWeather: TTL names %q, which is not a cached method", name)
-		}
-	}
-	for name := range cfg.MaxEntries {
-		if !known[name] {
-			return nil, fmt.Errorf("NewCachedWeather: MaxEntries names %q, which is not a cached method", name)
-		}
-	}
 	cw := &CachedWeather{next: next}
-	if err := cachedWeatherInit(&cw.cacheCurrent, "Current", time.Minute, 0, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedWeatherInit(&cw.cacheExtremes, "Extremes", 0, 0, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedWeatherInit(&cw.cacheForecast, "Forecast", 10*time.Minute, 500, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedWeatherInit(&cw.cacheHistory, "History", 0, 0, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedWeatherInit(&cw.cacheSearch, "Search", 0, 0, true, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedWeatherInit(&cw.cacheStation, "Station", 0, 0, false, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cachedWeatherInit(&cw.cacheUnits, "Units", 0, 0, true, &cfg); err != nil {
+	err := cachewrap.Init("NewCachedWeather", cfg,
+		cachewrap.Bind(&cw.cacheCurrent, cachewrap.Method{Name: "Current", TTL: time.Minute}),
+		cachewrap.Bind(&cw.cacheExtremes, cachewrap.Method{Name: "Extremes"}),
+		cachewrap.Bind(&cw.cacheForecast, cachewrap.Method{Name: "Forecast", TTL: 10 * time.Minute, MaxEntries: 500}),
+		cachewrap.Bind(&cw.cacheHistory, cachewrap.Method{Name: "History"}),
+		cachewrap.Bind(&cw.cacheSearch, cachewrap.Method{Name: "Search"}),
+		cachewrap.Bind(&cw.cacheStation, cachewrap.Method{Name: "Station", Local: true}),
+		cachewrap.Bind(&cw.cacheUnits, cachewrap.Method{Name: "Units"}),
+	)
+	if err != nil {
 		return nil, err
 	}
 	return cw, nil
@@ -115,22 +72,22 @@ func (cw *CachedWeather) Alerts(ctx context.Context, keep func(weather.Alert) bo
 
 // Current is cached by its arguments, leaving out the context, for 1m0s.
 func (cw *CachedWeather) Current(ctx context.Context, city string) (weather.Conditions, error) {
-	ck, keyed := cachedWeatherKey("main.Weather.Current", city)
+	ck, keyed := cachewrap.Key("main.Weather.Current", city)
 	if !keyed {
 		return cw.next.Current(ctx, city)
 	}
-	return cachedWeatherLookup(ctx, &cw.cacheCurrent, ck, func(ctx context.Context) (weather.Conditions, error) {
+	return cw.cacheCurrent.Lookup(ctx, ck, func(ctx context.Context) (weather.Conditions, error) {
 		return cw.next.Current(ctx, city)
 	})
 }
 
 // Extremes is cached by its arguments, leaving out the context.
 func (cw *CachedWeather) Extremes(ctx context.Context, city string) (float64, float64, error) {
-	ck, keyed := cachedWeatherKey("main.Weather.Extremes", city)
+	ck, keyed := cachewrap.Key("main.Weather.Extremes", city)
 	if !keyed {
 		return cw.next.Extremes(ctx, city)
 	}
-	res, err := cachedWeatherLookup(ctx, &cw.cacheExtremes, ck, func(ctx context.Context) (cachedWeatherExtremesResult, error) {
+	res, err := cw.cacheExtremes.Lookup(ctx, ck, func(ctx context.Context) (cachedWeatherExtremesResult, error) {
 		r0, r1, err := cw.next.Extremes(ctx, city)
 		return cachedWeatherExtremesResult{R0: r0, R1: r1}, err
 	})
@@ -140,22 +97,22 @@ func (cw *CachedWeather) Extremes(ctx context.Context, city string) (float64, fl
 // Forecast is cached by its arguments, leaving out the context, for 10m0s, at
 // most 500 results in process.
 func (cw *CachedWeather) Forecast(ctx context.Context, city string, days int) (*weather.Forecast, error) {
-	ck, keyed := cachedWeatherKey("main.Weather.Forecast", city, days)
+	ck, keyed := cachewrap.Key("main.Weather.Forecast", city, days)
 	if !keyed {
 		return cw.next.Forecast(ctx, city, days)
 	}
-	return cachedWeatherLookup(ctx, &cw.cacheForecast, ck, func(ctx context.Context) (*weather.Forecast, error) {
+	return cw.cacheForecast.Lookup(ctx, ck, func(ctx context.Context) (*weather.Forecast, error) {
 		return cw.next.Forecast(ctx, city, days)
 	})
 }
 
 // History is cached by its arguments, leaving out the context.
 func (cw *CachedWeather) History(ctx context.Context, city string, from time.Time, to time.Time) ([]weather.Reading, error) {
-	ck, keyed := cachedWeatherKey("main.Weather.History", city, from, to)
+	ck, keyed := cachewrap.Key("main.Weather.History", city, from, to)
 	if !keyed {
 		return cw.next.History(ctx, city, from, to)
 	}
-	return cachedWeatherLookup(ctx, &cw.cacheHistory, ck, func(ctx context.Context) ([]weather.Reading, error) {
+	return cw.cacheHistory.Lookup(ctx, ck, func(ctx context.Context) ([]weather.Reading, error) {
 		return cw.next.History(ctx, city, from, to)
 	})
 }
@@ -168,11 +125,11 @@ func (cw *CachedWeather) Report(ctx context.Context, r weather.Reading) (string,
 
 // Search is cached by its arguments, leaving out the context.
 func (cw *CachedWeather) Search(ctx context.Context, q weather.Query, opts ...weather.SearchOption) ([]weather.City, error) {
-	ck, keyed := cachedWeatherKey("main.Weather.Search", q, opts)
+	ck, keyed := cachewrap.Key("main.Weather.Search", q, opts)
 	if !keyed {
 		return cw.next.Search(ctx, q, opts...)
 	}
-	return cachedWeatherLookup(ctx, &cw.cacheSearch, ck, func(ctx context.Context) ([]weather.City, error) {
+	return cw.cacheSearch.Lookup(ctx, ck, func(ctx context.Context) ([]weather.City, error) {
 		return cw.next.Search(ctx, q, opts...)
 	})
 }
@@ -180,18 +137,18 @@ func (cw *CachedWeather) Search(ctx context.Context, q weather.Query, opts ...we
 // Station is cached by its arguments, leaving out the context. It is cached
 // in process only: set by a directive or flag.
 func (cw *CachedWeather) Station(ctx context.Context, u *url.URL) (weather.Station, error) {
-	ck, keyed := cachedWeatherKey("main.Weather.Station", cachedWeatherBinary{u, u == nil})
+	ck, keyed := cachewrap.Key("main.Weather.Station", cachewrap.Binary(u))
 	if !keyed {
 		return cw.next.Station(ctx, u)
 	}
-	return cachedWeatherLookup(ctx, &cw.cacheStation, ck, func(ctx context.Context) (weather.Station, error) {
+	return cw.cacheStation.Lookup(ctx, ck, func(ctx context.Context) (weather.Station, error) {
 		return cw.next.Station(ctx, u)
 	})
 }
 
 // Units is cached.
 func (cw *CachedWeather) Units() string {
-	res, err := cachedWeatherLookup(context.Background(), &cw.cacheUnits, "main.Weather.Units:[]", func(context.Context) (string, error) {
+	res, err := cw.cacheUnits.Lookup(context.Background(), "main.Weather.Units:[]", func(context.Context) (string, error) {
 		return cw.next.Units(), nil
 	})
 	if err != nil {
@@ -199,78 +156,4 @@ func (cw *CachedWeather) Units() string {
 		return cw.next.Units()
 	}
 	return res
-}
-
-// cachedWeatherEntry holds the caches of one method.
-type cachedWeatherEntry[V any] struct {
-	local bool
-	memo  cacheprop.Memo[string, V]
-	store *memcache.Store[V]
-}
-
-func cachedWeatherInit[V any](e *cachedWeatherEntry[V], method string, ttl time.Duration, bound int, store bool, cfg *CachedWeatherConfig) error {
-	if d, ok := cfg.TTL[method]; ok {
-		ttl = d
-	}
-	if n, ok := cfg.MaxEntries[method]; ok {
-		bound = n
-	}
-	if !cfg.NoLocal {
-		e.local = true
-		e.memo.Configure(cacheprop.MemoOptions{MaxEntries: bound, TTL: ttl})
-	}
-	if store && cfg.Backend != nil {
-		opts := append(cfg.StoreOptions[:len(cfg.StoreOptions):len(cfg.StoreOptions)], memcache.WithExpiration(ttl))
-		s, err := memcache.NewStore[V](cfg.Backend, opts...)
-		if err != nil {
-			return fmt.Errorf("NewCachedWeather: %s: %w", method, err)
-		}
-		e.store = s
-	}
-	return nil
-}
-
-// cachedWeatherLookup returns the result for key from the first cache
-// that holds it, calling call, once for concurrent callers, when none does.
-func cachedWeatherLookup[V any](ctx context.Context, e *cachedWeatherEntry[V], key string, call func(context.Context) (V, error)) (V, error) {
-	load := call
-	if e.store != nil {
-		load = func(ctx context.Context) (V, error) { return e.store.GetOrLoad(ctx, key, call) }
-	}
-	if !e.local {
-		return load(ctx)
-	}
-	return e.memo.GetContext(ctx, key, func(ctx context.Context, _ string) (V, error) { return load(ctx) })
-}
-
-// cachedWeatherKey returns the key of a call: the method's qualified
-// name, a colon and the JSON of the arguments. ok is false when JSON refuses
-// them (NaN, a func inside a trusted type) or would alter them: it writes
-// \ufffd for bytes that are not UTF-8, so distinct strings could share a key.
-// Such calls are forwarded uncached.
-func cachedWeatherKey(method string, args ...any) (key string, ok bool) {
-	b, err := json.Marshal(args)
-	if err != nil || bytes.Contains(b, []byte(`\ufffd`)) {
-		return "", false
-	}
-	return method + ":" + string(b), true
-}
-
-// cachedWeatherBinary keys an argument by its MarshalBinary form, for
-// types such as url.URL whose JSON would leave data out.
-type cachedWeatherBinary struct {
-	m     encoding.BinaryMarshaler
-	isNil bool
-}
-
-// MarshalJSON writes the binary form as a JSON string (base64).
-func (b cachedWeatherBinary) MarshalJSON() ([]byte, error) {
-	if b.isNil {
-		return []byte("null"), nil
-	}
-	data, err := b.m.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(data)
 }

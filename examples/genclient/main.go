@@ -10,6 +10,7 @@ package main
 //go:generate go run github.com/leancache/leancache/cmd/cachewrap -pkg ./weather -type Client -o cached_client.go -skip Report -ttl 10m -ttl Current=1m -max 1000
 //go:generate go run github.com/leancache/leancache/cmd/cachewrap -type Weather -o cached_weather.go
 //go:generate go run github.com/leancache/leancache/cmd/cachewrap -type Getter -o cached_getter.go
+//go:generate go run github.com/leancache/leancache/cmd/cachewrap -type Planner -o cached_planner.go
 
 import (
 	"context"

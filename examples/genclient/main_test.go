@@ -13,11 +13,11 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	cwruntime "github.com/leancache/leancache/cachewrap"
 	"github.com/leancache/leancache/examples/genclient/weather"
 	"github.com/leancache/leancache/internal/cachewrap"
 	"github.com/leancache/leancache/memcache"
@@ -130,6 +130,9 @@ func TestSkipIsHonoured(t *testing.T) {
 
 	_, err = NewCachedWeather(client, CachedWeatherConfig{TTL: map[string]time.Duration{"Report": time.Second}})
 	assert.ErrorContains(t, err, `"Report", which is not a cached method`)
+	var cfgErr *cwruntime.ConfigError
+	require.ErrorAs(t, err, &cfgErr)
+	assert.Equal(t, cwruntime.ConfigError{Wrapper: "NewCachedWeather", Field: "TTL", Method: "Report"}, *cfgErr)
 }
 
 func TestTTLIsHonouredInProcess(t *testing.T) {
@@ -394,7 +397,7 @@ func TestGeneratedFilesAreUpToDate(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(got), "%s is stale: run go generate ./examples/genclient", cfg.Output)
 	}
-	assert.Equal(t, 3, n, "go:generate lines in main.go")
+	assert.Equal(t, 4, n, "go:generate lines in main.go")
 }
 
 const wantOutput = `Paris: 3 days from 2026-11-22
@@ -445,26 +448,6 @@ func TestGoRun(t *testing.T) {
 	assert.Equal(t, wantOutput, string(out))
 }
 
-// FuzzKeysAreInjective checks the generated key function: calls with
-// different arguments never share a key, and a string that is not valid
-// UTF-8, which JSON would rewrite, is never keyed.
-func FuzzKeysAreInjective(f *testing.F) {
-	f.Add("Paris", "Lyon", 1, 1)
-	f.Add("\xff", "\xfe", 0, 0)
-	f.Add(`\ufffd`, "\ufffd", 0, 0)
-	f.Add("<a&b>", `\u003ca\u0026b\u003e`, 2, 2)
-	f.Fuzz(func(t *testing.T, a, b string, x, y int) {
-		ka, okA := cachedWeatherKey("main.Weather.Forecast", a, x)
-		kb, okB := cachedWeatherKey("main.Weather.Forecast", b, y)
-		if okA && !utf8.ValidString(a) || okB && !utf8.ValidString(b) {
-			t.Fatalf("invalid UTF-8 keyed: %q %q", ka, kb)
-		}
-		if okA && okB && ka == kb && (a != b || x != y) {
-			t.Fatalf("(%q, %d) and (%q, %d) share the key %q", a, x, b, y, ka)
-		}
-	})
-}
-
 func TestGenericWrapper(t *testing.T) {
 	api, client := newAPI(t)
 	ctx := context.Background()
@@ -503,4 +486,40 @@ func TestConcurrentCallsShareOneRequest(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 1, api.count("/forecast"))
+}
+
+// TestCachedPropertiesInMemcached runs a wrapper whose argument and result
+// carry cached properties against real memcached: a trip whose label was
+// computed and a fresh one are the same question, asked once, and the plan
+// read back from memcached computes its summary afresh.
+func TestCachedPropertiesInMemcached(t *testing.T) {
+	srv := memcachetest.NewServer(t)
+	client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	cfg := CachedPlannerConfig{Backend: client, NoLocal: true}
+	var planner countingPlanner
+	first, err := NewCachedPlanner(&planner, cfg)
+	require.NoError(t, err)
+	second, err := NewCachedPlanner(&planner, cfg)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	asked := &Trip{From: "Oslo", To: "Bergen", Days: 2}
+	assert.Equal(t, "Oslo → Bergen", asked.Label())
+	plan, err := first.Plan(ctx, asked)
+	require.NoError(t, err)
+	assert.Equal(t, "Oslo, Bergen", plan.Describe())
+
+	again, err := second.Plan(ctx, &Trip{From: "Oslo", To: "Bergen", Days: 2})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), planner.calls.Load(), "the label is no part of the key")
+	assert.Equal(t, []string{"Oslo", "Bergen"}, again.Stops)
+	_, computed := again.Summary.Peek()
+	assert.False(t, computed, "derived data never travels through memcached")
+	assert.Equal(t, "Oslo, Bergen", again.Describe())
+
+	_, err = second.Plan(ctx, &Trip{From: "Oslo", To: "Bergen", Days: 3})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), planner.calls.Load(), "another trip is another key")
 }

@@ -85,15 +85,13 @@ func (c *canon) why(t types.Type, addressable bool) string {
 		c.visiting[t] = true
 		defer delete(c.visiting, t)
 	}
+	if r := hopeless(t, c.qual); r != "" {
+		return r
+	}
 	name := types.TypeString(t, c.qual)
 	switch u := t.Underlying().(type) {
 	case *types.Basic:
-		switch {
-		case u.Kind() == types.UnsafePointer:
-			return name + " is an unsafe pointer"
-		case u.Info()&types.IsComplex != 0:
-			return name + " is complex, which JSON cannot encode"
-		case u.Kind() == types.UntypedNil || u.Kind() == types.Invalid:
+		if u.Kind() == types.UntypedNil || u.Kind() == types.Invalid {
 			return name + " is not a valid argument type"
 		}
 		return ""
@@ -111,10 +109,6 @@ func (c *canon) why(t types.Type, addressable bool) string {
 		return c.why(u.Elem(), false)
 	case *types.Struct:
 		return c.structWhy(t, u, addressable)
-	case *types.Signature:
-		return name + " is a func, which has no canonical encoding"
-	case *types.Chan:
-		return name + " is a channel, which has no canonical encoding"
 	case *types.Interface:
 		if tp, ok := t.(*types.TypeParam); ok {
 			return c.typeParamWhy(tp, addressable)
@@ -218,10 +212,15 @@ func (c *canon) structWhy(t types.Type, st *types.Struct, addressable bool) stri
 }
 
 // fields walks a struct's fields as encoding/json does, flattening embedded
-// structs, and reports the first field JSON would leave out or lose.
+// structs, and reports the first field JSON would leave out or lose. Cached
+// properties are skipped: codec.JSON, which writes keys, and the store's
+// codec leave them out, and leaving out derived data loses nothing.
 func (c *canon) fields(owner string, st *types.Struct, addressable bool, seen map[string]bool) string {
 	for i := 0; i < st.NumFields(); i++ {
 		f := st.Field(i)
+		if isCachedProperty(st.Tag(i), f.Type()) {
+			continue // the codecs leave it out (reach.go)
+		}
 		tag, hasTag := reflect.StructTag(st.Tag(i)).Lookup("json")
 		jsonName, _, _ := strings.Cut(tag, ",")
 		if hasTag && tag == "-" {

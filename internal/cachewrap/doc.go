@@ -6,26 +6,25 @@
 //
 // # The generated API
 //
-// For a type T the generator writes, by default into t_cachewrap.go:
+// For a type T the generator writes, by default into t_cachewrap.go, only
+// what is particular to T:
 //
 //	type CachedT struct{ ... }            // the methods of T
-//	type CachedTConfig struct {
-//		Backend      memcache.Backend     // nil: in process only
-//		StoreOptions []memcache.Option    // codec, namespace, middleware
-//		NoLocal      bool                 // memcached only
-//		TTL          map[string]time.Duration
-//		MaxEntries   map[string]int
-//	}
+//	type CachedTConfig = cachewrap.Config // Backend, StoreOptions, NoLocal, TTL, MaxEntries
 //	func NewCachedT(next T, cfg CachedTConfig) (*CachedT, error)
 //
 // (next is *T when a method of T has a pointer receiver; a generic T gives a
-// generic wrapper.) Each cached method looks in the wrapper's own memo table,
-// then in memcached through a memcache.Store of its own, and only then calls
-// next; concurrent callers of one key share one call. The tables are fields
-// of the wrapper, so they die with it: nothing is global. Results found in
-// process are shared by all callers; results from memcached are decoded
-// copies. With NoLocal and no Backend nothing is cached, and a method kept
-// local by a directive is then not cached either.
+// generic wrapper.) Everything the methods share lives in the public runtime
+// package github.com/leancache/leancache/cachewrap, which the generated file
+// imports: the per-method caches (cachewrap.Entry), the configuration, and
+// the key of a call (cachewrap.Key). A fix there reaches every wrapper
+// without regenerating it. Each cached method looks in the wrapper's own
+// memo table, then in memcached through a memcache.Store of its own, and only
+// then calls next; concurrent callers of one key share one call. The tables
+// are fields of the wrapper, so they die with it: nothing is global. Results
+// found in process are shared by all callers; results from memcached are
+// decoded copies. With NoLocal and no Backend nothing is cached, and a method
+// kept local by a directive is then not cached either.
 //
 // # What is cached
 //
@@ -41,13 +40,17 @@
 // A result goes to memcached only if the store's codec can give it back:
 // the generator checks it by encoding/json's rules (exported fields,
 // no interfaces, marshalers paired with unmarshalers), and keeps a method
-// whose result fails the check in process, saying so in a comment.
+// whose result fails the check in process, saying so in a comment. Cached
+// properties (see package cacheprop) are no obstacle, to keys or results:
+// the codecs leave them out, and a result read back from memcached computes
+// them afresh. The generator asks package cacheprop which fields they are.
 //
 // # Keys
 //
 // The key of a call is the method's qualified name ("pkg.Type.Method"), a
-// colon, and the JSON of the argument list, leaving out a leading
-// context.Context, which is passed through and never keyed. JSON is stable
+// colon, and the JSON of the argument list as codec.JSON writes it: what
+// encoding/json writes, without the arguments' cached properties. A leading
+// context.Context is passed through and never keyed. JSON is stable
 // across processes and Go versions: struct fields in declaration order, map
 // keys sorted, floats in their shortest exact form. The generator only keys
 // arguments whose JSON is injective, so that two different calls never share

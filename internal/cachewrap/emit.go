@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// body writes everything after the imports. Helper names carry the
-// wrapper's name, so several wrappers can share a package.
+// body writes everything after the imports: the wrapper type, its tuple
+// result types, its config (an alias of the runtime's), its constructor and
+// its methods. Everything else a wrapper needs is in the runtime package, so
+// that fixing it needs no regeneration.
 func (g *gen) body() []byte {
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -15,15 +17,11 @@ func (g *gen) body() []byte {
 	W, P := g.wrapper, g.prefix
 	next := g.typ(g.src.next)
 	ctxPkg := g.use("context")
-	mc := g.use(memcache)
-	tm := g.use("time")
-	fm := g.use("fmt")
+	rt := g.use(runtimePkg)
 	var cached []*method
-	anyKey := false
 	for _, m := range g.methods {
 		if m.cached() {
 			cached = append(cached, m)
-			anyKey = anyKey || len(m.keyArgs) > 0
 		}
 	}
 
@@ -43,7 +41,7 @@ func (g *gen) body() []byte {
 	p("//\n// It may be used by several goroutines at once if the wrapped value may.\n")
 	p("type %s%s struct {\n\tnext %s\n", W, decl, next)
 	for _, m := range cached {
-		p("\tcache%s %sEntry[%s]\n", m.name, P, g.valueType(m))
+		p("\tcache%s %s.Entry[%s]\n", m.name, rt, g.valueType(m))
 	}
 	p("}\n")
 
@@ -59,149 +57,48 @@ func (g *gen) body() []byte {
 		p("}\n")
 	}
 
-	b.WriteString("\n" + comment(fmt.Sprintf("%[1]sConfig configures a %[1]s. The zero value caches in process "+
-		"only, with the TTLs and bounds set when the wrapper was generated.", W)))
-	p(`type %[1]sConfig struct {
-	// Backend, when set, caches results in memcached as well, through one
-	// %[2]s.Store per method. A call's key is the method's qualified name,
-	// a colon and the JSON of its arguments, under the stores' namespace.
-	Backend %[2]s.Backend
-	// StoreOptions are given to every method's %[2]s.NewStore: a codec,
-	// a namespace and version, WithFingerprint, middleware. Each method has
-	// a store of its own, so a fingerprint covers that method's result
-	// type. The method's TTL is appended as %[2]s.WithExpiration.
-	StoreOptions []%[2]s.Option
-	// NoLocal turns the in-process tables off, leaving memcached as the
-	// only cache.
-	NoLocal bool
-	// TTL overrides, by method name, how long results are kept; zero means
-	// until evicted.
-	TTL map[string]%[3]s.Duration
-	// MaxEntries overrides, by method name, how many results the
-	// in-process table holds; zero means no bound.
-	MaxEntries map[string]int
-}
-`, W, mc, tm)
-	b.WriteString("\n" + comment(fmt.Sprintf("New%[1]s returns a %[1]s that forwards to next. It fails when cfg "+
-		"names a method that is not cached, or when %[2]s.NewStore refuses cfg.StoreOptions.", W, mc)))
-	p(`func New%[1]s%[4]s(next %[5]s, cfg %[1]sConfig) (*%[1]s%[6]s, error) {
-	known := map[string]bool{`, W, mc, tm, decl, next, use)
-	for i, m := range cached {
-		if i > 0 {
-			p(", ")
+	b.WriteString("\n" + comment(fmt.Sprintf("%[1]sConfig configures a %[1]s: see %[2]s.Config. The zero value "+
+		"caches in process only, with the TTLs and bounds set when the wrapper was generated.", W, rt)))
+	p("type %sConfig = %s.Config\n", W, rt)
+	b.WriteString("\n" + comment(fmt.Sprintf("New%[1]s returns a %[1]s that forwards to next. It fails with a "+
+		"*%[2]s.ConfigError when cfg names a method that is not cached, or when memcache.NewStore refuses "+
+		"cfg.StoreOptions.", W, rt)))
+	p("func New%[1]s%[2]s(next %[3]s, cfg %[1]sConfig) (*%[1]s%[4]s, error) {\n", W, decl, next, use)
+	p("\tcw := &%s%s{next: next}\n", W, use)
+	if len(cached) > 0 {
+		p("\terr := %s.Init(%q, cfg,\n", rt, "New"+W)
+		for _, m := range cached {
+			p("\t\t%s.Bind(&cw.cache%s, %s.Method{%s}),\n", rt, m.name, rt, g.methodLit(m))
 		}
-		p("%q: true", m.name)
-	}
-	p(`}
-	for name := range cfg.TTL {
-		if !known[name] {
-			return nil, %[2]s.Errorf("New%[1]s: TTL names %%q, which is not a cached method", name)
-		}
-	}
-	for name := range cfg.MaxEntries {
-		if !known[name] {
-			return nil, %[2]s.Errorf("New%[1]s: MaxEntries names %%q, which is not a cached method", name)
-		}
-	}
-	cw := &%[1]s%[3]s{next: next}
-`, W, fm, use)
-	for _, m := range cached {
-		p("\tif err := %sInit(&cw.cache%s, %q, %s, %d, %t, &cfg); err != nil {\n\t\treturn nil, err\n\t}\n",
-			P, m.name, m.name, g.durationExpr(m.opts.TTL), m.opts.Max, m.local == "")
+		p("\t)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n")
+	} else {
+		p("\tif err := %s.Init(%q, cfg); err != nil {\n\t\treturn nil, err\n\t}\n", rt, "New"+W)
 	}
 	p("\treturn cw, nil\n}\n")
 
 	for _, m := range g.methods {
-		g.emitMethod(&b, m, ctxPkg)
-	}
-
-	if len(cached) > 0 {
-		p(`
-// %[1]sEntry holds the caches of one method.
-type %[1]sEntry[V any] struct {
-	local bool
-	memo  %[2]s.Memo[string, V]
-	store *%[3]s.Store[V]
-}
-
-func %[1]sInit[V any](e *%[1]sEntry[V], method string, ttl %[4]s.Duration, bound int, store bool, cfg *%[5]sConfig) error {
-	if d, ok := cfg.TTL[method]; ok {
-		ttl = d
-	}
-	if n, ok := cfg.MaxEntries[method]; ok {
-		bound = n
-	}
-	if !cfg.NoLocal {
-		e.local = true
-		e.memo.Configure(%[2]s.MemoOptions{MaxEntries: bound, TTL: ttl})
-	}
-	if store && cfg.Backend != nil {
-		opts := append(cfg.StoreOptions[:len(cfg.StoreOptions):len(cfg.StoreOptions)], %[3]s.WithExpiration(ttl))
-		s, err := %[3]s.NewStore[V](cfg.Backend, opts...)
-		if err != nil {
-			return %[6]s.Errorf("New%[5]s: %%s: %%w", method, err)
-		}
-		e.store = s
-	}
-	return nil
-}
-
-// %[1]sLookup returns the result for key from the first cache
-// that holds it, calling call, once for concurrent callers, when none does.
-func %[1]sLookup[V any](ctx %[7]s.Context, e *%[1]sEntry[V], key string, call func(%[7]s.Context) (V, error)) (V, error) {
-	load := call
-	if e.store != nil {
-		load = func(ctx %[7]s.Context) (V, error) { return e.store.GetOrLoad(ctx, key, call) }
-	}
-	if !e.local {
-		return load(ctx)
-	}
-	return e.memo.GetContext(ctx, key, func(ctx %[7]s.Context, _ string) (V, error) { return load(ctx) })
-}
-`, P, g.use(cacheprop), mc, tm, W, fm, ctxPkg)
-	}
-	if anyKey {
-		p(`
-// %[1]sKey returns the key of a call: the method's qualified
-// name, a colon and the JSON of the arguments. ok is false when JSON refuses
-// them (NaN, a func inside a trusted type) or would alter them: it writes
-// \ufffd for bytes that are not UTF-8, so distinct strings could share a key.
-// Such calls are forwarded uncached.
-func %[1]sKey(method string, args ...any) (key string, ok bool) {
-	b, err := %[2]s.Marshal(args)
-	if err != nil || %[3]s.Contains(b, []byte(`+"`\\ufffd`"+`)) {
-		return "", false
-	}
-	return method + ":" + string(b), true
-}
-`, P, g.use("encoding/json"), g.use("bytes"))
-	}
-	if g.binary {
-		p(`
-// %[1]sBinary keys an argument by its MarshalBinary form, for
-// types such as url.URL whose JSON would leave data out.
-type %[1]sBinary struct {
-	m     %[2]s.BinaryMarshaler
-	isNil bool
-}
-
-// MarshalJSON writes the binary form as a JSON string (base64).
-func (b %[1]sBinary) MarshalJSON() ([]byte, error) {
-	if b.isNil {
-		return []byte("null"), nil
-	}
-	data, err := b.m.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	return %[3]s.Marshal(data)
-}
-`, P, g.use("encoding"), g.use("encoding/json"))
+		g.emitMethod(&b, m, ctxPkg, rt)
 	}
 	return b.Bytes()
 }
 
-func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
+// methodLit writes the fields of a cachewrap.Method literal for m, leaving
+// out the zero ones.
+func (g *gen) methodLit(m *method) string {
+	fields := []string{fmt.Sprintf("Name: %q", m.name)}
+	if m.opts.TTL != 0 {
+		fields = append(fields, "TTL: "+g.durationExpr(m.opts.TTL))
+	}
+	if m.opts.Max != 0 {
+		fields = append(fields, fmt.Sprintf("MaxEntries: %d", m.opts.Max))
+	}
+	if m.local != "" {
+		fields = append(fields, "Local: true")
+	}
+	return strings.Join(fields, ", ")
+}
+
+func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg, rt string) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	_, use := g.tparams()
 	recv := "cw *" + g.wrapper + use
@@ -239,7 +136,7 @@ func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
 	p("func (%s) %s {\n", recv, g.signature(m))
 	key := fmt.Sprintf("%q", g.qualifiedName(m)+":[]")
 	if len(m.keyArgs) > 0 {
-		p("\tck, keyed := %sKey(%q, %s)\n", g.prefix, g.qualifiedName(m), strings.Join(m.keyArgs, ", "))
+		p("\tck, keyed := %s.Key(%q, %s)\n", rt, g.qualifiedName(m), strings.Join(m.keyArgs, ", "))
 		p("\tif !keyed {\n\t\treturn %s\n\t}\n", m.call())
 		key = "ck"
 	}
@@ -250,7 +147,7 @@ func (g *gen) emitMethod(b *bytes.Buffer, m *method, ctxPkg string) {
 		closureCtx = m.ctx + " "
 	}
 	v := g.valueType(m)
-	head := fmt.Sprintf("%sLookup(%s, &cw.cache%s, %s, func(%s%s.Context) (%s, error) {\n", g.prefix, ctx, m.name, key, closureCtx, ctxPkg, v)
+	head := fmt.Sprintf("cw.cache%s.Lookup(%s, %s, func(%s%s.Context) (%s, error) {\n", m.name, ctx, key, closureCtx, ctxPkg, v)
 	errOut := "nil"
 	if m.hasErr {
 		errOut = "err"

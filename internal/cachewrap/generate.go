@@ -72,8 +72,16 @@ func Generate(cfg Config) ([]byte, error) {
 	}
 	r, n := utf8.DecodeRuneInString(g.wrapper)
 	g.prefix = string(unicode.ToLower(r)) + g.wrapper[n:]
-	// The standard packages claim their names first, so that a source
-	// package called json or time is the one renamed.
+	// A file in the source package shares its scope: no import may take a
+	// name declared there.
+	if same {
+		g.names = map[string]bool{}
+		for _, n := range src.pkg.Types.Scope().Names() {
+			g.names[n] = true
+		}
+	}
+	// The standard packages and the runtime claim their names next, so that
+	// a source package called time or cachewrap is the one renamed.
 	for _, p := range fixedImports {
 		g.importName(p)
 	}
@@ -119,12 +127,11 @@ func Generate(cfg Config) ([]byte, error) {
 	return formatted, nil
 }
 
-const (
-	cacheprop = "github.com/leancache/leancache/cacheprop"
-	memcache  = "github.com/leancache/leancache/memcache"
-)
+// runtimePkg is the package generated code imports for everything but the
+// wrapper's own methods.
+const runtimePkg = "github.com/leancache/leancache/cachewrap"
 
-var fixedImports = []string{"bytes", "context", "encoding", "encoding/json", "fmt", "time", cacheprop, memcache}
+var fixedImports = []string{"context", "time", runtimePkg}
 
 // isStd reports whether path is a standard library package: its first
 // element has no dot, as no module path's does.
@@ -152,7 +159,6 @@ type gen struct {
 	names   map[string]bool
 	used    map[string]bool
 	methods []*method
-	binary  bool
 }
 
 type param struct {
@@ -392,12 +398,10 @@ func (g *gen) keyArg(p param, trust bool) (expr, why string) {
 		return (&canon{qual: g.peek}).promoted(t, true, "MarshalBinary") == ""
 	}
 	if ptr, isPtr := p.typ.Underlying().(*types.Pointer); isPtr && types.Implements(p.typ, binaryMarshaler) && binary(ptr.Elem()) {
-		g.binary = true
-		return fmt.Sprintf("%sBinary{%s, %s == nil}", g.prefix, p.name, p.name), ""
+		return fmt.Sprintf("%s.Binary(%s)", g.use(runtimePkg), p.name), ""
 	}
 	if !types.IsInterface(p.typ) && implements(p.typ, binaryMarshaler, true) && binary(p.typ) {
-		g.binary = true
-		return fmt.Sprintf("%sBinary{m: &%s}", g.prefix, p.name), ""
+		return fmt.Sprintf("%s.Binary(&%s)", g.use(runtimePkg), p.name), ""
 	}
 	return "", why
 }
@@ -405,9 +409,6 @@ func (g *gen) keyArg(p param, trust bool) (expr, why string) {
 // conflicts checks that the generated names are free.
 func (g *gen) conflicts() error {
 	names := []string{g.wrapper, g.wrapper + "Config", "New" + g.wrapper}
-	for _, s := range []string{"Entry", "Lookup", "Init", "Key", "Binary"} {
-		names = append(names, g.prefix+s)
-	}
 	members := map[string]bool{"next": true}
 	for _, m := range g.methods {
 		if m.cached() {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,8 +24,9 @@ var update = flag.Bool("update", false, "rewrite the golden files from the gener
 // goldenCases are the golden inputs, each with the command line that
 // generates it: a generic interface, an interface embedding interfaces of
 // other packages (wrapped into another package), the method set of a
-// concrete client using time, net and net/url types, and a catalogue of
-// arguments that cannot be keyed.
+// concrete client using time, net and net/url types, a catalogue of
+// arguments that cannot be keyed, and arguments and results that carry
+// cached properties.
 var goldenCases = []struct {
 	name string
 	args []string
@@ -34,9 +36,33 @@ var goldenCases = []struct {
 		"-wrapper", "Store", "-ttl", "1h", "-max", "List=50"}},
 	{"stdtypes", []string{"-pkg", "./testdata/src/stdtypes", "-type", "Client", "-o", "testdata/src/stdtypes/client_cachewrap.go", "-skip", "Base"}},
 	{"unkeyable", []string{"-pkg", "./testdata/src/unkeyable", "-type", "Odd", "-o", "testdata/src/unkeyable/odd_cachewrap.go", "-local", "Local"}},
+	{"props", []string{"-pkg", "./testdata/src/props", "-type", "Service", "-o", "testdata/src/props/service_cachewrap.go"}},
+	{"farcell", []string{"-pkg", "./testdata/src/props/near", "-type", "Docs", "-o", "testdata/src/props/near/docs_cachewrap.go"}},
 }
 
 var generatedHeader = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
+
+// wrapperDecl matches the top-level declarations a generated file may have:
+// the wrapper, its config alias, tuple results, its constructor and its
+// methods; helpers belong to the runtime package.
+var wrapperDecl = regexp.MustCompile(`^(func New\w+[\[(]|func \(cw \*\w+(\[[\w, ]+\])?\) \w+\(|type \w+Result(\[.*\])? struct \{$|type \w+Config = cachewrap\d*\.Config$|type \w+(\[.*\])? struct \{$|var _ )`)
+
+// assertOnlyWrappers checks that src declares nothing but the wrapper's own
+// names, and at most one struct type besides the tuple results.
+func assertOnlyWrappers(t *testing.T, src []byte) {
+	t.Helper()
+	structs := 0
+	for _, line := range strings.Split(string(src), "\n") {
+		if !strings.HasPrefix(line, "func ") && !strings.HasPrefix(line, "type ") && !strings.HasPrefix(line, "var ") {
+			continue
+		}
+		assert.Regexp(t, wrapperDecl, line)
+		if strings.HasPrefix(line, "type ") && strings.HasSuffix(line, "struct {") && !strings.Contains(line, "Result") {
+			structs++
+		}
+	}
+	assert.Equal(t, 1, structs, "one wrapper type")
+}
 
 func generate(t *testing.T, args []string) []byte {
 	t.Helper()
@@ -65,6 +91,7 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, string(formatted), string(src), "not gofmt-clean")
 			assert.Equal(t, string(src), string(generate(t, tc.args)), "a second run differs")
+			assertOnlyWrappers(t, src)
 		})
 	}
 }
@@ -135,4 +162,25 @@ func TestParseFlagsRefuses(t *testing.T) {
 		_, err := cachewrap.ParseFlags(args, io.Discard)
 		assert.ErrorIs(t, err, cachewrap.ErrOption, "%q", args)
 	}
+}
+
+// TestCachedPropertiesDoNotStopCaching: the codecs leave cached properties
+// out of keys and values, so a type that carries them is keyed and stored as
+// if it lacked them, while a plain unexported field beside them still stops
+// the key.
+func TestCachedPropertiesDoNotStopCaching(t *testing.T) {
+	far := string(generate(t, goldenCases[len(goldenCases)-1].args))
+	assert.True(t, strings.Contains(far, "// Get is cached by its arguments.\n"), "a cell reached through a package that does not import cacheprop:\n%s", far)
+	assert.False(t, strings.Contains(far, "Local: true"), "%s", far)
+
+	src := string(generate(t, goldenCases[len(goldenCases)-2].args))
+	for _, want := range []string{
+		"// Search is cached by its arguments, leaving out the context.\n",
+		"// Get is cached by its arguments.\n",
+		"// Walk is cached by its arguments, leaving out the context.\n",
+		"// Reveal is forwarded uncached: argument s cannot be keyed: field note of\n// Secret is unexported, so JSON leaves it out.\n",
+	} {
+		assert.True(t, strings.Contains(src, want), "missing %q in\n%s", want, src)
+	}
+	assert.False(t, strings.Contains(src, "Local: true"), "every result goes to memcached:\n%s", src)
 }
