@@ -16,8 +16,11 @@ import (
 // DefaultTimeout is the Client's default network timeout, gomemcache's.
 const DefaultTimeout = gomemcache.DefaultTimeout
 
-// ErrNoServers is returned by NewClient when the config names no server.
-var ErrNoServers = errors.New("memcache: no servers configured")
+// ErrNoServers means there is no server to ask: NewClient's config names
+// none, or the selector has none. It is gomemcache's own value, which
+// gomemcache's ServerList and ketama's Selector return too, so one
+// errors.Is check covers every source.
+var ErrNoServers = gomemcache.ErrNoServers
 
 // ClientConfig configures a [Client]. Zero fields take the documented
 // defaults.
