@@ -403,8 +403,34 @@ func TestClientGetMultiDeadlineWithAHungServer(t *testing.T) {
 	require.NotEmpty(t, live)
 	require.Less(t, len(live), len(keys), "no key on the server to pause")
 
+	// The same through a Store, whose keys land elsewhere.
+	st, err := NewStore[string](plain, WithNamespace("gmd", "v1"))
+	require.NoError(t, err)
+	var liveValues []string
+	for _, key := range keys {
+		require.NoError(t, st.Set(ctx, key, key))
+		k, err := st.Key(key)
+		require.NoError(t, err)
+		if addr, _ := plain.selector.PickServer(k); addr.String() != hung.Addr {
+			liveValues = append(liveValues, key)
+		}
+	}
+	require.NotEmpty(t, liveValues)
+	require.Less(t, len(liveValues), len(keys))
+
 	require.NoError(t, hung.Pause())
 	t.Cleanup(func() { hung.Resume() })
+	t.Run("Store", func(t *testing.T) {
+		dctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		got, err := st.GetMulti(dctx, keys)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), hung.Addr)
+		assert.Len(t, got, len(liveValues), "the live servers' values come back")
+		for _, key := range liveValues {
+			assert.Equal(t, key, got[key])
+		}
+	})
 	for name, c := range map[string]*Client{"ServerList": plain, "reporting selector": reporting} {
 		t.Run(name, func(t *testing.T) {
 			dctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
