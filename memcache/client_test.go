@@ -458,3 +458,40 @@ func TestClientGetMultiDeadlineWithAHungServer(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkClientGetMulti compares a Client's GetMulti of 20 keys over two
+// servers, with a context that can and one that cannot end, to gomemcache's
+// own GetMulti on the same servers.
+func BenchmarkClientGetMulti(b *testing.B) {
+	addrs := []string{memcachetest.NewServer(b).Addr, memcachetest.NewServer(b).Addr}
+	raw := gomemcache.New(addrs...)
+	keys := make([]string, 20)
+	for i := range keys {
+		keys[i] = "bench-" + string(rune('a'+i))
+		if err := raw.Set(&gomemcache.Item{Key: keys[i], Value: make([]byte, 256)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c, err := NewClient(ClientConfig{Servers: addrs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	withTimeout, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.Run("gomemcache", func(b *testing.B) {
+		for b.Loop() {
+			if got, err := raw.GetMulti(keys); err != nil || len(got) != len(keys) {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	for name, ctx := range map[string]context.Context{"background": context.Background(), "timeout": withTimeout} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if got, err := c.GetMulti(ctx, keys); err != nil || len(got) != len(keys) {
+					b.Fatal(len(got), err)
+				}
+			}
+		})
+	}
+}
