@@ -155,8 +155,9 @@ const BudgetHeadroom = 0.10
 // CheckBudgets encodes every fixture with every codec and compares each
 // size with the budget recorded for it in file (conventionally
 // testdata/size-budgets.txt). It fails the test for a size over its budget,
-// a size over memcached's default item limit whatever the budget, and a
-// fixture or codec missing from the file.
+// a fixture that does not fit one item as a default Store writes it under the
+// longest key (AssertFits with no options) whatever the budget, and a fixture
+// or codec missing from the file.
 //
 // Run the test with -update-budgets (or UpdateBudgetsEnv=1) to rewrite the
 // file on purpose: each budget becomes the current size plus
@@ -214,7 +215,7 @@ func CheckBudgets(tb testing.TB, file string, fixtures map[string]any, codecs ..
 				file, name, codecName, size, budget, fieldList(memcache.Breakdown(c, values[k], 5)))
 		}
 		if msg := fitError(c, values[k], SizeOptions{}); msg != "" {
-			tb.Errorf("sizetest: fixture %s %s, whatever its budget", name, msg)
+			tb.Errorf("sizetest: fixture %s does not fit, whatever its budget: %s", name, msg)
 		}
 	}
 }

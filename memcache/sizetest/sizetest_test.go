@@ -150,3 +150,25 @@ func TestCheckBudgets(t *testing.T) {
 	require.Len(t, r.errors, 1)
 	assert.Contains(t, r.errors[0], "has no budget")
 }
+
+// TestCheckBudgetsItemLimitIsTheStores checks that CheckBudgets' item limit
+// is the default Store's, trailer included: a fixture within its budget
+// that would fit without the trailer fails.
+func TestCheckBudgetsItemLimitIsTheStores(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "size-budgets.txt")
+	worst := strings.Repeat("k", memcache.MaxKeyLen)
+	limit := memcache.MaxValueLen(memcache.DefaultItemSizeMax, worst, 1)
+	fixtures := map[string]any{"blob": blobOfJSONLen(limit - 6)}
+	t.Setenv(sizetest.UpdateBudgetsEnv, "1")
+	sizetest.CheckBudgets(t, file, fixtures, codec.JSON)
+	t.Setenv(sizetest.UpdateBudgetsEnv, "")
+
+	r := &recorder{TB: t}
+	sizetest.CheckBudgets(r, file, fixtures, codec.JSON)
+	require.Len(t, r.errors, 1)
+	assert.Contains(t, r.errors[0], "fixture blob does not fit, whatever its budget: encoded with json is")
+	assert.Contains(t, r.errors[0], "as the Store writes it, over memcached's item size limit")
+
+	fixtures["blob"] = blobOfJSONLen(limit - 12)
+	sizetest.CheckBudgets(t, file, fixtures, codec.JSON)
+}
