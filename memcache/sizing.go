@@ -1,6 +1,9 @@
 package memcache
 
-import "slices"
+import (
+	"errors"
+	"slices"
+)
 
 // A Sizing is how big a Store's write of one value is, measured by the
 // write path itself (see MeasureWrite).
@@ -21,9 +24,9 @@ type Sizing struct {
 // MeasureWrite encodes v as a write under key by a Store built with opts
 // (NewStore's defaults otherwise) would, writes nothing, and returns the
 // write's sizes. A value the write would refuse returns the same error:
-// a *TooLargeError, with the biggest fields, for one over the limit, an
-// *EncodeError for one the codec refuses, the key's error for a key the
-// store cannot map. Tests use it to check that a value fits (package
+// a *TooLargeError, with the biggest fields, for one over the limit (the
+// Sizing then holds its Size and Limit), an *EncodeError for one the codec
+// refuses, the key's error for a key the store cannot map. Tests use it to check that a value fits (package
 // sizetest) without restating the store's rules.
 //
 // A Store[T] and a Store[any] holding the same value write the same bytes:
@@ -42,6 +45,10 @@ func MeasureWrite(key string, v any, opts ...Option) (Sizing, error) {
 		return Sizing{}, err
 	}
 	enc, err := s.encode(key, k, v)
+	var tle *TooLargeError
+	if errors.As(err, &tle) {
+		return Sizing{Size: tle.Size, Limit: tle.Limit}, err
+	}
 	if err != nil {
 		return Sizing{}, err
 	}

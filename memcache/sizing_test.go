@@ -61,9 +61,11 @@ func TestMeasureWriteIsWhatAWriteSends(t *testing.T) {
 			require.Equal(t, sz.Limit, sz.Size, "no value found at the limit")
 			require.NoError(t, st.Set(ctx, key, edge), "a value of Limit bytes is stored")
 			over := edge + "!"
-			_, err = memcache.MeasureWrite(key, over, opts...)
+			overSz, err := memcache.MeasureWrite(key, over, opts...)
 			var tle *memcache.TooLargeError
 			require.ErrorAs(t, err, &tle)
+			assert.Equal(t, memcache.Sizing{Size: sz.Limit + 1, Limit: sz.Limit}, overSz)
+			assert.Equal(t, sz.Limit+1, tle.Size)
 			storeErr := st.Set(ctx, key, over)
 			require.ErrorIs(t, storeErr, memcache.ErrTooLarge)
 			assert.Equal(t, storeErr.Error(), err.Error(), "the same refusal as the write's")
