@@ -66,8 +66,10 @@ type healthReporter interface {
 // as the context is done. That goroutine is the price of cancellation
 // (about 10µs and 3 allocations a call on loopback); a context that can
 // never end, such as context.Background(), runs the call on the caller's
-// goroutine at gomemcache's own cost. The abandoned network call then finishes on its
-// own within the configured Timeout per network step; its outcome is only
+// goroutine at gomemcache's own cost. (GetMulti asks each server on a
+// goroutine of its own whatever the context, as gomemcache's does, so that
+// a server that hangs costs only its own keys.) The abandoned network call
+// then finishes on its own within the configured Timeout per network step; its outcome is only
 // reported to the selector. Keys are checked before any network I/O, and
 // the value of a write that may be abandoned is copied first, so the caller
 // may reuse it at once. As with any network client, a write that ended
