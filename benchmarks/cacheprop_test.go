@@ -177,7 +177,8 @@ func BenchmarkMemoizeFuncHit(b *testing.B) {
 	b.Run("MutexMap", func(b *testing.B) { benchHits(b, keys, base.get) })
 }
 
-// weakBenchObject stands for an object a side table attaches values to.
+// weakBenchObject stands for an object a side table attaches values to;
+// the name gives it the size of a small real one.
 type weakBenchObject struct {
 	id   int
 	name string
@@ -192,7 +193,7 @@ func BenchmarkWeakTableGet(b *testing.B) {
 		m  map[*weakBenchObject]int
 	}{m: map[*weakBenchObject]int{}}
 	for i := range objs {
-		objs[i] = &weakBenchObject{id: i}
+		objs[i] = &weakBenchObject{id: i, name: "object"}
 		weakTab.Set(objs[i], i)
 		plain[objs[i]] = i
 		locked.m[objs[i]] = i

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
@@ -15,8 +16,11 @@ import (
 // DefaultTimeout is the Client's default network timeout, gomemcache's.
 const DefaultTimeout = gomemcache.DefaultTimeout
 
-// ErrNoServers is returned by NewClient when the config names no server.
-var ErrNoServers = errors.New("memcache: no servers configured")
+// ErrNoServers means there is no server to ask: NewClient's config names
+// none, or the selector has none. It is gomemcache's own value, which
+// gomemcache's ServerList and ketama's Selector return too, so one
+// errors.Is check covers every source.
+var ErrNoServers = gomemcache.ErrNoServers
 
 // ClientConfig configures a [Client]. Zero fields take the documented
 // defaults.
@@ -62,8 +66,10 @@ type healthReporter interface {
 // as the context is done. That goroutine is the price of cancellation
 // (about 10µs and 3 allocations a call on loopback); a context that can
 // never end, such as context.Background(), runs the call on the caller's
-// goroutine at gomemcache's own cost. The abandoned network call then finishes on its
-// own within the configured Timeout per network step; its outcome is only
+// goroutine at gomemcache's own cost. (GetMulti asks each server on a
+// goroutine of its own whatever the context, as gomemcache's does, so that
+// a server that hangs costs only its own keys.) The abandoned network call
+// then finishes on its own within the configured Timeout per network step; its outcome is only
 // reported to the selector. Keys are checked before any network I/O, and
 // the value of a write that may be abandoned is copied first, so the caller
 // may reuse it at once. As with any network client, a write that ended
@@ -129,7 +135,9 @@ func (c *Client) Get(ctx context.Context, key string) (*Item, error) {
 // GetMulti returns the items found among keys, fetching from each server
 // concurrently. An illegal key fails the whole call before any network I/O.
 // A failing server costs only its own keys: the items of the others come
-// back together with the error.
+// back together with the error, which names each failed server. That holds
+// for a server that hangs past ctx's deadline too: GetMulti returns when ctx
+// is done with what the other servers answered by then.
 func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*Item, error) {
 	const op = "getmulti"
 	if err := ctxError(ctx, op, ""); err != nil {
@@ -140,65 +148,78 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*Item,
 			return nil, err
 		}
 	}
-	var got map[string]*gomemcache.Item
-	err := c.run(ctx, op, "", func() (err error) {
-		got, err = c.getMulti(keys)
-		return err
-	})
-	if err != nil && ctx.Err() != nil {
-		// Abandoned: the call may still be writing got.
-		return nil, err
+	byAddr, errs := c.keysByServer(keys)
+	// Each server is asked on its own goroutine and answers on the buffered
+	// channel, so a server still hanging when ctx ends writes to nothing the
+	// caller reads; its outcome only reaches the selector.
+	type reply struct {
+		addr net.Addr
+		got  map[string]*gomemcache.Item
+		err  error
 	}
-	m := make(map[string]*Item, len(got))
-	for k, it := range got {
-		m[k] = fromGomemcache(it)
+	replies := make(chan reply, len(byAddr))
+	for addr, ks := range byAddr {
+		go func() {
+			got, err := c.mc.GetMulti(ks)
+			if c.reporter != nil {
+				c.reporter.Report(addr, networkError(err))
+			}
+			replies <- reply{addr, got, err}
+		}()
 	}
-	return m, err
+	m := make(map[string]*Item, len(keys))
+wait:
+	for range len(byAddr) {
+		select {
+		case r := <-replies:
+			delete(byAddr, r.addr)
+			for k, it := range r.got {
+				m[k] = fromGomemcache(it)
+			}
+			if r.err != nil {
+				errs = append(errs, serverError(r.addr, r.err))
+			}
+		case <-ctx.Done():
+			// byAddr holds the servers yet to answer.
+			for _, addr := range slices.SortedFunc(maps.Keys(byAddr), compareAddrs) {
+				errs = append(errs, serverError(addr, ctx.Err()))
+			}
+			break wait
+		}
+	}
+	if len(errs) == 0 {
+		return m, nil
+	}
+	return m, mapError(op, "", errors.Join(errs...))
 }
 
-// getMulti is gomemcache's GetMulti; with a reporting selector it asks
-// each server separately, so that each server's own outcome is reported.
-func (c *Client) getMulti(keys []string) (map[string]*gomemcache.Item, error) {
-	if c.reporter == nil {
-		return c.mc.GetMulti(keys)
-	}
-	// A key whose server cannot be picked (down, say) is left out, not the
-	// whole call: the other servers' items still come back, and a server's
-	// one trial call after its retry delay still reaches it.
+// keysByServer groups keys by the server the selector picks for each. A key
+// whose server cannot be picked (down, say) is left out, not the whole call:
+// the other servers' items still come back, and a server's one trial call
+// after its retry delay still reaches it. The first such failure is
+// returned, once, rather than one per key.
+func (c *Client) keysByServer(keys []string) (map[net.Addr][]string, []error) {
 	byAddr := make(map[net.Addr][]string)
-	var firstErr error
+	var errs []error
 	for _, k := range keys {
 		addr, err := c.selector.PickServer(k)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
+			if len(errs) == 0 {
+				errs = append(errs, err)
 			}
 			continue
 		}
 		byAddr[addr] = append(byAddr[addr], k)
 	}
-	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		all = make(map[string]*gomemcache.Item, len(keys))
-	)
-	for addr, ks := range byAddr {
-		wg.Go(func() {
-			got, err := c.mc.GetMulti(ks)
-			c.reporter.Report(addr, networkError(err))
-			mu.Lock()
-			defer mu.Unlock()
-			for k, it := range got {
-				all[k] = it
-			}
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-		})
-	}
-	wg.Wait()
-	return all, firstErr
+	return byAddr, errs
 }
+
+// serverError says which server failed, as in "server 10.0.0.2:11211: ...".
+func serverError(addr net.Addr, err error) error {
+	return fmt.Errorf("server %s: %w", addr, err)
+}
+
+func compareAddrs(a, b net.Addr) int { return strings.Compare(a.String(), b.String()) }
 
 // Set stores item unconditionally. A value too large for the server is an
 // error matching ErrTooLarge, and the server then deletes the value it held
@@ -348,7 +369,7 @@ func (c *Client) ItemSizeMax(ctx context.Context) (int, error) {
 	err := c.selector.Each(func(addr net.Addr) error {
 		n, err := readItemSizeMax(ctx, addr, c.timeout)
 		if err != nil {
-			return fmt.Errorf("server %s: %w", addr, err)
+			return serverError(addr, err)
 		}
 		if smallest == 0 || n < smallest {
 			smallest = n

@@ -370,3 +370,128 @@ func BenchmarkClientGet(b *testing.B) {
 		})
 	}
 }
+
+// TestClientGetMultiDeadlineWithAHungServer checks the promise of GetMulti's
+// doc with a caller deadline: one hung server costs only its own keys, the
+// live servers' items come back, and the error names the hung server.
+func TestClientGetMultiDeadlineWithAHungServer(t *testing.T) {
+	srvs := []*memcachetest.Server{memcachetest.NewServer(t), memcachetest.NewServer(t), memcachetest.NewServer(t)}
+	addrs := []string{srvs[0].Addr, srvs[1].Addr, srvs[2].Addr}
+	// The network timeout is far longer than the caller's deadline, so only
+	// the deadline can end the call early.
+	const timeout = 10 * time.Second
+	plain, err := NewClient(ClientConfig{Servers: addrs, Timeout: timeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { plain.Close() })
+	reporting, _ := newReportingClient(t, timeout, addrs...)
+
+	ctx := context.Background()
+	keys := make([]string, 60)
+	for i := range keys {
+		keys[i] = "gmd-" + string(rune('A'+i))
+		require.NoError(t, plain.Set(ctx, &Item{Key: keys[i], Value: []byte(keys[i])}))
+	}
+	hung := srvs[1]
+	var live []string
+	for _, k := range keys {
+		addr, err := plain.selector.PickServer(k)
+		require.NoError(t, err)
+		if addr.String() != hung.Addr {
+			live = append(live, k)
+		}
+	}
+	require.NotEmpty(t, live)
+	require.Less(t, len(live), len(keys), "no key on the server to pause")
+
+	// The same through a Store, whose keys land elsewhere.
+	st, err := NewStore[string](plain, WithNamespace("gmd", "v1"))
+	require.NoError(t, err)
+	var liveValues []string
+	for _, key := range keys {
+		require.NoError(t, st.Set(ctx, key, key))
+		k, err := st.Key(key)
+		require.NoError(t, err)
+		if addr, _ := plain.selector.PickServer(k); addr.String() != hung.Addr {
+			liveValues = append(liveValues, key)
+		}
+	}
+	require.NotEmpty(t, liveValues)
+	require.Less(t, len(liveValues), len(keys))
+
+	require.NoError(t, hung.Pause())
+	t.Cleanup(func() { hung.Resume() })
+	t.Run("Store", func(t *testing.T) {
+		dctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		got, err := st.GetMulti(dctx, keys)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), hung.Addr)
+		assert.Len(t, got, len(liveValues), "the live servers' values come back")
+		for _, key := range liveValues {
+			assert.Equal(t, key, got[key])
+		}
+	})
+	for name, c := range map[string]*Client{"ServerList": plain, "reporting selector": reporting} {
+		t.Run(name, func(t *testing.T) {
+			dctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			got, err := c.GetMulti(dctx, keys)
+			elapsed := time.Since(start)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			var oe *OpError
+			require.ErrorAs(t, err, &oe)
+			assert.Equal(t, "getmulti", oe.Op)
+			assert.Contains(t, err.Error(), hung.Addr, "the error names the hung server")
+			for _, s := range srvs {
+				if s != hung {
+					assert.NotContains(t, err.Error(), s.Addr, "a live server is not blamed")
+				}
+			}
+			assert.Less(t, elapsed, timeout/4, "the caller waits for its deadline, not the network timeout")
+			require.Len(t, got, len(live), "the live servers' items come back")
+			for _, k := range live {
+				if assert.Contains(t, got, k) {
+					assert.Equal(t, k, string(got[k].Value))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClientGetMulti compares a Client's GetMulti of 20 keys over two
+// servers, with a context that can and one that cannot end, to gomemcache's
+// own GetMulti on the same servers.
+func BenchmarkClientGetMulti(b *testing.B) {
+	addrs := []string{memcachetest.NewServer(b).Addr, memcachetest.NewServer(b).Addr}
+	raw := gomemcache.New(addrs...)
+	keys := make([]string, 20)
+	for i := range keys {
+		keys[i] = "bench-" + string(rune('a'+i))
+		if err := raw.Set(&gomemcache.Item{Key: keys[i], Value: make([]byte, 256)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c, err := NewClient(ClientConfig{Servers: addrs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	withTimeout, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.Run("gomemcache", func(b *testing.B) {
+		for b.Loop() {
+			if got, err := raw.GetMulti(keys); err != nil || len(got) != len(keys) {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	for name, ctx := range map[string]context.Context{"background": context.Background(), "timeout": withTimeout} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if got, err := c.GetMulti(ctx, keys); err != nil || len(got) != len(keys) {
+					b.Fatal(len(got), err)
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (memcached and libmemcached from Debian's
-# packages) and runs every check: gofmt, go vet, go test -race (the core
-# module and each example module), then every fuzz target for a bounded time.
+# packages, staticcheck with go install) and runs every check: gofmt, go vet,
+# staticcheck, go test -race (the core module and each example module), then
+# every fuzz target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,19 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# staticcheck at one pinned version, so that a new release's checks arrive
+# in a commit of their own rather than failing CI one morning. A fresh
+# machine has only Go: install it then.
+staticcheck_version=v0.8.2 # staticcheck 2026.2.2
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+staticcheck="$gobin/staticcheck"
+if ! { [ -x "$staticcheck" ] && go version -m "$staticcheck" 2>/dev/null |
+  grep -Eq "^[[:space:]]+mod[[:space:]]+honnef.co/go/tools[[:space:]]+${staticcheck_version}[[:space:]]"; }; then
+  echo "== installing staticcheck ${staticcheck_version}"
+  go install "honnef.co/go/tools/cmd/staticcheck@${staticcheck_version}"
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -26,6 +40,9 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== staticcheck"
+"$staticcheck" ./...
+
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
@@ -33,8 +50,8 @@ go test -race -count=1 -timeout 20m ./...
 # own, so the core module stays lean; test each of them too.
 for mod in $(git ls-files '*/go.mod' 2>/dev/null); do
   dir=$(dirname "$mod")
-  echo "== module $dir: vet and race tests"
-  (cd "$dir" && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+  echo "== module $dir: vet, staticcheck and race tests"
+  (cd "$dir" && go vet ./... && "$staticcheck" ./... && go test -race -count=1 -timeout 10m ./...)
 done
 
 # Decoders of bytes from the cache get FUZZTIME (default 30s) each; the

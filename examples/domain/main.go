@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,14 +25,6 @@ func main() {
 		log.Fatal(err)
 	}
 }
-
-// unstripped is encoding/json as people use it with gomemcache today: the
-// cached properties go over the wire with the data.
-type unstripped struct{}
-
-func (unstripped) Name() string                       { return "plain-json" }
-func (unstripped) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
-func (unstripped) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 func run(w io.Writer, addr string) error {
 	ctx := context.Background()
@@ -71,7 +62,7 @@ func run(w io.Writer, addr string) error {
 		memcache.FormatBytes(len(data)), len(got.Reviews), len(got.RenderedHTML))
 
 	naive, err := memcache.NewStore[*fixtures.Product](backend,
-		memcache.WithCodec(unstripped{}), memcache.WithNamespace("products-naive", "v1"))
+		memcache.WithCodec(fixtures.PlainJSON{}), memcache.WithNamespace("products-naive", "v1"))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -33,17 +34,22 @@ func main() {
 	}
 }
 
+// The store the shop writes products with; sizes are measured as its
+// writes measure them.
+const productKey = "some-product-key"
+
+var productStore = []memcache.Option{memcache.WithNamespace("products", "v1")}
+
 func run(w io.Writer) error {
-	limit := memcache.SizeGuard{}.Limit("products:v1:some-product-key", 1)
-	fmt.Fprintf(w, "memcached's default item limit under a typical key: %s\n", memcache.FormatBytes(limit))
+	fmt.Fprintln(w, "each fixture as a Store writes it under a typical key (the trailer included), against memcached's default item limit:")
 	for _, name := range []string{"product-small", "product-large"} {
 		v := Fixtures()[name]
 		for _, c := range []codec.Codec{codec.JSON, codec.Gob, codec.Msgpack, codec.CBOR} {
-			data, err := c.Marshal(v)
-			if err != nil {
+			sz, err := memcache.MeasureWrite(productKey, v, append(productStore, memcache.WithCodec(c))...)
+			if err != nil && !errors.Is(err, memcache.ErrTooLarge) {
 				return err
 			}
-			fmt.Fprintf(w, "%-14s %-8s %9s  fits: %v\n", name, c.Name(), memcache.FormatBytes(len(data)), len(data) <= limit)
+			fmt.Fprintf(w, "%-14s %-8s %9s of %s  fits: %v\n", name, c.Name(), memcache.FormatBytes(sz.Size), memcache.FormatBytes(sz.Limit), err == nil)
 		}
 	}
 	fmt.Fprintln(w, "the rendered HTML (200 KB and 2 MB) is a cached property: it is in none of these sizes")

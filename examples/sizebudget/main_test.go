@@ -34,5 +34,6 @@ func TestRun(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(&out))
 	assert.Contains(t, out.String(), "product-large  msgpack")
+	assert.Contains(t, out.String(), " of 1023.9 KB  fits: true\n", "sizes against the limit under the store's key")
 	assert.NotContains(t, out.String(), "fits: false")
 }

@@ -15,8 +15,9 @@ var (
 	ErrServerDown = errors.New("ketama: server down")
 
 	// ErrNoServers means the selector has no servers. It is gomemcache's
-	// own value, so code that already checks for gomemcache.ErrNoServers
-	// keeps working.
+	// own value, as memcache.ErrNoServers is, so code that checks either
+	// matches it. (This package does not import memcache: a selector needs
+	// only gomemcache.)
 	ErrNoServers = gomemcache.ErrNoServers
 )
 

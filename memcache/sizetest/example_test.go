@@ -34,7 +34,7 @@ func ExampleAssertFits() {
 	fmt.Println("fits:", sizetest.AssertFits(t, codec.JSON, p))
 	// Output:
 	// fits: true
-	// sizetest: *sizetest_test.page encoded with json is 2097196 bytes (2.0 MB), over memcached's item size limit of 1048263 bytes (1023.7 KB); biggest fields: page.Preview: 2.0 MB, page.Body: 7 B, page.Title: 6 B
+	// sizetest: *sizetest_test.page encoded with json is 2097208 bytes (2.0 MB) as the Store writes it, over memcached's item size limit of 1048263 bytes (1023.7 KB); biggest fields: page.Preview: 2.0 MB, page.Body: 7 B, page.Title: 6 B
 	// fits: false
 }
 

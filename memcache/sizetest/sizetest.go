@@ -6,12 +6,15 @@
 // derived field that lost its cacheprop tag and went back on the wire is
 // caught in CI, not in production.
 //
-// Sizes are measured before compression: an upper bound of what a Store with
-// compression sends.
+// AssertFits asks the Store: it measures a value with memcache.MeasureWrite,
+// the write path itself, trailer and compression included, so it accepts
+// exactly what a Store accepts. Budgets (AssertBudget, CheckBudgets) are of
+// the codec's output alone, the part a type's fields decide.
 package sizetest
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -29,17 +32,24 @@ import (
 // SizeOptions says what a value must fit for AssertFits.
 type SizeOptions struct {
 	// ItemSizeMax is the server's item size limit (memcached's -I); zero
-	// means memcache.DefaultItemSizeMax, 1 MiB.
+	// means the Store's: memcache.DefaultItemSizeMax, 1 MiB, unless Store
+	// sets memcache.WithItemSizeMax.
 	ItemSizeMax int
-	// Key is the memcached key the value is stored under, whose length
-	// counts against the limit; empty means the worst case, a 250-byte
-	// key.
+	// Key is the key the Store is given for the value; the length of the
+	// memcached key it maps to counts against the limit. Empty means the
+	// worst case: a key that maps to a 250-byte memcached key.
 	Key string
+	// Store holds the options of the Store that writes the value
+	// (WithCompression, WithNamespace, WithChunking, ...), so that the
+	// value is measured as that Store writes it. The codec given to
+	// AssertFits overrides a WithCodec among them.
+	Store []memcache.Option
 }
 
-// AssertFits checks that v, encoded with c, fits one memcached item: the
-// largest value a set accepts under the key with non-zero flags, as a Store
-// writes it. On failure it reports the size guard's error, with the biggest
+// AssertFits checks that v, encoded with c, fits one memcached item as a
+// Store writes it (see SizeOptions for which Store and key): the same
+// sizes, trailer and compression included, and the same verdict as the
+// Store's size guard. On failure it reports the sizes with the biggest
 // fields, and returns false.
 func AssertFits(tb testing.TB, c codec.Codec, v any, opts ...SizeOptions) bool {
 	tb.Helper()
@@ -47,12 +57,55 @@ func AssertFits(tb testing.TB, c codec.Codec, v any, opts ...SizeOptions) bool {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	if msg := fitError(c, v, o); msg != "" {
+		tb.Errorf("sizetest: %T %s", v, msg)
+		return false
+	}
+	return true
+}
+
+// fitError says how v, encoded with c, fails to fit one item as o's Store
+// writes it, or returns "" if it fits.
+func fitError(c codec.Codec, v any, o SizeOptions) string {
+	storeOpts := append(o.Store[:len(o.Store):len(o.Store)], memcache.WithCodec(c))
+	if o.ItemSizeMax > 0 {
+		storeOpts = append(storeOpts, memcache.WithItemSizeMax(o.ItemSizeMax))
+	}
 	key := o.Key
 	if key == "" {
-		key = strings.Repeat("k", memcache.MaxKeyLen)
+		var err error
+		if key, err = worstKey(storeOpts); err != nil {
+			return err.Error()
+		}
 	}
-	g := memcache.SizeGuard{ItemSizeMax: o.ItemSizeMax}
-	return assertSize(tb, c, v, g.Limit(key, 1), "memcached's item size limit")
+	sz, err := memcache.MeasureWrite(key, v, storeOpts...)
+	var tle *memcache.TooLargeError
+	switch {
+	case errors.As(err, &tle):
+		return fmt.Sprintf("encoded with %s is %d bytes (%s) as the Store writes it, over memcached's item size limit of %d bytes (%s); biggest fields: %s",
+			tle.Codec, tle.Size, memcache.FormatBytes(tle.Size), tle.Limit, memcache.FormatBytes(tle.Limit), fieldList(tle.Fields))
+	case err != nil:
+		return fmt.Sprintf("with %s: %v", c.Name(), err)
+	case sz.Chunks > 0:
+		return fmt.Sprintf("encoded with %s is %d bytes (%s) as the Store writes it, split over %d chunks: over memcached's item size limit of %d bytes (%s); biggest fields: %s",
+			c.Name(), sz.Size, memcache.FormatBytes(sz.Size), sz.Chunks, sz.Limit, memcache.FormatBytes(sz.Limit), fieldList(memcache.Breakdown(c, v, 5)))
+	}
+	return ""
+}
+
+// worstKey returns the key a Store built with opts maps to the longest
+// memcached key, 250 bytes: a legal key goes to memcached verbatim behind
+// the store's prefix.
+func worstKey(opts []memcache.Option) (string, error) {
+	st, err := memcache.NewStore[any](nil, opts...)
+	if err != nil {
+		return "", err
+	}
+	k, err := st.Key("k")
+	if err != nil {
+		return "", err
+	}
+	return strings.Repeat("k", memcache.MaxKeyLen-(len(k)-1)), nil
 }
 
 // AssertBudget checks that v, encoded with c, takes at most budget bytes.
@@ -102,8 +155,9 @@ const BudgetHeadroom = 0.10
 // CheckBudgets encodes every fixture with every codec and compares each
 // size with the budget recorded for it in file (conventionally
 // testdata/size-budgets.txt). It fails the test for a size over its budget,
-// a size over memcached's default item limit whatever the budget, and a
-// fixture or codec missing from the file.
+// a fixture that does not fit one item as a default Store writes it under the
+// longest key (AssertFits with no options) whatever the budget, and a fixture
+// or codec missing from the file.
 //
 // Run the test with -update-budgets (or UpdateBudgetsEnv=1) to rewrite the
 // file on purpose: each budget becomes the current size plus
@@ -148,7 +202,6 @@ func CheckBudgets(tb testing.TB, file string, fixtures map[string]any, codecs ..
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	itemLimit := memcache.SizeGuard{}.Limit(strings.Repeat("k", memcache.MaxKeyLen), 1)
 	for _, k := range keys {
 		size := sizes[k]
 		name, codecName, _ := strings.Cut(k, " ")
@@ -161,8 +214,8 @@ func CheckBudgets(tb testing.TB, file string, fixtures map[string]any, codecs ..
 			tb.Errorf("sizetest: %s: fixture %s with %s grew to %d bytes, over its budget of %d; biggest fields: %s",
 				file, name, codecName, size, budget, fieldList(memcache.Breakdown(c, values[k], 5)))
 		}
-		if size > itemLimit {
-			tb.Errorf("sizetest: fixture %s with %s is %d bytes, over memcached's item limit of %d", name, codecName, size, itemLimit)
+		if msg := fitError(c, values[k], SizeOptions{}); msg != "" {
+			tb.Errorf("sizetest: fixture %s does not fit, whatever its budget: %s", name, msg)
 		}
 	}
 }

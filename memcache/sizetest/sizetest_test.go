@@ -1,6 +1,7 @@
 package sizetest_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/sizetest"
 )
 
@@ -52,6 +54,54 @@ func TestAssertFits(t *testing.T) {
 
 	// A larger server takes it.
 	assert.True(t, sizetest.AssertFits(t, codec.JSON, big, sizetest.SizeOptions{ItemSizeMax: 2 << 20}))
+}
+
+// blob is a value whose JSON encoding is len(B) + 8 bytes: {"B":"..."}.
+type blob struct{ B string }
+
+func blobOfJSONLen(n int) *blob { return &blob{B: strings.Repeat("x", n-8)} }
+
+// TestAssertFitsSaysWhatTheStoreSays checks AssertFits against the default
+// Store at the edge of the item size limit: a value that would fit without
+// the Store's 12-byte trailer but not with it is refused by both, and the
+// largest value the Store takes passes both.
+func TestAssertFitsSaysWhatTheStoreSays(t *testing.T) {
+	const key = "profile:42"
+	st, err := memcache.NewStore[*blob](nil)
+	require.NoError(t, err)
+	k, err := st.Key(key)
+	require.NoError(t, err)
+	// The codec's output alone may be this long under k with the Store's
+	// (non-zero) flags.
+	limit := memcache.MaxValueLen(memcache.DefaultItemSizeMax, k, 1)
+
+	ctx := context.Background()
+	for _, c := range []struct {
+		name    string
+		jsonLen int
+	}{
+		{"the codec's output alone at the limit", limit},
+		{"trailer 1 byte over", limit - 11},
+		{"largest the Store takes", limit - 12},
+		{"well within", limit / 2},
+	} {
+		v := blobOfJSONLen(c.jsonLen)
+		data, err := codec.JSON.Marshal(v)
+		require.NoError(t, err)
+		require.Len(t, data, c.jsonLen)
+
+		storeErr := st.Set(ctx, key, v)
+		r := &recorder{TB: t}
+		fits := sizetest.AssertFits(r, codec.JSON, v, sizetest.SizeOptions{Key: key})
+		assert.Equal(t, storeErr == nil, fits, "%s: the Store says %v, AssertFits says fits=%v", c.name, storeErr, fits)
+		if storeErr != nil {
+			require.ErrorIs(t, storeErr, memcache.ErrTooLarge, c.name)
+			require.Len(t, r.errors, 1, c.name)
+			assert.Contains(t, r.errors[0], "blob.B", "%s: the failure names the field", c.name)
+		} else {
+			assert.Empty(t, r.errors, c.name)
+		}
+	}
 }
 
 func TestAssertBudget(t *testing.T) {
@@ -99,4 +149,26 @@ func TestCheckBudgets(t *testing.T) {
 	sizetest.CheckBudgets(r, file, map[string]any{"new": &profile{}}, codec.JSON)
 	require.Len(t, r.errors, 1)
 	assert.Contains(t, r.errors[0], "has no budget")
+}
+
+// TestCheckBudgetsItemLimitIsTheStores checks that CheckBudgets' item limit
+// is the default Store's, trailer included: a fixture within its budget
+// that would fit without the trailer fails.
+func TestCheckBudgetsItemLimitIsTheStores(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "size-budgets.txt")
+	worst := strings.Repeat("k", memcache.MaxKeyLen)
+	limit := memcache.MaxValueLen(memcache.DefaultItemSizeMax, worst, 1)
+	fixtures := map[string]any{"blob": blobOfJSONLen(limit - 6)}
+	t.Setenv(sizetest.UpdateBudgetsEnv, "1")
+	sizetest.CheckBudgets(t, file, fixtures, codec.JSON)
+	t.Setenv(sizetest.UpdateBudgetsEnv, "")
+
+	r := &recorder{TB: t}
+	sizetest.CheckBudgets(r, file, fixtures, codec.JSON)
+	require.Len(t, r.errors, 1)
+	assert.Contains(t, r.errors[0], "fixture blob does not fit, whatever its budget: encoded with json is")
+	assert.Contains(t, r.errors[0], "as the Store writes it, over memcached's item size limit")
+
+	fixtures["blob"] = blobOfJSONLen(limit - 12)
+	sizetest.CheckBudgets(t, file, fixtures, codec.JSON)
 }
