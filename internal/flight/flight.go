@@ -69,6 +69,10 @@ func (p *PanicError) Unwrap() error {
 // runtime.Goexit: it has no value.
 var ErrGoexit = errors.New("the computation called runtime.Goexit")
 
+// ErrTimeout is wrapped, with context.DeadlineExceeded, by the error
+// [Group.Do] returns when a load's timeout passes.
+var ErrTimeout = errors.New("load timed out")
+
 // A Call is one computation in progress, shared by every caller that asks
 // for its key until it ends. Its owner (a table, or a [Group]) keeps its
 // calls by key under a mutex of its own.
@@ -220,7 +224,8 @@ type groupCall[K, V any] struct {
 // there is one, else of a new one it starts. It returns when the load ends,
 // when ctx is done (with ctx.Err()), or when the load's timeout passes, if
 // timeout is positive: then the load's context is done too, the call ends
-// for key, and Do returns an error wrapping context.DeadlineExceeded, so
+// for key, and Do returns an error wrapping [ErrTimeout] and
+// context.DeadlineExceeded, so
 // that later callers start a new load even if this one never returns (its
 // goroutine lives until it does). Every error comes with the zero value. If
 // load panics, Do panics with a [*PanicError] in every caller; if it calls
@@ -241,7 +246,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, timeout time.Duration, load
 		select {
 		case <-done: // it ended as the deadline passed: take its outcome
 		default:
-			return zero, fmt.Errorf("load timed out after %v: %w", c.timeout, context.DeadlineExceeded)
+			return zero, fmt.Errorf("%w after %v: %w", ErrTimeout, c.timeout, context.DeadlineExceeded)
 		}
 	case <-ctx.Done():
 		return zero, ctx.Err()
