@@ -161,9 +161,10 @@ func TestGetOrLoadTimeoutFreesAHungKey(t *testing.T) {
 		const d = 5 * time.Second
 		s := newStore[*page](t, nil, memcache.WithCodec(plainJSON{}), memcache.WithLoadTimeout(d))
 		release := make(chan struct{})
-		var deadline time.Time
+		deadlines := make(chan time.Time, 1) // the loader outlives its callers
 		hung := func(ctx context.Context) (*page, error) {
-			deadline, _ = ctx.Deadline()
+			dl, _ := ctx.Deadline()
+			deadlines <- dl
 			<-release // ignores ctx
 			return &page{Title: "late"}, nil
 		}
@@ -190,7 +191,7 @@ func TestGetOrLoadTimeoutFreesAHungKey(t *testing.T) {
 
 		wg.Wait()
 		assert.Equal(t, d, time.Since(start), "the load's timeout ends it")
-		assert.Equal(t, start.Add(d), deadline, "the loader's context has the deadline")
+		assert.Equal(t, start.Add(d), <-deadlines, "the loader's context has the deadline")
 		for _, err := range errs {
 			require.ErrorIs(t, err, context.DeadlineExceeded)
 			assert.Contains(t, err.Error(), `memcache: GetOrLoad "k": load timed out after 5s`)

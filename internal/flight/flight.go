@@ -233,7 +233,7 @@ type groupCall[K, V any] struct {
 func (g *Group[K, V]) Do(ctx context.Context, key K, timeout time.Duration, load func(context.Context) (V, error)) (V, error) {
 	g.mu.Lock()
 	c := g.m[key]
-	if c == nil {
+	if c == nil || c.hasExpired() {
 		c = g.start(ctx, key, timeout, load)
 	}
 	done := c.Wait()
@@ -264,9 +264,6 @@ func (g *Group[K, V]) start(ctx context.Context, key K, timeout time.Duration, l
 	if timeout > 0 {
 		loadCtx, cancel = context.WithTimeout(loadCtx, timeout)
 		c.expired = loadCtx.Done()
-		// The call ends for its key at the deadline, whether or not the
-		// load heeds its context.
-		context.AfterFunc(loadCtx, func() { g.drop(c) })
 	}
 	if g.m == nil {
 		g.m = make(map[K]*groupCall[K, V])
@@ -279,16 +276,15 @@ func (g *Group[K, V]) start(ctx context.Context, key K, timeout time.Duration, l
 	return c
 }
 
-// drop forgets c if it is still the load of record for its key.
-func (g *Group[K, V]) drop(c *groupCall[K, V]) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.dropLocked(&c.Call)
-}
-
-func (g *Group[K, V]) dropLocked(c *Call[K, V]) {
-	if gc := g.m[c.Key]; gc != nil && &gc.Call == c {
-		delete(g.m, c.Key)
+// hasExpired reports whether the timeout of c has passed: then c has ended
+// for its key, whether or not its load heeds its context, and the next
+// caller replaces it with a new load.
+func (c *groupCall[K, V]) hasExpired() bool {
+	select {
+	case <-c.expired:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -300,6 +296,8 @@ func (o *groupOwner[K, V]) Finish(c *Call[K, V]) {
 	g := (*Group[K, V])(o)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.dropLocked(c)
+	if gc := g.m[c.Key]; gc != nil && &gc.Call == c {
+		delete(g.m, c.Key) // not replaced after its timeout
+	}
 	c.End()
 }
