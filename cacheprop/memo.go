@@ -174,7 +174,8 @@ func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
 }
 
 // GetErr is like Get for a computation that can fail. A non-nil error is
-// returned and not stored: the next call for key computes again. Callers that
+// returned with the zero value (a value compute returned with it is
+// dropped) and not stored: the next call for key computes again. Callers that
 // were waiting for the failed computation receive its error too, as
 // singleflight's do, rather than each retrying at once.
 func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
