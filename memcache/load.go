@@ -28,7 +28,8 @@ type loadGroup[T any] = flight.Group[string, T]
 // goroutine of its own and first reads the cache again, so that a caller
 // that missed just before another's load stored the value gets that value
 // without loading; then it calls load and stores exactly what load
-// returned, under key, with the store's expiration.
+// returned, under key, with the store's expiration. A miss so costs two
+// reads of the cache, the price of one load per key.
 //
 // Every non-nil error comes with the zero value, never with data:
 //

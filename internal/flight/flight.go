@@ -26,11 +26,16 @@
 //     of a Call compute for themselves ([Call.Shared] says retry); callers
 //     of a Group get [ErrGoexit], since computing again in a detached
 //     goroutine would exit again.
-//   - Each caller waits only as long as its own context allows; a caller
-//     that gives up leaves the computation running for the others. A
-//     Group's load can be bounded ([Group.Do]'s timeout): its context gets
-//     the deadline, and when the deadline passes the call ends for its key
-//     with an error wrapping context.DeadlineExceeded, so later callers
+//   - Each caller waits only as long as its own context allows. A Call runs
+//     in its first caller's goroutine with that caller's context: if it
+//     fails because that context ended, a waiter whose own context is live
+//     computes for itself rather than receive someone else's cancellation
+//     ([Call.Shared]). A Group's load runs detached, with its first
+//     caller's values but not its cancellation, so a caller that gives up
+//     leaves it running for the others; and it can be bounded
+//     ([Group.Do]'s timeout): its context gets the deadline, and when the
+//     deadline passes the call ends for its key with an error wrapping
+//     [ErrTimeout] and context.DeadlineExceeded, so that later callers
 //     start afresh even if the load never returns.
 package flight
 
@@ -222,14 +227,14 @@ type groupCall[K, V any] struct {
 
 // Do returns the outcome of load for key: of a load in progress for key if
 // there is one, else of a new one it starts. It returns when the load ends,
-// when ctx is done (with ctx.Err()), or when the load's timeout passes, if
-// timeout is positive: then the load's context is done too, the call ends
+// when ctx is done (with ctx.Err()), or, if timeout is positive, when the
+// load's timeout passes: then the load's context is done too, the call ends
 // for key, and Do returns an error wrapping [ErrTimeout] and
-// context.DeadlineExceeded, so
-// that later callers start a new load even if this one never returns (its
-// goroutine lives until it does). Every error comes with the zero value. If
-// load panics, Do panics with a [*PanicError] in every caller; if it calls
-// runtime.Goexit, Do returns [ErrGoexit].
+// context.DeadlineExceeded, so that later callers start a new load even if
+// this one never returns (its goroutine lives until it does). A later
+// caller's timeout applies only to a load it starts. Every error comes with
+// the zero value. If load panics, Do panics with a [*PanicError] in every
+// caller; if it calls runtime.Goexit, Do returns [ErrGoexit].
 func (g *Group[K, V]) Do(ctx context.Context, key K, timeout time.Duration, load func(context.Context) (V, error)) (V, error) {
 	g.mu.Lock()
 	c := g.m[key]
