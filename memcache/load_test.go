@@ -210,3 +210,29 @@ func TestGetOrLoadTimeoutFreesAHungKey(t *testing.T) {
 		assert.Equal(t, "fresh", p.Title, "a load that outlived its timeout stores nothing")
 	})
 }
+
+// TestGetOrLoadReadsAgainWithoutReportingTwice: the load's second read
+// finds the value the caller could not read unchanged, and neither decodes
+// nor reports it again; the load overwrites it.
+func TestGetOrLoadReadsAgainWithoutReportingTwice(t *testing.T) {
+	backends(t, func(t *testing.T, b memcache.Backend) {
+		ctx := t.Context()
+		other := newStore[[]byte](t, b, memcache.WithCodec(rawBytes{}))
+		require.NoError(t, other.Set(ctx, "k", []byte("another codec's bytes")))
+		var reported []error
+		s := newStore[*page](t, b, memcache.WithCodec(plainJSON{}),
+			memcache.WithErrorHandler(func(_ string, err error) { reported = append(reported, err) }))
+		loads := 0
+		load := func(context.Context) (*page, error) { loads++; return &page{Title: "loaded"}, nil }
+		p, err := s.GetOrLoad(ctx, "k", load)
+		require.NoError(t, err)
+		assert.Equal(t, "loaded", p.Title)
+		assert.Equal(t, 1, loads)
+		require.Len(t, reported, 1, "reported once, not once per read")
+		var fe *memcache.FormatError
+		assert.ErrorAs(t, reported[0], &fe)
+		p, err = s.Get(ctx, "k")
+		require.NoError(t, err, "overwritten")
+		assert.Equal(t, "loaded", p.Title)
+	})
+}
