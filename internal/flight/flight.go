@@ -256,8 +256,13 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, timeout time.Duration, load
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
-	if c.Panicked != nil {
+	switch {
+	case c.Panicked != nil:
 		panic(c.Panicked)
+	case c.Err != nil && c.hasExpired() && errors.Is(c.Err, context.DeadlineExceeded):
+		// A load that heeds its context ends at the timeout too: say so
+		// as when it does not.
+		return zero, fmt.Errorf("%w after %v: %w", ErrTimeout, c.timeout, c.Err)
 	}
 	return c.Val, c.Err
 }

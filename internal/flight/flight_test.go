@@ -140,6 +140,20 @@ func TestGroupTimeoutEndsTheCall(t *testing.T) {
 	})
 }
 
+// TestGroupTimeoutOfAHeedingLoad: a load that returns its context's error
+// at the deadline reports the timeout as one that does not.
+func TestGroupTimeoutOfAHeedingLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g flight.Group[string, int]
+		_, err := g.Do(context.Background(), "k", time.Second, func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			return 1, ctx.Err()
+		})
+		require.ErrorIs(t, err, flight.ErrTimeout)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+}
+
 func TestGroupPanicReachesEveryCaller(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
