@@ -83,7 +83,7 @@ func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 		return s.load(ctx, key, store, found, load)
 	})
 	if errors.Is(err, flight.ErrTimeout) || errors.Is(err, flight.ErrGoexit) {
-		return zero, fmt.Errorf("memcache: GetOrLoad %q: %w", key, err)
+		return zero, fmt.Errorf("memcache: GetOrLoad %s: %w", quoteKey(key), err)
 	}
 	return v, err
 }
