@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/leancache/leancache/internal/flight"
 )
 
 // Memo is a per-instance memo table: it maps keys to values computed on
@@ -82,8 +84,8 @@ type memoTable[K comparable, V any] struct {
 	// pending and calls are the computations in progress: the first in
 	// pending, any others in calls. Most Memos compute one key at a time,
 	// and a map for it would cost more than the call itself.
-	pending *call[K, V]
-	calls   map[K]*call[K, V]
+	pending *flight.Call[K, V]
+	calls   map[K]*flight.Call[K, V]
 	// root is the sentinel of the recency list: root.next is the most
 	// recently used entry and root.prev the least.
 	root  memoEntry[K, V]
@@ -167,12 +169,13 @@ func (m *Memo[K, V]) Get(key K, compute func(K) V) V {
 	if v, ok := t.lookup(key); ok {
 		return v
 	}
-	v, _ := t.get(context.Background(), key, loader[K, V]{plain: compute})
+	v, _ := t.get(context.Background(), key, flight.Loader[K, V]{Plain: compute})
 	return v
 }
 
 // GetErr is like Get for a computation that can fail. A non-nil error is
-// returned and not stored: the next call for key computes again. Callers that
+// returned with the zero value (a value compute returned with it is
+// dropped) and not stored: the next call for key computes again. Callers that
 // were waiting for the failed computation receive its error too, as
 // singleflight's do, rather than each retrying at once.
 func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
@@ -183,7 +186,7 @@ func (m *Memo[K, V]) GetErr(key K, compute func(K) (V, error)) (V, error) {
 	if v, ok := t.lookup(key); ok {
 		return v, nil
 	}
-	return t.get(context.Background(), key, loader[K, V]{fallible: compute})
+	return t.get(context.Background(), key, flight.Loader[K, V]{Fallible: compute})
 }
 
 // GetContext is like GetErr for a computation that takes a context. ctx is
@@ -200,7 +203,7 @@ func (m *Memo[K, V]) GetContext(ctx context.Context, key K, compute func(context
 	if v, ok := t.lookup(key); ok {
 		return v, nil
 	}
-	return t.get(ctx, key, loader[K, V]{withCtx: compute})
+	return t.get(ctx, key, flight.Loader[K, V]{WithCtx: compute})
 }
 
 // Forget removes the value for key. A computation for key in progress still
@@ -310,17 +313,17 @@ func (t *memoTable[K, V]) hitLocked(key K) (v V, ok bool) {
 
 // get returns the value for key, computing it with ld if need be: the slow
 // path, after lookup missed.
-func (t *memoTable[K, V]) get(ctx context.Context, key K, ld loader[K, V]) (V, error) {
+func (t *memoTable[K, V]) get(ctx context.Context, key K, ld flight.Loader[K, V]) (V, error) {
 	for {
 		v, c, done, how := t.claim(key)
 		switch how {
 		case claimHit:
 			return v, nil
 		case claimLead:
-			c.run(ctx, t, ld)
-			return c.val, c.err
+			c.Run(ctx, t, ld)
+			return c.Val, c.Err
 		case claimAlone:
-			return ld.load(ctx, key)
+			return ld.Load(ctx, key)
 		}
 		select {
 		case <-done:
@@ -328,7 +331,7 @@ func (t *memoTable[K, V]) get(ctx context.Context, key K, ld loader[K, V]) (V, e
 			var zero V
 			return zero, ctx.Err()
 		}
-		v, err, retry := c.shared(ctx, ld.canFail())
+		v, err, retry := c.Shared(ctx, ld.CanFail())
 		if !retry {
 			if err == nil {
 				t.countHit()
@@ -353,14 +356,14 @@ const (
 // value held (another caller may have stored it since lookup), wait on done
 // for the computation in progress c, or run the new computation c. The lock
 // is released by defer, as in lookup.
-func (t *memoTable[K, V]) claim(key K) (v V, c *call[K, V], done <-chan struct{}, how claim) {
+func (t *memoTable[K, V]) claim(key K) (v V, c *flight.Call[K, V], done <-chan struct{}, how claim) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if v, ok := t.hitLocked(key); ok {
 		return v, nil, nil, claimHit
 	}
 	if c := t.findCall(key); c != nil {
-		return v, c, c.wait(), claimWait
+		return v, c, c.Wait(), claimWait
 	}
 	t.stats.Misses++
 	if key != key {
@@ -368,7 +371,7 @@ func (t *memoTable[K, V]) claim(key K) (v V, c *call[K, V], done <-chan struct{}
 		// registering it would leave a call behind on every Get.
 		return v, nil, nil, claimAlone
 	}
-	c = &call[K, V]{key: key}
+	c = &flight.Call[K, V]{Key: key}
 	t.addCall(c)
 	return v, c, nil, claimLead
 }
@@ -381,8 +384,8 @@ func (t *memoTable[K, V]) countHit() {
 
 // findCall returns the computation in progress for key, if any. t.mu must be
 // held.
-func (t *memoTable[K, V]) findCall(key K) *call[K, V] {
-	if c := t.pending; c != nil && c.key == key {
+func (t *memoTable[K, V]) findCall(key K) *flight.Call[K, V] {
+	if c := t.pending; c != nil && c.Key == key {
 		return c
 	}
 	return t.calls[key]
@@ -390,20 +393,20 @@ func (t *memoTable[K, V]) findCall(key K) *call[K, V] {
 
 // addCall records c as the computation in progress for its key. t.mu must
 // be held.
-func (t *memoTable[K, V]) addCall(c *call[K, V]) {
+func (t *memoTable[K, V]) addCall(c *flight.Call[K, V]) {
 	if t.pending == nil {
 		t.pending = c
 		return
 	}
 	if t.calls == nil {
-		t.calls = make(map[K]*call[K, V])
+		t.calls = make(map[K]*flight.Call[K, V])
 	}
-	t.calls[c.key] = c
+	t.calls[c.Key] = c
 }
 
 // dropCall forgets the computation in progress for key. t.mu must be held.
 func (t *memoTable[K, V]) dropCall(key K) {
-	if c := t.pending; c != nil && c.key == key {
+	if c := t.pending; c != nil && c.Key == key {
 		t.pending = nil
 		return
 	}
@@ -415,24 +418,24 @@ func (t *memoTable[K, V]) dropCall(key K) {
 	}
 }
 
-// finish stores the outcome of c if it succeeded and c is still the
+// Finish stores the outcome of c if it succeeded and c is still the
 // computation of record for its key, and ends c.
-func (t *memoTable[K, V]) finish(c *call[K, V]) {
+func (t *memoTable[K, V]) Finish(c *flight.Call[K, V]) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	defer c.end()
-	if t.findCall(c.key) != c {
+	defer c.End()
+	if t.findCall(c.Key) != c {
 		return // Forget or Reset disowned it
 	}
-	t.dropCall(c.key)
-	if c.err != nil || c.panicked != nil {
+	t.dropCall(c.Key)
+	if c.Err != nil || c.Panicked != nil {
 		return
 	}
-	key := c.key
+	key := c.Key
 	if old := t.find(key); old != nil {
 		t.remove(old)
 	}
-	e := &memoEntry[K, V]{key: key, val: c.val}
+	e := &memoEntry[K, V]{key: key, val: c.Val}
 	if t.opts.TTL > 0 {
 		e.expires = monoNow() + int64(t.opts.TTL)
 	}

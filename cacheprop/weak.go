@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 	"weak"
+
+	"github.com/leancache/leancache/internal/flight"
 )
 
 // WeakTable attaches values to objects you cannot add a field to: it maps
@@ -47,7 +49,7 @@ type weakState[K, V any] struct {
 	items map[uintptr]weakEntry[K, V]
 	// calls are the computations in progress. The computing goroutine holds
 	// the key, so an address here always belongs to a live key.
-	calls map[uintptr]*call[*K, V]
+	calls map[uintptr]*flight.Call[*K, V]
 	// peak is the largest len(items) since the map was last rebuilt: Go maps
 	// never shrink, so after mass removals the map is copied to a smaller one.
 	peak int
@@ -131,34 +133,34 @@ func (t *WeakTable[K, V]) GetOrCompute(key *K, compute func(*K) V) V {
 			return e.val
 		}
 		if c := s.calls[addr]; c != nil {
-			done := c.wait()
+			done := c.Wait()
 			s.mu.Unlock()
 			<-done
-			v, _, retry := c.shared(context.Background(), false)
+			v, _, retry := c.Shared(context.Background(), false)
 			if !retry {
 				return v
 			}
 			s.mu.Lock()
 			continue
 		}
-		c := &call[*K, V]{key: key}
+		c := &flight.Call[*K, V]{Key: key}
 		if s.calls == nil {
-			s.calls = make(map[uintptr]*call[*K, V])
+			s.calls = make(map[uintptr]*flight.Call[*K, V])
 		}
 		s.calls[addr] = c
 		s.mu.Unlock()
-		c.run(context.Background(), s, loader[*K, V]{plain: compute})
-		return c.val
+		c.Run(context.Background(), s, flight.Loader[*K, V]{Plain: compute})
+		return c.Val
 	}
 }
 
-// finish stores the outcome of c if it succeeded and c is still the
+// Finish stores the outcome of c if it succeeded and c is still the
 // computation of record for its key, and ends c.
-func (s *weakState[K, V]) finish(c *call[*K, V]) {
+func (s *weakState[K, V]) Finish(c *flight.Call[*K, V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer c.end()
-	addr := addrOf(c.key)
+	defer c.End()
+	addr := addrOf(c.Key)
 	if s.calls[addr] != c {
 		return // Set or Delete overrode it
 	}
@@ -166,8 +168,8 @@ func (s *weakState[K, V]) finish(c *call[*K, V]) {
 	if len(s.calls) == 0 {
 		s.calls = nil
 	}
-	if c.err == nil && c.panicked == nil {
-		s.store(c.key, c.val)
+	if c.Err == nil && c.Panicked == nil {
+		s.store(c.Key, c.Val)
 	}
 }
 

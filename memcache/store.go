@@ -39,13 +39,14 @@ type Store[T any] struct {
 	failClosed  bool
 	onError     func(key string, err error)
 	now         func() time.Time
-	loads       flightGroup[T]
 	// fingerprinted: values carry fingerprint and must match it to be
 	// read (format version 2).
 	fingerprinted bool
 	fingerprint   Fingerprint
 	ownsOutput    bool // the codec's Marshal returns memory nobody else holds
 	chunking      bool
+	loadTimeout   time.Duration
+	loads         loadGroup[T]
 }
 
 // An Option configures a Store.
@@ -66,6 +67,7 @@ type storeConfig struct {
 	now         func() time.Time
 	schema      bool
 	chunking    bool
+	loadTimeout time.Duration
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -220,6 +222,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		}
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
+	s.loadTimeout = cfg.loadTimeout
 	return s, nil
 }
 
@@ -749,69 +752,6 @@ func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error
 	}
 	_, err = s.handler(ctx, &Request{Op: OpTouch, Keys: []string{k}, Expiration: exp})
 	return err
-}
-
-// GetOrLoad returns the value under key, or on a miss calls load, stores
-// its result and returns it. Concurrent callers for one key share one load.
-// A load's error is returned to every caller sharing it and nothing is
-// stored. A load runs to completion even if the caller that started it gives
-// up, so the others (and the cache) still get its result; each caller waits
-// only as long as its own ctx allows. If load panics, every caller waiting
-// for it panics.
-//
-// A value that is there but will not decode (another codec, an older shape)
-// is treated as a miss and overwritten. When the backend fails, GetOrLoad
-// fails open by default: it answers from load without storing and reports
-// the failure to the error handler; WithFailClosed returns the failure
-// instead. It never returns a zero value as if it were data: a non-nil error
-// always comes with the zero value.
-func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (T, error) {
-	var zero T
-	v, err := s.Get(ctx, key)
-	if err == nil {
-		return v, nil
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return zero, err
-	}
-	store := true
-	var fe *FormatError
-	var de *DecodeError
-	switch {
-	case errors.Is(err, ErrCacheMiss):
-	case errors.As(err, &fe), errors.As(err, &de):
-		s.report(key, err)
-	case errors.Is(err, ErrMalformedKey):
-		return zero, err
-	default:
-		if s.failClosed {
-			return zero, err
-		}
-		s.report(key, err)
-		store = false // the backend is failing: don't wait on it twice
-	}
-	loadCtx := context.WithoutCancel(ctx)
-	return s.loads.do(ctx, key, func() (T, error) {
-		v, err := load(loadCtx)
-		if err != nil {
-			return v, err
-		}
-		if store {
-			if err := s.Set(loadCtx, key, v); err != nil {
-				if s.failClosed {
-					return v, err
-				}
-				s.report(key, err)
-			}
-		}
-		return v, nil
-	})
-}
-
-func (s *Store[T]) report(key string, err error) {
-	if s.onError != nil {
-		s.onError(key, err)
-	}
 }
 
 var errUnknownOp = errors.New("unknown operation")

@@ -1,0 +1,158 @@
+package memcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/leancache/leancache/internal/flight"
+)
+
+// WithLoadTimeout bounds each load that GetOrLoad shares: the loader's
+// context gets a deadline d after the load starts, and when it passes the
+// load ends for its key with an error wrapping context.DeadlineExceeded,
+// even if the loader ignores its context and never returns, so that later
+// callers start a fresh load instead of joining a stuck one. The load's
+// second read of the cache and its write count against d. Zero or negative
+// (the default) means no bound: a load lasts as long as its loader. Each
+// caller's own context still bounds how long that caller waits.
+func WithLoadTimeout(d time.Duration) Option { return func(o *storeConfig) { o.loadTimeout = d } }
+
+// loadGroup is the singleflight of GetOrLoad, by the caller's key.
+type loadGroup[T any] = flight.Group[string, T]
+
+// GetOrLoad returns the value under key, or on a miss calls load, stores
+// its result and returns it. Concurrent callers for one key share one load,
+// however many they are and however fast load is: the shared load runs on a
+// goroutine of its own and first reads the cache again, so that a caller
+// that missed just before another's load stored the value gets that value
+// without loading; then it calls load and stores exactly what load
+// returned, under key, with the store's expiration. A miss so costs two
+// reads of the cache, the price of one load per key.
+//
+// Every non-nil error comes with the zero value, never with data:
+//
+//   - load's error is returned, unwrapped, to every caller sharing the
+//     load, and nothing is stored; a value load returned with it is
+//     dropped.
+//   - Each caller waits only as long as its own ctx allows, then returns
+//     ctx.Err(). The load goes on for the other callers and the cache,
+//     with a context that carries the values of the ctx of the caller that
+//     started it but not its cancellation.
+//   - With WithLoadTimeout(d), the load's context has a deadline d after
+//     the load starts. When it passes, every caller sharing the load gets
+//     an error wrapping context.DeadlineExceeded, the key is free for a
+//     fresh load, and whatever the late loader returns is not stored.
+//   - If load panics, every caller sharing the load panics with a
+//     *cacheprop.PanicError holding the panic value and load's stack
+//     (errors.Is and errors.As see through it to the value when that is an
+//     error); nothing is stored, and the next call loads again.
+//   - If load calls runtime.Goexit, every caller sharing the load gets an
+//     error saying so, and nothing is stored.
+//
+// A value that is there but will not decode (another codec, another
+// schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
+// overwritten, and reported to the error handler (WithErrorHandler) unless
+// it is a plain schema miss. A malformed key is returned at once.
+//
+// When the backend fails (down, slow, or refusing the write: a value too
+// large, a server gone during the load), GetOrLoad fails open by default:
+// it answers with load's value and reports the failure to the error
+// handler; after a failed read it neither reads again nor writes, so as not
+// to wait on a failing backend twice. WithFailClosed returns the backend's
+// failure instead, with the zero value, whether the read or the write
+// failed.
+func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	k, found, err := s.getItem(ctx, key)
+	if err == nil {
+		var v T
+		if v, err = s.read(ctx, key, k, found); err == nil {
+			return v, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return zero, err
+	}
+	store, err := s.afterMiss(key, err)
+	if err != nil {
+		return zero, err
+	}
+	v, err := s.loads.Do(ctx, key, s.loadTimeout, func(ctx context.Context) (T, error) {
+		return s.load(ctx, key, store, found, load)
+	})
+	if errors.Is(err, flight.ErrTimeout) || errors.Is(err, flight.ErrGoexit) {
+		return zero, fmt.Errorf("memcache: GetOrLoad %s: %w", quoteKey(key), err)
+	}
+	return v, err
+}
+
+// load is the load GetOrLoad's callers for key share. It reads the cache
+// again unless the backend failed the caller that started it (store is
+// false): the flight forgets key when it ends, so a caller that missed
+// while another's load was storing starts a load of its own, and must find
+// that value instead of loading it again. found is the item that caller
+// could not read, if any: found again unchanged, it is not decoded (nor
+// counted, nor reported) twice.
+func (s *Store[T]) load(ctx context.Context, key string, store bool, found *Item, load func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if store {
+		k, it, err := s.getItem(ctx, key)
+		if err == nil && (found == nil || it.CAS == 0 || it.CAS != found.CAS) {
+			var v T
+			if v, err = s.read(ctx, key, k, it); err == nil {
+				return v, nil
+			}
+		}
+		if err != nil {
+			if store, err = s.afterMiss(key, err); err != nil {
+				return zero, err
+			}
+		}
+	}
+	v, err := load(ctx)
+	if err != nil {
+		return zero, err
+	}
+	if !store || ctx.Err() != nil {
+		// After the load's deadline its callers have their error and the
+		// key may hold a fresh load's value: a late one must not replace
+		// it.
+		return v, nil
+	}
+	if err := s.Set(ctx, key, v); err != nil {
+		if s.failClosed {
+			return zero, err
+		}
+		s.report(key, err)
+	}
+	return v, nil
+}
+
+// afterMiss decides what GetOrLoad does after a read of key failed with
+// err: load and store (a miss, or a value that will not decode, which the
+// load overwrites), load without storing (the backend failing, when the
+// store fails open), or return err.
+func (s *Store[T]) afterMiss(key string, err error) (store bool, _ error) {
+	var fe *FormatError
+	var de *DecodeError
+	switch {
+	case errors.Is(err, ErrCacheMiss):
+		return true, nil
+	case errors.As(err, &fe), errors.As(err, &de):
+		s.report(key, err)
+		return true, nil
+	case errors.Is(err, ErrMalformedKey), s.failClosed:
+		return false, err
+	}
+	s.report(key, err)
+	return false, nil
+}
+
+// report tells the error handler of a failure GetOrLoad absorbs.
+func (s *Store[T]) report(key string, err error) {
+	if s.onError != nil {
+		s.onError(key, err)
+	}
+}
