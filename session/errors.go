@@ -24,6 +24,9 @@ var (
 	// ErrUnknownType means session data holds a value under a type name the
 	// Codec was not given (see TypeOf).
 	ErrUnknownType = errors.New("session: unknown type name")
+	// ErrNotIterable means Store.All was called on a backend that cannot list
+	// the sessions (any but an embedded one); see Store.
+	ErrNotIterable = errors.New("session: cannot list sessions: only an embedded backend can (memcached cannot list its keys, and holds only digests of the tokens)")
 	// ErrCachedBehindInterface means a session value would carry cached
 	// properties where no codec can strip them and bring their type back:
 	// the value's type is not registered with the Codec, or the cached
@@ -98,7 +101,7 @@ func (e *CodecError) Is(target error) bool {
 // error is rebuilt without the key, so even errors.As cannot reach the
 // token through it.
 type StoreError struct {
-	Op  string // "find", "commit" or "delete"
+	Op  string // "find", "commit", "delete" or "all"
 	Err error  // the backend's error, with the key removed
 }
 
