@@ -20,8 +20,18 @@ import (
 // recordFlags marks an item written with the header above.
 const recordFlags uint32 = 0x4c530001 // "LS", version 1
 
+// recordLen is the length of the record of n bytes of data naming token.
+func recordLen(token string, n int) int {
+	return 8 + uvarintLen(uint64(len(token))) + len(token) + n
+}
+
+func uvarintLen(v uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], v)
+}
+
 func appendRecord(expiry time.Time, token string, data []byte) []byte {
-	b := make([]byte, 0, 8+binary.MaxVarintLen64+len(token)+len(data))
+	b := make([]byte, 0, recordLen(token, len(data)))
 	b = binary.BigEndian.AppendUint64(b, uint64(expiry.UnixNano()))
 	b = appendString(b, token)
 	return append(b, data...)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leancache/leancache/codec"
 	"github.com/leancache/leancache/memcache"
 )
 
@@ -55,14 +56,23 @@ type Store struct {
 	// their tokens, for All, and listPrefix begins every key of the Store.
 	embedded   *memcache.Embedded
 	listPrefix string
+	guard      memcache.SizeGuard // for CheckSize
 }
 
 // An Option configures a Store.
 type Option func(*storeConfig)
 
 type storeConfig struct {
-	prefix string
-	now    func() time.Time
+	prefix      string
+	now         func() time.Time
+	itemSizeMax int
+}
+
+// WithItemSizeMax sets the server's item_size_max (memcached's -I) that
+// CheckSize measures against. The default is the embedded backend's own
+// limit, and memcache.DefaultItemSizeMax (-I 1m) for any other backend.
+func WithItemSizeMax(n int) Option {
+	return func(c *storeConfig) { c.itemSizeMax = n }
 }
 
 // WithPrefix sets the namespace of the store's keys: a session's key is
@@ -105,8 +115,12 @@ func NewStore(b memcache.Backend, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: prefix: %w", err)
 	}
-	st := &Store{backend: b, keys: keys, now: cfg.now}
+	st := &Store{backend: b, keys: keys, now: cfg.now, guard: memcache.SizeGuard{ItemSizeMax: cfg.itemSizeMax}}
 	if emb, ok := b.(*memcache.Embedded); ok {
+		if cfg.itemSizeMax <= 0 {
+			// In process: no network, and the context cannot end.
+			st.guard.ItemSizeMax, _ = emb.ItemSizeMax(context.Background())
+		}
 		// Every key is the prefix's mapping followed by a digest, which
 		// is a legal key and kept as it is.
 		k, err := keys.Key("x")
@@ -130,6 +144,31 @@ func (s *Store) Key(token string) (string, error) {
 	sum := sha256.Sum256([]byte(token))
 	// The digest is always a legal key; the Store's rules add the prefix.
 	return s.keys.Key(base64.RawURLEncoding.EncodeToString(sum[:]))
+}
+
+// CheckSize returns nil if data fits in one memcached item as the session
+// of token, and otherwise, before any network I/O, the size guard's
+// *memcache.TooLargeError (errors.Is(err, memcache.ErrTooLarge)) for the
+// session called name, whose Fields break v down as encoded by c: given the
+// session's values, its message names the value that grew. It counts what
+// CommitCtx adds to data (its header, and on an embedded backend the token)
+// and measures against the item size limit of WithItemSizeMax. Neither the
+// token nor the key appears in the error.
+func (s *Store) CheckSize(token string, data []byte, name string, c codec.Codec, v any) error {
+	key, err := s.Key(token)
+	if err != nil {
+		return err
+	}
+	return s.guard.Check(c, name, key, recordLen(s.named(token), len(data)), recordFlags, v)
+}
+
+// named is the token as a record holds it: only an embedded backend's
+// records name their token, for All.
+func (s *Store) named(token string) string {
+	if s.embedded != nil {
+		return token
+	}
+	return ""
 }
 
 // Find returns the session data stored for token; found is false, with
@@ -207,11 +246,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 		}
 		return nil
 	}
-	named := ""
-	if s.embedded != nil {
-		named = token
-	}
-	err = s.backend.Set(ctx, &memcache.Item{Key: key, Value: appendRecord(expiry, named, b), Flags: recordFlags, Expiration: exp})
+	err = s.backend.Set(ctx, &memcache.Item{Key: key, Value: appendRecord(expiry, s.named(token), b), Flags: recordFlags, Expiration: exp})
 	if err != nil {
 		return &StoreError{Op: "commit", Err: redact(err, token, key)}
 	}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leancache/leancache/codec"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/session"
 )
@@ -159,4 +161,41 @@ func FuzzStoreRecordDecode(f *testing.F) {
 			assert.Equal(t, got, data)
 		}
 	})
+}
+
+// TestStoreCheckSizeIsExact: CheckSize refuses exactly what the server
+// would, counting the Store's header, on the embedded backend and a real
+// memcached (-I 1m), and names the value that grew, never the token.
+func TestStoreCheckSizeIsExact(t *testing.T) {
+	backends(t, func(t *testing.T, b memcache.Backend) {
+		st, err := session.NewStore(b)
+		require.NoError(t, err)
+		fits := func(n int) bool {
+			return st.CheckSize(token, make([]byte, n), "sess", codec.JSON, nil) == nil
+		}
+		// The largest size that fits, by bisection.
+		lo, hi := 0, memcache.DefaultItemSizeMax
+		for lo+1 < hi {
+			if mid := (lo + hi) / 2; fits(mid) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		exp := time.Now().Add(time.Hour)
+		require.NoError(t, st.Commit(token, make([]byte, lo), exp), "CheckSize passed %d bytes the server refuses", lo)
+		err = st.Commit(token, make([]byte, lo+1), exp)
+		require.ErrorIs(t, err, memcache.ErrTooLarge, "CheckSize refused %d bytes the server accepts", lo+1)
+
+		values := map[string]any{"cart": strings.Repeat("item,", 300000), "user": "alice"}
+		err = st.CheckSize(token, make([]byte, lo+1), "sess", codec.JSON, values)
+		var tl *memcache.TooLargeError
+		require.ErrorAs(t, err, &tl)
+		assert.Equal(t, "sess", tl.Key)
+		assert.Contains(t, err.Error(), `["cart"]`)
+		assert.NotContains(t, err.Error(), token)
+	})
+	small, err := session.NewStore(nil, session.WithItemSizeMax(4096))
+	require.NoError(t, err)
+	assert.ErrorIs(t, small.CheckSize(token, make([]byte, 4096), "s", codec.JSON, nil), memcache.ErrTooLarge)
 }
