@@ -100,6 +100,21 @@ func save(t *testing.T, s *gorilla.Store, r *http.Request, sess *sessions.Sessio
 	return cookies[0]
 }
 
+// stored saves a new session called name with the given values and
+// MaxAge (0: the store's), and returns it and its Set-Cookie header.
+func stored(t *testing.T, e env, name string, maxAge int, values map[any]any) (*sessions.Session, string) {
+	t.Helper()
+	sess, err := e.store.New(request(), name)
+	require.NoError(t, err)
+	if maxAge != 0 {
+		sess.Options.MaxAge = maxAge
+	}
+	for k, v := range values {
+		sess.Values[k] = v
+	}
+	return sess, save(t, e.store, request(), sess)
+}
+
 // cookiePair is the name=value part of a Set-Cookie header.
 func cookiePair(setCookie string) string {
 	pair, _, _ := strings.Cut(setCookie, ";")
@@ -182,11 +197,7 @@ func TestMaxAgeOnEmbedded(t *testing.T) {
 	// timestamp all read the bubble's clock.
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, memcache.NewEmbedded(memcache.EmbeddedConfig{}), codec.JSON)
-		sess, err := e.store.New(request(), "s")
-		require.NoError(t, err)
-		sess.Options.MaxAge = 90
-		sess.Values["k"] = "v"
-		setCookie := save(t, e.store, request(), sess)
+		_, setCookie := stored(t, e, "s", 90, map[any]any{"k": "v"})
 		assert.Contains(t, setCookie, "Max-Age=90")
 
 		time.Sleep(89 * time.Second)
@@ -203,9 +214,7 @@ func TestMaxAgeOnEmbedded(t *testing.T) {
 
 		// The store's MaxAge also bounds the signed cookie itself.
 		e.store.MaxAge(10)
-		sess, err = e.store.New(request(), "s")
-		require.NoError(t, err)
-		setCookie = save(t, e.store, request(), sess)
+		_, setCookie = stored(t, e, "s", 0, nil)
 		time.Sleep(11 * time.Second)
 		_, err = e.store.New(request(cookiePair(setCookie)), "s")
 		assert.ErrorIs(t, err, gorilla.ErrInvalidCookie)
@@ -217,11 +226,7 @@ func TestMaxAgeOnMemcached(t *testing.T) {
 	c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
 	require.NoError(t, err)
 	e := newEnv(t, c, codec.JSON)
-	sess, err := e.store.New(request(), "s")
-	require.NoError(t, err)
-	sess.Options.MaxAge = 1
-	sess.Values["k"] = "v"
-	setCookie := save(t, e.store, request(), sess)
+	_, setCookie := stored(t, e, "s", 1, map[any]any{"k": "v"})
 	got, err := e.store.New(request(cookiePair(setCookie)), "s")
 	require.NoError(t, err)
 	assert.Equal(t, "v", got.Values["k"])
@@ -239,10 +244,7 @@ func TestDeleteViaMaxAge(t *testing.T) {
 	for _, maxAge := range []int{-1, 0} {
 		backends(t, func(t *testing.T, b memcache.Backend) {
 			e := newEnv(t, b, codec.Gob)
-			sess, err := e.store.New(request(), "hello")
-			require.NoError(t, err)
-			sess.Values["k"] = "v"
-			setCookie := save(t, e.store, request(), sess)
+			sess, setCookie := stored(t, e, "hello", 0, map[any]any{"k": "v"})
 			_, found, err := e.st.Find(sess.ID)
 			require.NoError(t, err)
 			require.True(t, found)
@@ -265,10 +267,7 @@ func TestDeleteViaMaxAge(t *testing.T) {
 func TestTamperedOrUnknownCookie(t *testing.T) {
 	backends(t, func(t *testing.T, b memcache.Backend) {
 		e := newEnv(t, b, codec.Gob)
-		sess, err := e.store.New(request(), "s")
-		require.NoError(t, err)
-		sess.Values["role"] = "viewer"
-		setCookie := save(t, e.store, request(), sess)
+		sess, setCookie := stored(t, e, "s", 0, map[any]any{"role": "viewer"})
 		value := strings.TrimPrefix(cookiePair(setCookie), "s=")
 
 		flipped := []byte(value)
@@ -322,10 +321,7 @@ func TestTamperedOrUnknownCookie(t *testing.T) {
 func TestTooLargeSession(t *testing.T) {
 	backends(t, func(t *testing.T, b memcache.Backend) {
 		e := newEnv(t, b, codec.JSON)
-		sess, err := e.store.New(request(), "big")
-		require.NoError(t, err)
-		sess.Values["user"] = "alice"
-		setCookie := save(t, e.store, request(), sess)
+		sess, setCookie := stored(t, e, "big", 0, map[any]any{"user": "alice"})
 
 		var cart []string
 		for range 80000 {
@@ -333,7 +329,7 @@ func TestTooLargeSession(t *testing.T) {
 		}
 		sess.Values["cart"] = cart
 		w := httptest.NewRecorder()
-		err = e.store.Save(request(), w, sess)
+		err := e.store.Save(request(), w, sess)
 		require.ErrorIs(t, err, memcache.ErrTooLarge)
 		var tl *memcache.TooLargeError
 		require.ErrorAs(t, err, &tl)
