@@ -73,6 +73,7 @@ func buildScsSuite(t *testing.T) string {
 	t.Helper()
 	src := goOutput(t, ".", "list", "-m", "-f", "{{.Dir}}", scsModule)
 	version := goOutput(t, ".", "list", "-m", "-f", "{{.Version}}", scsModule)
+	require.NotEmpty(t, src, "scs %s is not in the module cache (go mod download)", version)
 	repo, err := filepath.Abs("../..")
 	require.NoError(t, err)
 	dst := filepath.Join(t.TempDir(), "scs")
