@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/internal/backendtest"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/session"
 )
@@ -111,7 +112,7 @@ func TestStoreAllOnEmbedded(t *testing.T) {
 // only digests of the tokens there, so All is a documented error, never a
 // panic (scs's Iterate panics only for a store without All).
 func TestStoreAllElsewhere(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		if _, ok := b.(*memcache.Embedded); ok {
 			return
 		}
@@ -167,7 +168,7 @@ func FuzzStoreRecordDecode(f *testing.F) {
 // would, counting the Store's header, on the embedded backend and a real
 // memcached (-I 1m), and names the value that grew, never the token.
 func TestStoreCheckSizeIsExact(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		st, err := session.NewStore(b)
 		require.NoError(t, err)
 		fits := func(n int) bool {

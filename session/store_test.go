@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leancache/leancache/internal/backendtest"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/memcachetest"
 	"github.com/leancache/leancache/session"
@@ -51,20 +52,8 @@ func newClocked(t testing.TB) (*session.Store, *memcache.Embedded, *clock) {
 	return st, emb, clk
 }
 
-// backends runs f against the embedded backend and a real memcached.
-func backends(t *testing.T, f func(t *testing.T, b memcache.Backend)) {
-	t.Run("embedded", func(t *testing.T) { f(t, memcache.NewEmbedded(memcache.EmbeddedConfig{})) })
-	t.Run("memcached", func(t *testing.T) {
-		srv := memcachetest.NewServer(t)
-		c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		f(t, c)
-	})
-}
-
 func TestStoreCommitFindDelete(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		st, err := session.NewStore(b)
 		require.NoError(t, err)
 		ctx := context.Background()
@@ -112,7 +101,7 @@ func TestStoreCommitFindDelete(t *testing.T) {
 }
 
 func TestStoreAbsoluteExpirationOnRealMemcached(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		st, err := session.NewStore(b)
 		require.NoError(t, err)
 		// Sent as seconds, 31 days would read as a time in 1970 and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leancache/leancache/codec"
 	"github.com/leancache/leancache/examples/internal/webdemo/webdemotest"
+	"github.com/leancache/leancache/internal/backendtest"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/memcachetest"
 )
@@ -36,7 +37,7 @@ func sessionKey(t *testing.T, a *app, br *webdemotest.Browser) string {
 }
 
 func TestLoginReadLogout(t *testing.T) {
-	for _, be := range webdemotest.Backends {
+	for _, be := range backendtest.All {
 		for _, name := range codec.Names() {
 			t.Run(be.Name+"/"+name, func(t *testing.T) {
 				c, _ := codec.ByName(name)
@@ -91,7 +92,7 @@ func TestLoginReadLogout(t *testing.T) {
 // session memcached no longer holds, logs the client out, with a log line
 // that says why and holds no cookie.
 func TestTamperedAndStaleCookies(t *testing.T) {
-	for _, be := range webdemotest.Backends {
+	for _, be := range backendtest.All {
 		t.Run(be.Name, func(t *testing.T) {
 			backend := be.New(t)
 			logs := &webdemotest.LogBuffer{}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leancache/leancache/codec"
 	"github.com/leancache/leancache/examples/internal/webdemo/webdemotest"
+	"github.com/leancache/leancache/internal/backendtest"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/memcachetest"
 	"github.com/leancache/leancache/session"
@@ -24,7 +25,7 @@ import (
 var adminPermissions = []string{"billing.export", "reports.read", "users.delete"}
 
 func TestLoginReadLogout(t *testing.T) {
-	for _, be := range webdemotest.Backends {
+	for _, be := range backendtest.All {
 		for _, name := range codec.Names() {
 			t.Run(be.Name+"/"+name, func(t *testing.T) {
 				c, _ := codec.ByName(name)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/leancache/leancache/cacheprop"
 	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/internal/backendtest"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/memcachetest"
 	"github.com/leancache/leancache/session"
@@ -70,18 +71,6 @@ func newEnv(t *testing.T, b memcache.Backend, c codec.Codec) env {
 	return env{store: s, backend: b, st: st}
 }
 
-// backends runs f on the embedded backend and on a real memcached.
-func backends(t *testing.T, f func(t *testing.T, b memcache.Backend)) {
-	t.Run("embedded", func(t *testing.T) { f(t, memcache.NewEmbedded(memcache.EmbeddedConfig{})) })
-	t.Run("memcached", func(t *testing.T) {
-		srv := memcachetest.NewServer(t)
-		c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		f(t, c)
-	})
-}
-
 func request(cookies ...string) *http.Request {
 	r := httptest.NewRequest("GET", "http://www.example.com/", nil)
 	for _, c := range cookies {
@@ -125,7 +114,7 @@ func TestSaveLoadWithEveryCodec(t *testing.T) {
 	for _, name := range codec.Names() {
 		c, _ := codec.ByName(name)
 		t.Run(name, func(t *testing.T) {
-			backends(t, func(t *testing.T, b memcache.Backend) {
+			backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 				e := newEnv(t, b, c)
 				sess, err := e.store.Get(request(), "session")
 				require.NoError(t, err)
@@ -180,7 +169,7 @@ func TestOptionsAreCopied(t *testing.T) {
 // TestSaveWithoutNew is gorilla's TestCookieStoreMapPanic: a session made
 // with sessions.NewSession saves without a panic.
 func TestSaveWithoutNew(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		e := newEnv(t, b, codec.Gob)
 		sess := sessions.NewSession(e.store, "hello")
 		sess.Values["data"] = "hello-world"
@@ -242,7 +231,7 @@ func TestMaxAgeOnMemcached(t *testing.T) {
 // is expired.
 func TestDeleteViaMaxAge(t *testing.T) {
 	for _, maxAge := range []int{-1, 0} {
-		backends(t, func(t *testing.T, b memcache.Backend) {
+		backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 			e := newEnv(t, b, codec.Gob)
 			sess, setCookie := stored(t, e, "hello", 0, map[any]any{"k": "v"})
 			_, found, err := e.st.Find(sess.ID)
@@ -265,7 +254,7 @@ func TestDeleteViaMaxAge(t *testing.T) {
 }
 
 func TestTamperedOrUnknownCookie(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		e := newEnv(t, b, codec.Gob)
 		sess, setCookie := stored(t, e, "s", 0, map[any]any{"role": "viewer"})
 		value := strings.TrimPrefix(cookiePair(setCookie), "s=")
@@ -319,7 +308,7 @@ func TestTamperedOrUnknownCookie(t *testing.T) {
 // cookie's 4096 bytes but memcached's item size limit, refused before any
 // network I/O with the size guard's message naming the value that grew.
 func TestTooLargeSession(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		e := newEnv(t, b, codec.JSON)
 		sess, setCookie := stored(t, e, "big", 0, map[any]any{"user": "alice"})
 
@@ -361,7 +350,7 @@ func TestKeyNotString(t *testing.T) {
 
 // TestFlashes is gorilla's TestFlashes with this Store.
 func TestFlashes(t *testing.T) {
-	backends(t, func(t *testing.T, b memcache.Backend) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
 		e := newEnv(t, b, codec.Gob)
 
 		// Round 1: add flashes.

@@ -22,25 +22,7 @@ import (
 
 	"github.com/leancache/leancache/examples/internal/webdemo"
 	"github.com/leancache/leancache/memcache"
-	"github.com/leancache/leancache/memcache/memcachetest"
 )
-
-// Backends are the two the examples run on: the embedded default and a
-// real memcached (started by memcachetest, so it fails when CI=true and
-// memcached is missing). New returns a fresh one for each test.
-var Backends = []struct {
-	Name string
-	New  func(t *testing.T) memcache.Backend
-}{
-	{"embedded", func(t *testing.T) memcache.Backend { return memcache.NewEmbedded(memcache.EmbeddedConfig{}) }},
-	{"memcached", func(t *testing.T) memcache.Backend {
-		srv := memcachetest.NewServer(t)
-		c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c
-	}},
-}
 
 // LogBuffer collects a server's log; handlers write from their own
 // goroutines. Its zero value is ready.
