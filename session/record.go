@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/leancache/leancache/memcache"
@@ -30,7 +31,15 @@ func uvarintLen(v uint64) int {
 	return binary.PutUvarint(b[:], v)
 }
 
+// lastExpiry is the last instant memcached can keep an item until (its
+// expiration is an int32 of unix seconds): later expiries are capped here,
+// which also keeps them within what UnixNano can represent (2262).
+var lastExpiry = time.Unix(math.MaxInt32, 0)
+
 func appendRecord(expiry time.Time, token string, data []byte) []byte {
+	if expiry.After(lastExpiry) {
+		expiry = lastExpiry
+	}
 	b := make([]byte, 0, recordLen(token, len(data)))
 	b = binary.BigEndian.AppendUint64(b, uint64(expiry.UnixNano()))
 	b = appendString(b, token)

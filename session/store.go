@@ -225,7 +225,9 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 // at most two seconds after): sent as seconds up to 30 days, and as an
 // absolute unix time beyond, as memcached reads it. Expiries past the year
 // 2038, which memcached cannot represent, are capped there. An expiry that
-// has passed deletes the session instead.
+// has passed deletes the session instead. Expiries are measured by the
+// clock of the process that reads the session (WithClock), so servers whose
+// clocks disagree see a session end that much apart.
 //
 // Failures are a *StoreError; data larger than the server's item size limit
 // matches memcache.ErrTooLarge, and memcached then deletes the session it
@@ -321,13 +323,17 @@ func expiration(expiry, now time.Time) (int32, bool) {
 	if d <= 0 {
 		return 0, false
 	}
-	// Rounded up, plus memcached's tick.
-	if secs := int64((d+time.Second-1)/time.Second) + 1; secs <= maxRelative {
+	// Rounded up, plus memcached's tick; d may be the largest Duration
+	// (Sub saturates), so nothing is added to it.
+	secs := int64(d/time.Second) + 1
+	if d%time.Second != 0 {
+		secs++
+	}
+	if secs <= maxRelative {
 		return int32(secs), true
 	}
-	abs := expiry.Add(time.Second-1).Unix() + 1
-	if abs > math.MaxInt32 {
-		abs = math.MaxInt32
+	if !expiry.Before(lastExpiry) {
+		return math.MaxInt32, true
 	}
-	return int32(abs), true
+	return int32(min(expiry.Add(time.Second-1).Unix()+1, math.MaxInt32)), true
 }

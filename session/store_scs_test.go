@@ -200,3 +200,20 @@ func TestStoreCheckSizeIsExact(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorIs(t, small.CheckSize(token, make([]byte, 4096), "s", codec.JSON, nil), memcache.ErrTooLarge)
 }
+
+// TestStoreFarExpiry: an expiry past what memcached (2038) or a Go
+// timestamp in nanoseconds (2262) can hold keeps the session alive rather
+// than wrapping around into the past.
+func TestStoreFarExpiry(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
+		st, err := session.NewStore(b)
+		require.NoError(t, err)
+		for _, expiry := range []time.Time{
+			time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC),
+		} {
+			require.NoError(t, st.Commit(token, []byte("s"), expiry))
+			assertFound(t, st, true, expiry.String())
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -204,7 +205,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		}
 		values[ks] = v
 	}
-	expiry := time.Now().Add(time.Duration(opts.MaxAge) * time.Second)
+	// A MaxAge past what a Duration holds (292 years) would wrap into the
+	// past; memcached keeps nothing past 2038 anyway (see
+	// session.Store.CommitCtx).
+	age := time.Duration(min(opts.MaxAge, int(math.MaxInt64/time.Second))) * time.Second
+	expiry := time.Now().Add(age)
 	b, err := s.codec.Encode(expiry, values)
 	if err != nil {
 		return err

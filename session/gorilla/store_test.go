@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/gob"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -410,4 +411,18 @@ func TestNewStoreNeedsAKey(t *testing.T) {
 	assert.Error(t, err)
 	_, err = gorilla.NewStore(nil, nil, nil)
 	assert.Error(t, err)
+}
+
+// TestHugeMaxAge: a MaxAge beyond what a time.Duration holds keeps the
+// session (until memcached's 2038) rather than overflowing into the past.
+func TestHugeMaxAge(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b memcache.Backend) {
+		e := newEnv(t, b, codec.JSON)
+		for _, maxAge := range []int{400 * 365 * 86400, math.MaxInt} {
+			_, setCookie := stored(t, e, "s", maxAge, map[any]any{"k": "v"})
+			got, err := e.store.New(request(cookiePair(setCookie)), "s")
+			require.NoError(t, err, "MaxAge %d", maxAge)
+			assert.Equal(t, "v", got.Values["k"])
+		}
+	})
 }
