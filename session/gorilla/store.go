@@ -173,7 +173,8 @@ type Values map[string]any
 
 // Save stores sess in memcached and sets its cookie, or, when its
 // Options.MaxAge is zero or below, deletes it and expires the cookie.
-// A session whose encoding will not fit one memcached item is refused
+// A session whose encoding will not fit one memcached item (by the item
+// size limit of the session.Store, see session.WithItemSizeMax) is refused
 // before any network I/O with a *memcache.TooLargeError whose message
 // names the biggest values (Values["cart"]); the session stored before is
 // left as it was. Other failures: a value that does not encode

@@ -426,3 +426,25 @@ func TestHugeMaxAge(t *testing.T) {
 		}
 	})
 }
+
+// TestMemcachedDownNamesNoSessionID: when memcached fails, Save and New
+// report it, and neither error holds the session ID, which is as good as
+// the session to whoever reads the log.
+func TestMemcachedDownNamesNoSessionID(t *testing.T) {
+	srv := memcachetest.NewServer(t)
+	c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}, Timeout: time.Second})
+	require.NoError(t, err)
+	defer c.Close()
+	e := newEnv(t, c, codec.JSON)
+	sess, setCookie := stored(t, e, "s", 0, map[any]any{"k": "v"})
+
+	require.NoError(t, srv.Kill())
+	_, err = e.store.New(request(cookiePair(setCookie)), "s")
+	var se *session.StoreError
+	require.ErrorAs(t, err, &se)
+	assert.NotErrorIs(t, err, gorilla.ErrUnknownSession)
+	assert.NotContains(t, err.Error(), sess.ID)
+	err = e.store.Save(request(), httptest.NewRecorder(), sess)
+	require.ErrorAs(t, err, &se)
+	assert.NotContains(t, err.Error(), sess.ID)
+}
