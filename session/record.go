@@ -17,6 +17,10 @@ import (
 //
 // Items with zero flags hold the manager's bytes alone, as Stores wrote
 // them before this header existed; memcached's expiration alone ends them.
+// The reverse does not hold: a Store of a version before the header reads
+// these items as the manager's bytes, which its codec then refuses, so a
+// deploy should not run both versions on one prefix at once (or should
+// change the prefix, which starts every session afresh).
 
 // recordFlags marks an item written with the header above.
 const recordFlags uint32 = 0x4c530001 // "LS", version 1

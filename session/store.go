@@ -288,7 +288,8 @@ func (s *Store) All() (map[string][]byte, error) {
 // by token, for scs's Iterate; with none, the map is empty, not nil. It
 // needs an embedded backend (see Store): on any other it returns a
 // *StoreError matching ErrNotIterable. It lists every key of the embedded
-// backend, in time proportional to the whole cache.
+// backend, in time proportional to the whole cache, and reading the
+// sessions counts as a use of each for the backend's eviction.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	if s.embedded == nil {
 		return nil, &StoreError{Op: "all", Err: ErrNotIterable}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,20 @@ func TestStoreFarExpiry(t *testing.T) {
 			assertFound(t, st, true, expiry.String())
 		}
 	})
+}
+
+// TestEmbeddedKeys checks memcache.Embedded.Keys, which exists for All:
+// live keys under the prefix only.
+func TestEmbeddedKeys(t *testing.T) {
+	_, emb, clk := newClocked(t)
+	ctx := context.Background()
+	assert.Equal(t, []string{}, emb.Keys(""))
+	for key, exp := range map[string]int32{"p:a": 0, "p:b": 10, "p:gone": 1, "q:c": 0} {
+		require.NoError(t, emb.Set(ctx, &memcache.Item{Key: key, Value: []byte("v"), Expiration: exp}))
+	}
+	clk.Advance(time.Second)
+	keys := emb.Keys("p:")
+	slices.Sort(keys)
+	assert.Equal(t, []string{"p:a", "p:b"}, keys)
+	assert.Len(t, emb.Keys(""), 3)
 }
