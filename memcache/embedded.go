@@ -3,6 +3,7 @@ package memcache
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -103,6 +104,27 @@ func (e *Embedded) ItemSizeMax(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return e.itemSizeMax, nil
+}
+
+// Keys returns the keys of the live items that begin with prefix, in no
+// particular order. A real memcached cannot list its keys, short of
+// debugging commands that walk the whole cache, so only the embedded
+// backend offers this; it lets session.Store enumerate its sessions (scs's
+// IterableStore). It walks every item while holding the lock, in time
+// proportional to the whole cache, so it is meant for tools and
+// administrative tasks, not for every request. It does not count as a use of
+// the items for eviction.
+func (e *Embedded) Keys(prefix string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now().UnixNano()
+	keys := []string{}
+	for k, en := range e.items {
+		if strings.HasPrefix(k, prefix) && !expired(en.expires, now) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // Get returns a copy of the item stored under key, or ErrCacheMiss.

@@ -43,15 +43,54 @@ import (
 //     holding one behind an interface field, is refused by Encode with a
 //     *ValueError matching ErrCachedBehindInterface.
 //
-// Decode reads what a Codec over any registered codec wrote, not only its
-// own, so switching codecs does not end the sessions already stored; what
-// it writes is always in its own codec.
+// Session data names the codec it was written with, and anyone who can
+// write to memcached can name any codec, so Decode reads only frames
+// written with the codecs its user allowed: by default, only its own.
+// Frames naming another are refused with a *CodecError before any decoder
+// runs. To switch codecs without ending the sessions already stored, build
+// the new Codec with DecodeAlso(old) for as long as the old sessions live;
+// what a Codec writes is always in its own codec.
 //
 // A Codec is safe for concurrent use.
 type Codec struct {
-	codec  codec.Codec
-	byName map[string]reflect.Type
-	byType map[reflect.Type]string
+	codec   codec.Codec
+	decoder map[string]codec.Codec // the codecs Decode runs, by name
+	byName  map[string]reflect.Type
+	byType  map[reflect.Type]string
+}
+
+// A CodecOption configures a Codec in NewCodec: a Type (see TypeOf) or
+// DecodeAlso.
+type CodecOption interface {
+	apply(*Codec) error
+}
+
+// decodeAlso is the CodecOption DecodeAlso returns.
+type decodeAlso []codec.Codec
+
+func (d decodeAlso) apply(c *Codec) error {
+	for _, cd := range d {
+		if cd == nil {
+			return errors.New("session: NewCodec: DecodeAlso: nil codec")
+		}
+		// The Codec's own codec keeps decoding its own frames.
+		if _, ok := c.decoder[cd.Name()]; !ok {
+			c.decoder[cd.Name()] = cd
+		}
+	}
+	return nil
+}
+
+// DecodeAlso lets Decode read session data written with these codecs as
+// well as the Codec's own: the way to move sessions from one codec to
+// another (from gob to JSON, say) without logging everyone out. Decoders
+// are chosen by the name a frame records, so each codec allowed here is
+// one more parser exposed to whoever can write to memcached; allow only
+// those the application really wrote with, and remove them once their
+// sessions have expired. A codec named like one already allowed is
+// ignored.
+func DecodeAlso(codecs ...codec.Codec) CodecOption {
+	return decodeAlso(codecs)
 }
 
 // A Type is a Go type under the name a Codec records it by; see TypeOf.
@@ -82,34 +121,53 @@ var builtin = []Type{
 	TypeOf[time.Time]("time.Time"), TypeOf[time.Duration]("time.Duration"),
 }
 
-// NewCodec returns a Codec over c that knows the given types besides the
-// built-in ones. It fails when c is nil, when a name is empty or used
-// twice (the built-in names included), when a type is given twice, or for
-// an interface type, which names no concrete type to decode into.
-func NewCodec(c codec.Codec, types ...Type) (*Codec, error) {
+// NewCodec returns a Codec over c that knows the types given as options
+// (see TypeOf) besides the built-in ones, and decodes frames written with
+// c and with the codecs given to DecodeAlso. It fails when c is nil, when
+// a name is empty or used twice (the built-in names included), when a type
+// is given twice, or for an interface type, which names no concrete type to
+// decode into.
+func NewCodec(c codec.Codec, opts ...CodecOption) (*Codec, error) {
 	if c == nil {
 		return nil, errors.New("session: NewCodec: nil codec")
 	}
 	sc := &Codec{
-		codec:  c,
-		byName: make(map[string]reflect.Type, len(builtin)+len(types)),
-		byType: make(map[reflect.Type]string, len(builtin)+len(types)),
+		codec:   c,
+		decoder: map[string]codec.Codec{c.Name(): c},
+		byName:  make(map[string]reflect.Type, len(builtin)+len(opts)),
+		byType:  make(map[reflect.Type]string, len(builtin)+len(opts)),
 	}
-	for _, t := range append(builtin[:len(builtin):len(builtin)], types...) {
-		switch {
-		case t.typ == nil || t.name == "":
-			return nil, errors.New("session: NewCodec: a type needs a name (use TypeOf)")
-		case t.typ.Kind() == reflect.Interface:
-			return nil, fmt.Errorf("session: NewCodec: %q is the interface type %s", t.name, t.typ)
-		case sc.byName[t.name] != nil:
-			return nil, fmt.Errorf("session: NewCodec: name %q given twice", t.name)
-		case sc.byType[t.typ] != "":
-			return nil, fmt.Errorf("session: NewCodec: type %s given twice (as %q and %q)", t.typ, sc.byType[t.typ], t.name)
+	for _, t := range builtin {
+		if err := t.apply(sc); err != nil {
+			return nil, err
 		}
-		sc.byName[t.name] = t.typ
-		sc.byType[t.typ] = t.name
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("session: NewCodec: nil option")
+		}
+		if err := o.apply(sc); err != nil {
+			return nil, err
+		}
 	}
 	return sc, nil
+}
+
+// apply registers t, making a Type a CodecOption.
+func (t Type) apply(sc *Codec) error {
+	switch {
+	case t.typ == nil || t.name == "":
+		return errors.New("session: NewCodec: a type needs a name (use TypeOf)")
+	case t.typ.Kind() == reflect.Interface:
+		return fmt.Errorf("session: NewCodec: %q is the interface type %s", t.name, t.typ)
+	case sc.byName[t.name] != nil:
+		return fmt.Errorf("session: NewCodec: name %q given twice", t.name)
+	case sc.byType[t.typ] != "":
+		return fmt.Errorf("session: NewCodec: type %s given twice (as %q and %q)", t.typ, sc.byType[t.typ], t.name)
+	}
+	sc.byName[t.name] = t.typ
+	sc.byType[t.typ] = t.name
+	return nil
 }
 
 // Codec returns the codec that Encode writes with.
@@ -173,21 +231,26 @@ func (c *Codec) encodeValue(key string, v any) (entry, error) {
 	return entry{key: key, typ: name, data: data}, nil
 }
 
-// Decode returns the deadline and values in b, which any Codec of this
-// package may have written, over any registered codec. Data not written by
-// a Codec is an error matching ErrMalformed; a value that does not decode
-// is a *ValueError naming its key. The map is never nil.
+// Decode returns the deadline and values in b, which a Codec of this
+// package wrote with one of the codecs this one decodes (its own, and those
+// given to DecodeAlso). Data not written by a Codec is an error matching
+// ErrMalformed; data written with another codec is a *CodecError, matching
+// ErrCodecNotAllowed, and none of it is decoded; a value that does not
+// decode is a *ValueError naming its key. The map is never nil.
 func (c *Codec) Decode(b []byte) (deadline time.Time, values map[string]any, err error) {
 	f, err := parseFrame(b)
 	if err != nil {
 		return time.Time{}, nil, err
 	}
-	cd := c.codec
-	if f.codec != cd.Name() {
-		var ok bool
-		if cd, ok = codec.ByName(f.codec); !ok {
-			return time.Time{}, nil, fmt.Errorf("%w %q", ErrUnknownCodec, f.codec)
+	cd, ok := c.decoder[f.codec]
+	if !ok {
+		allowed := make([]string, 0, len(c.decoder))
+		for name := range c.decoder {
+			allowed = append(allowed, name)
 		}
+		sort.Strings(allowed)
+		_, known := codec.ByName(f.codec)
+		return time.Time{}, nil, &CodecError{Codec: f.codec, Allowed: allowed, known: known}
 	}
 	values = make(map[string]any, len(f.entries))
 	for _, e := range f.entries {

@@ -302,6 +302,8 @@ func TestCodecErrorsNameTheValue(t *testing.T) {
 	assert.Contains(t, []string{"answer", "other"}, ve.Key)
 }
 
+// TestCodecDecodesWhatAnotherCodecWrote: with DecodeAlso, a Codec reads
+// the frames of every codec, so switching codecs keeps the sessions.
 func TestCodecDecodesWhatAnotherCodecWrote(t *testing.T) {
 	cs := codecs(t)
 	for _, from := range cs {
@@ -312,7 +314,11 @@ func TestCodecDecodesWhatAnotherCodecWrote(t *testing.T) {
 					"n":    42,
 				})
 				require.NoError(t, err)
-				_, values, err := newCodec(t, to).Decode(b)
+				sc, err := session.NewCodec(to,
+					session.TypeOf[*taggedUser]("tagged-user"),
+					session.DecodeAlso(from))
+				require.NoError(t, err)
+				_, values, err := sc.Decode(b)
 				require.NoError(t, err)
 				assert.Equal(t, &taggedUser{Name: "alice"}, values["user"])
 				assert.Equal(t, 42, values["n"])
@@ -390,16 +396,18 @@ func TestNewCodecRefusesBadTypes(t *testing.T) {
 	cases := []struct {
 		name  string
 		c     codec.Codec
-		types []session.Type
+		types []session.CodecOption
 	}{
 		{"nil codec", nil, nil},
-		{"zero Type", codec.Gob, []session.Type{{}}},
-		{"empty name", codec.Gob, []session.Type{session.TypeOf[*lazyUser]("")}},
-		{"name twice", codec.Gob, []session.Type{session.TypeOf[*lazyUser]("u"), session.TypeOf[*taggedUser]("u")}},
-		{"built-in name", codec.Gob, []session.Type{session.TypeOf[*lazyUser]("int")}},
-		{"type twice", codec.Gob, []session.Type{session.TypeOf[*lazyUser]("a"), session.TypeOf[*lazyUser]("b")}},
-		{"built-in type", codec.Gob, []session.Type{session.TypeOf[int]("my-int")}},
-		{"interface", codec.Gob, []session.Type{session.TypeOf[any]("any")}},
+		{"zero Type", codec.Gob, []session.CodecOption{session.Type{}}},
+		{"empty name", codec.Gob, []session.CodecOption{session.TypeOf[*lazyUser]("")}},
+		{"name twice", codec.Gob, []session.CodecOption{session.TypeOf[*lazyUser]("u"), session.TypeOf[*taggedUser]("u")}},
+		{"built-in name", codec.Gob, []session.CodecOption{session.TypeOf[*lazyUser]("int")}},
+		{"type twice", codec.Gob, []session.CodecOption{session.TypeOf[*lazyUser]("a"), session.TypeOf[*lazyUser]("b")}},
+		{"built-in type", codec.Gob, []session.CodecOption{session.TypeOf[int]("my-int")}},
+		{"interface", codec.Gob, []session.CodecOption{session.TypeOf[any]("any")}},
+		{"nil option", codec.Gob, []session.CodecOption{nil}},
+		{"nil codec to decode", codec.Gob, []session.CodecOption{session.DecodeAlso(codec.JSON, nil)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -469,4 +477,45 @@ func TestCodecConcurrentUse(t *testing.T) {
 		}
 		wg.Wait()
 	}
+}
+
+// TestCodecDecodesOnlyAllowedCodecs: a frame names the codec it was
+// written with, and whoever can write to memcached can name any. A Codec
+// built over JSON must not run gob's decoder (or any other) on such bytes
+// unless its user said so.
+func TestCodecDecodesOnlyAllowedCodecs(t *testing.T) {
+	values := map[string]any{"user": &taggedUser{Name: "alice"}, "n": 42}
+	gobFrame, err := newCodec(t, codec.Gob).Encode(deadline, values)
+	require.NoError(t, err)
+
+	sc := newCodec(t, codec.JSON)
+	_, got, err := sc.Decode(gobFrame)
+	require.Error(t, err, "decoded a gob frame: %v", got)
+	assert.ErrorIs(t, err, session.ErrCodecNotAllowed)
+	var ce *session.CodecError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "gob", ce.Codec)
+	assert.Equal(t, []string{"json"}, ce.Allowed)
+	assert.Nil(t, got)
+
+	// Allowed by name, gob frames decode again: the way to switch codecs
+	// without ending the sessions already stored.
+	switching, err := session.NewCodec(codec.JSON,
+		session.TypeOf[*taggedUser]("tagged-user"),
+		session.DecodeAlso(codec.Gob))
+	require.NoError(t, err)
+	_, got, err = switching.Decode(gobFrame)
+	require.NoError(t, err)
+	assert.Equal(t, &taggedUser{Name: "alice"}, got["user"])
+	assert.Equal(t, 42, got["n"])
+	// Its own codec stays allowed, and msgpack, not listed, does not.
+	own, err := switching.Encode(deadline, values)
+	require.NoError(t, err)
+	_, _, err = switching.Decode(own)
+	require.NoError(t, err)
+	mpFrame, err := newCodec(t, codec.Msgpack).Encode(deadline, values)
+	require.NoError(t, err)
+	_, _, err = switching.Decode(mpFrame)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{"gob", "json"}, ce.Allowed)
 }

@@ -15,11 +15,18 @@ var (
 	// package, or was cut short.
 	ErrMalformed = errors.New("session: malformed session data")
 	// ErrUnknownCodec means session data was written with a codec that is
-	// not registered in package codec.
+	// not registered in package codec. The *CodecError that reports it
+	// matches ErrCodecNotAllowed too.
 	ErrUnknownCodec = errors.New("session: unknown codec")
+	// ErrCodecNotAllowed means session data names a codec the Codec does
+	// not decode (see DecodeAlso); it is reported as a *CodecError.
+	ErrCodecNotAllowed = errors.New("session: codec not allowed")
 	// ErrUnknownType means session data holds a value under a type name the
 	// Codec was not given (see TypeOf).
 	ErrUnknownType = errors.New("session: unknown type name")
+	// ErrNotIterable means Store.All was called on a backend that cannot list
+	// the sessions (any but an embedded one); see Store.
+	ErrNotIterable = errors.New("session: cannot list sessions: only an embedded backend can (memcached cannot list its keys, and holds only digests of the tokens)")
 	// ErrCachedBehindInterface means a session value would carry cached
 	// properties where no codec can strip them and bring their type back:
 	// the value's type is not registered with the Codec, or the cached
@@ -60,12 +67,41 @@ func (e *ValueError) Error() string {
 // Unwrap returns the cause.
 func (e *ValueError) Unwrap() error { return e.Err }
 
+// A CodecError is returned by [Codec.Decode] for session data that names
+// a codec the Codec does not decode. Nothing of such data is decoded: the
+// name is all an attacker who writes to memcached controls here, and it must
+// not choose the parser. errors.Is(err, ErrCodecNotAllowed) holds, and
+// errors.Is(err, ErrUnknownCodec) too when no codec of that name is
+// registered in package codec.
+type CodecError struct {
+	Codec   string   // the codec the data names
+	Allowed []string // the codecs the Codec decodes, sorted
+
+	known bool // a codec named Codec is registered in package codec
+}
+
+// Error names the codec and the allowed ones, as in
+// `session: decode: data written with codec "gob", this Codec decodes only [json] (see DecodeAlso)`.
+func (e *CodecError) Error() string {
+	what := "codec"
+	if !e.known {
+		what = "unknown codec"
+	}
+	return fmt.Sprintf("session: decode: data written with %s %q, this Codec decodes only %v (see DecodeAlso)", what, e.Codec, e.Allowed)
+}
+
+// Is makes errors.Is(err, ErrCodecNotAllowed) hold, and ErrUnknownCodec
+// for a codec that is not registered.
+func (e *CodecError) Is(target error) bool {
+	return target == ErrCodecNotAllowed || (target == ErrUnknownCodec && !e.known)
+}
+
 // A StoreError is returned by the methods of [Store] when the backend
 // fails. It names the operation, never the session token: the backend's
 // error is rebuilt without the key, so even errors.As cannot reach the
 // token through it.
 type StoreError struct {
-	Op  string // "find", "commit" or "delete"
+	Op  string // "find", "commit", "delete" or "all"
 	Err error  // the backend's error, with the key removed
 }
 

@@ -179,3 +179,64 @@ func Example() {
 	// Output:
 	// bob
 }
+
+// A frame names the codec it was written with, and whoever can write to
+// memcached can name any: a Codec decodes only its own codec's frames
+// unless told otherwise. DecodeAlso is how to move from one codec to
+// another without logging everyone out.
+func ExampleDecodeAlso() {
+	gobCodec, err := session.NewCodec(codec.Gob)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	old, err := gobCodec.Encode(time.Now().Add(time.Hour), map[string]any{"user": "bob"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	jsonOnly, _ := session.NewCodec(codec.JSON)
+	_, _, err = jsonOnly.Decode(old)
+	fmt.Println(errors.Is(err, session.ErrCodecNotAllowed))
+	fmt.Println(err)
+
+	moving, _ := session.NewCodec(codec.JSON, session.DecodeAlso(codec.Gob))
+	_, values, err := moving.Decode(old)
+	fmt.Println(values["user"], err)
+	// Output:
+	// true
+	// session: decode: data written with codec "gob", this Codec decodes only [json] (see DecodeAlso)
+	// bob <nil>
+}
+
+// All lists the sessions of a Store over the embedded backend, for scs's
+// Iterate; memcached cannot list them, and All says so.
+func ExampleStore_All() {
+	st, err := session.NewStore(nil) // nil: an embedded backend
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, tok := range []string{"token-a", "token-b"} {
+		if err := st.Commit(tok, []byte("data of "+tok), time.Now().Add(time.Hour)); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	all, err := st.All()
+	fmt.Println(len(all), string(all["token-b"]), err)
+
+	// A client needs no server until it is used, and All never uses it.
+	client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{"127.0.0.1:11211"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	onMemcached, _ := session.NewStore(client)
+	_, err = onMemcached.All()
+	fmt.Println(errors.Is(err, session.ErrNotIterable))
+	// Output:
+	// 2 data of token-b <nil>
+	// true
+}

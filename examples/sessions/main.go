@@ -21,18 +21,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +32,7 @@ import (
 
 	"github.com/leancache/leancache/cacheprop"
 	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/examples/internal/webdemo"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/session"
 )
@@ -62,20 +55,6 @@ type User struct {
 	// Greeting is rendered for the page header from the other fields: a
 	// cached property too, in its tagged form.
 	Greeting string `cacheprop:"cached"`
-}
-
-// rolePermissions says what each role grants. In a real application it
-// lives in a database and changes while users are logged in, which is why
-// permissions are derived on every request rather than stored.
-var rolePermissions = map[string][]string{
-	"admin":  {"billing.export", "reports.read", "users.delete"},
-	"viewer": {"reports.read"},
-}
-
-// directory is the demo's user database.
-var directory = map[string][]string{
-	"alice": {"admin"},
-	"bob":   {"viewer"},
 }
 
 // app is the server: its session manager and what it needs to build it.
@@ -123,12 +102,7 @@ func newApp(cfg config) (*app, error) {
 func (u *User) permissions(count func()) []string {
 	return u.Permissions.Get(func() []string {
 		count()
-		var ps []string
-		for _, r := range u.Roles {
-			ps = append(ps, rolePermissions[r]...)
-		}
-		sort.Strings(ps)
-		return slices.Compact(ps)
+		return webdemo.Permissions(u.Roles)
 	})
 }
 
@@ -144,7 +118,7 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PostFormValue("name")
-		roles, ok := directory[name]
+		roles, ok := webdemo.Roles(name)
 		if !ok {
 			http.Error(w, "unknown user", http.StatusUnauthorized)
 			return
@@ -158,7 +132,7 @@ func (a *app) routes() http.Handler {
 		perms := u.permissions(a.countComputation)
 		greeting := u.greeting(a.countComputation)
 		a.sessions.Put(r.Context(), "user", u)
-		writeJSON(w, map[string]any{"user": u.Name, "permissions": perms, "greeting": greeting})
+		webdemo.WriteJSON(w, map[string]any{"user": u.Name, "permissions": perms, "greeting": greeting})
 	})
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.sessions.Get(r.Context(), "user").(*User)
@@ -170,7 +144,7 @@ func (a *app) routes() http.Handler {
 		greetingFromSession := u.Greeting != ""
 		before := a.computations.Load()
 		perms := u.permissions(a.countComputation)
-		writeJSON(w, map[string]any{
+		webdemo.WriteJSON(w, map[string]any{
 			"user":                     u.Name,
 			"greeting":                 u.greeting(a.countComputation),
 			"greeting_from_session":    greetingFromSession,
@@ -185,105 +159,28 @@ func (a *app) routes() http.Handler {
 			a.serverError(w, r, err)
 			return
 		}
-		writeJSON(w, map[string]any{"logged_out": true})
+		webdemo.WriteJSON(w, map[string]any{"logged_out": true})
 	})
-	return a.logRequests(a.sessions.LoadAndSave(mux))
+	return webdemo.LogRequests(a.log, a.sessions.LoadAndSave(mux))
 }
 
 func (a *app) countComputation() { a.computations.Add(1) }
 
-// serverError logs err and answers 500. The errors of session's Store and
-// Codec never hold a token; this handler logs nothing from the request
-// but its method and path, so no cookie reaches the log.
+// serverError logs err and answers 500, without anything from the
+// request but its method and path.
 func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	webdemo.ServerError(a.log, w, r, err)
 }
 
-// logRequests logs each request's method, path, status and duration, and
-// nothing else: headers carry the session cookie.
-func (a *app) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
-}
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "sessions:", err)
-		os.Exit(1)
-	}
-}
+func main() { webdemo.Main("sessions", run) }
 
 // run serves until ctx is done.
 func run(ctx context.Context, args []string, logOut io.Writer) error {
-	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
-	fs.SetOutput(logOut)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	mc := fs.String("memcached", "", "memcached host:port (default: an embedded in-process backend)")
-	codecName := fs.String("codec", "gob", fmt.Sprintf("session codec, one of %v", codec.Names()))
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg := config{Log: logOut}
-	c, ok := codec.ByName(*codecName)
-	if !ok {
-		return fmt.Errorf("unknown codec %q (have %v)", *codecName, codec.Names())
-	}
-	cfg.Codec = c
-	if *mc != "" {
-		client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{*mc}})
+	return webdemo.Run(ctx, "sessions", args, logOut, func(s *webdemo.Setup) (http.Handler, *slog.Logger, error) {
+		a, err := newApp(config{Backend: s.Backend, Codec: s.Codec, Log: logOut})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer client.Close()
-		cfg.Backend = client
-	}
-	a, err := newApp(cfg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	backend := *mc
-	if backend == "" {
-		backend = "embedded"
-	}
-	a.log.Info("listening", "addr", ln.Addr().String(), "codec", c.Name(), "backend", backend)
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	<-done
-	return nil
+		return a.routes(), a.log, nil
+	})
 }

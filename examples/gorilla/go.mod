@@ -1,0 +1,26 @@
+module github.com/leancache/leancache/examples/gorilla
+
+go 1.25.0
+
+require (
+	github.com/gorilla/securecookie v1.1.2
+	github.com/gorilla/sessions v1.4.0
+	github.com/leancache/leancache v0.0.0
+	github.com/leancache/leancache/session/gorilla v0.0.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
+	github.com/fxamacker/cbor/v2 v2.9.6 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
+
+replace (
+	github.com/leancache/leancache => ../..
+	github.com/leancache/leancache/session/gorilla => ../../session/gorilla
+)
