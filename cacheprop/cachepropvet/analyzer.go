@@ -45,27 +45,27 @@ const (
 // marshalFuncs maps a function or method, as "path.Func" or
 // "path.Recv.Method", to the route it encodes its first argument by.
 var marshalFuncs = map[string]route{
-	"encoding/json.Marshal":               viaJSON,
-	"encoding/json.MarshalIndent":         viaJSON,
-	"encoding/json.Encoder.Encode":        viaJSON,
-	"encoding/gob.Encoder.Encode":         viaGob,
-	msgpackPath + ".Marshal":              viaMsgpack,
-	msgpackPath + ".Encoder.Encode":       viaMsgpack,
-	cborPath + ".Marshal":                 viaCBOR,
-	cborPath + ".MarshalToBuffer":         viaCBOR,
-	cborPath + ".Encoder.Encode":          viaCBOR,
-	cborPath + ".EncMode.Marshal":         viaCBOR,
-	cborPath + ".EncMode.MarshalToBuffer": viaCBOR,
+	"encoding/json.Marshal":                         viaJSON,
+	"encoding/json.MarshalIndent":                   viaJSON,
+	"encoding/json.Encoder.Encode":                  viaJSON,
+	"encoding/gob.Encoder.Encode":                   viaGob,
+	msgpackPath + ".Marshal":                        viaMsgpack,
+	msgpackPath + ".Encoder.Encode":                 viaMsgpack,
+	cborPath + ".Marshal":                           viaCBOR,
+	cborPath + ".MarshalToBuffer":                   viaCBOR,
+	cborPath + ".Encoder.Encode":                    viaCBOR,
+	cborPath + ".EncMode.Marshal":                   viaCBOR,
+	cborPath + ".EncMode.MarshalToBuffer":           viaCBOR,
 	cborPath + ".UserBufferEncMode.MarshalToBuffer": viaCBOR,
 }
 
 // newEncoderFuncs are the constructors of the encoders above whose first
 // argument is the writer the encoding goes to.
 var newEncoderFuncs = map[string]bool{
-	"encoding/json.NewEncoder":  true,
-	"encoding/gob.NewEncoder":   true,
-	msgpackPath + ".NewEncoder": true,
-	cborPath + ".NewEncoder":    true,
+	"encoding/json.NewEncoder":       true,
+	"encoding/gob.NewEncoder":        true,
+	msgpackPath + ".NewEncoder":      true,
+	cborPath + ".NewEncoder":         true,
 	cborPath + ".EncMode.NewEncoder": true,
 }
 

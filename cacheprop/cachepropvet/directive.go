@@ -21,7 +21,9 @@ func (c *checker) readIgnores() map[string]map[int]bool {
 				if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
 					continue
 				}
-				if strings.TrimSpace(rest) == "" {
+				// A comment after the directive is no reason.
+				reason, _, _ := strings.Cut(rest, "//")
+				if strings.TrimSpace(reason) == "" {
 					c.pass.Reportf(cm.Pos(), "%s needs a reason: %s why this leak is deliberate", ignoreDirective, ignoreDirective)
 					continue
 				}

@@ -1,0 +1,42 @@
+// Package clean encodes values the right way, and values with nothing to
+// strip: the analyzer reports nothing here.
+package clean
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"example.com/vet/model"
+	"github.com/leancache/leancache/codec"
+	lc "github.com/leancache/leancache/memcache"
+)
+
+func codecs(o model.Order, n *model.Node) {
+	codec.JSON.Marshal(o)
+	codec.Msgpack.Marshal(n)
+	codec.CBOR.Marshal(o)
+	codec.Gob.Marshal(o)
+}
+
+func plain(p model.Plain, h model.Hidden, b model.Box[int], c *memcache.Client) {
+	json.Marshal(p)
+	json.Marshal(h) // only unexported cached properties: none is written
+	json.Marshal(b)
+	json.Marshal(map[string]any{"a": 1, "p": p})
+	var v any = p
+	msgpack.Marshal(v)
+	data, _ := json.Marshal(p)
+	c.Set(&memcache.Item{Key: "k", Value: data})
+}
+
+func stores(ctx context.Context, b lc.Backend, o *model.Order) {
+	s, _ := lc.NewStore[*model.Line](b)
+	_ = s
+	t, _ := lc.NewStore[*model.Order](b, lc.WithCodec(codec.Msgpack))
+	_ = t.Set(ctx, "k", o)
+	lc.NewStore[model.Order](b) // its cells sit behind a slice: a copy shares them
+	lc.NewStore[model.Plain](b)
+}
