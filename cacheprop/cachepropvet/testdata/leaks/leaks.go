@@ -26,14 +26,14 @@ type Local struct { // want Local:"leaks json:.Note gob:.Note msgpack:.Note cbor
 type LocalAlias = model.Box[model.Line]
 
 func encoders(o model.Order, w io.Writer) {
-	json.Marshal(o)                    // want `json.Marshal writes the cached property model.Order.Lines\[\].Score: encode with a leancache codec \(codec.JSON\)`
-	json.MarshalIndent(&o, "", " ")    // want `json.MarshalIndent writes the cached property \*model.Order.Lines\[\].Score`
-	json.NewEncoder(w).Encode(o)       // want `json.Encoder.Encode writes the cached property`
-	gob.NewEncoder(w).Encode(o)        // want `gob.Encoder.Encode writes .* \(codec.Gob\)`
-	msgpack.Marshal(o)                 // want `msgpack.Marshal writes .* \(codec.Msgpack\)`
-	msgpack.NewEncoder(w).Encode(&o)   // want `msgpack.Encoder.Encode writes`
-	cbor.Marshal(o)                    // want `cbor.Marshal writes .* \(codec.CBOR\)`
-	cbor.NewEncoder(w).Encode(o)       // want `cbor.Encoder.Encode writes`
+	json.Marshal(o)                  // want `json.Marshal writes the cached property model.Order.Lines\[\].Score: encode with a leancache codec \(codec.JSON\)`
+	json.MarshalIndent(&o, "", " ")  // want `json.MarshalIndent writes the cached property \*model.Order.Lines\[\].Score`
+	json.NewEncoder(w).Encode(o)     // want `json.Encoder.Encode writes the cached property`
+	gob.NewEncoder(w).Encode(o)      // want `gob.Encoder.Encode writes .* \(codec.Gob\)`
+	msgpack.Marshal(o)               // want `msgpack.Marshal writes .* \(codec.Msgpack\)`
+	msgpack.NewEncoder(w).Encode(&o) // want `msgpack.Encoder.Encode writes`
+	cbor.Marshal(o)                  // want `cbor.Marshal writes .* \(codec.CBOR\)`
+	cbor.NewEncoder(w).Encode(o)     // want `cbor.Encoder.Encode writes`
 	var buf bytes.Buffer
 	cbor.MarshalToBuffer(o, &buf) // want `cbor.MarshalToBuffer writes`
 	em, _ := cbor.CanonicalEncOptions().EncMode()
@@ -41,14 +41,14 @@ func encoders(o model.Order, w io.Writer) {
 }
 
 func shapes(n *model.Node, m map[string][]*model.Line, e model.Embeds, l Local, a model.Alias) {
-	json.Marshal(n)                // want `cached property \*model.Node.Depth`
-	json.Marshal(m)                // want `map\[string\]\[\]\*model.Line\[\]\[\].Score`
-	json.Marshal([2]model.Line{})  // want `\[2\]model.Line\[\].Score`
-	json.Marshal(e)                // want `model.Embeds.Line.Score`
-	json.Marshal(l)                // want `cached property Local.Note`
-	json.Marshal(a)                // want `cached property model.Alias.Score`
+	json.Marshal(n)                     // want `cached property \*model.Node.Depth`
+	json.Marshal(m)                     // want `map\[string\]\[\]\*model.Line\[\]\[\].Score`
+	json.Marshal([2]model.Line{})       // want `\[2\]model.Line\[\].Score`
+	json.Marshal(e)                     // want `model.Embeds.Line.Score`
+	json.Marshal(l)                     // want `cached property Local.Note`
+	json.Marshal(a)                     // want `cached property model.Alias.Score`
 	json.Marshal(cacheprop.Lazy[int]{}) // want `cacheprop.Lazy\[int\] \(a cacheprop cell\)`
-	json.Marshal(struct{ L *Local }{}) // want `struct\{L \*Local\}.L.Note`
+	json.Marshal(struct{ L *Local }{})  // want `struct\{L \*Local\}.L.Note`
 }
 
 func generics(b model.Box[model.Line], c model.Cached[int], la LocalAlias) {
@@ -73,16 +73,16 @@ func interfaces(o model.Order) {
 	json.Marshal(v) // want `model.Order.Lines\[\].Score`
 	var w any
 	w = &o
-	json.Marshal(w)                                  // want `\*model.Order.Lines`
-	json.Marshal(any(o))                             // want `model.Order.Lines`
-	json.Marshal(map[string]any{"order": o})         // want `map\[string\]any\[\]\(model.Order\).Lines\[\].Score`
-	json.Marshal([]any{1, "x", &o})                  // want `\[\]any\[\]\(\*model.Order\).Lines`
-	json.Marshal(struct{ Payload any }{Payload: o})  // want `struct\{Payload any\}.Payload\(model.Order\).Lines`
-	json.Marshal(model.Box[any]{V: model.Line{}})    // want `.V\(model.Line\).Score`
+	json.Marshal(w)                                 // want `\*model.Order.Lines`
+	json.Marshal(any(o))                            // want `model.Order.Lines`
+	json.Marshal(map[string]any{"order": o})        // want `map\[string\]any\[\]\(model.Order\).Lines\[\].Score`
+	json.Marshal([]any{1, "x", &o})                 // want `\[\]any\[\]\(\*model.Order\).Lines`
+	json.Marshal(struct{ Payload any }{Payload: o}) // want `struct\{Payload any\}.Payload\(model.Order\).Lines`
+	json.Marshal(model.Box[any]{V: model.Line{}})   // want `.V\(model.Line\).Score`
 }
 
 func items(c *memcache.Client, o model.Order) {
-	data, _ := json.Marshal(o) // want `json.Marshal writes`
+	data, _ := json.Marshal(o)                   // want `json.Marshal writes`
 	c.Set(&memcache.Item{Key: "k", Value: data}) // want `memcache.Item Value is the encoding/json encoding of model.Order, cached property model.Order.Lines\[\].Score included`
 	var buf bytes.Buffer
 	gob.NewEncoder(&buf).Encode(o) // want `gob.Encoder.Encode writes`
@@ -90,20 +90,20 @@ func items(c *memcache.Client, o model.Order) {
 	it.Value = buf.Bytes() // want `memcache.Item Value is the encoding/gob encoding`
 	var b2 bytes.Buffer
 	enc := msgpack.NewEncoder(&b2)
-	enc.Encode(o) // want `msgpack.Encoder.Encode writes`
+	enc.Encode(o)                                      // want `msgpack.Encoder.Encode writes`
 	c.Set(&memcache.Item{Key: "k", Value: b2.Bytes()}) // want `Value is the msgpack encoding`
 }
 
 func stores(b lc.Backend) {
-	lc.NewStore[model.Line](b)         // want `memcache.Store\[model.Line\] copies the cell model.Line.Total on every Get: use memcache.Store\[\*model.Line\]`
-	var s *lc.Store[model.Hidden]      // want `memcache.Store\[model.Hidden\] copies the cell model.Hidden.memo`
+	lc.NewStore[model.Line](b)          // want `memcache.Store\[model.Line\] copies the cell model.Line.Total on every Get: use memcache.Store\[\*model.Line\]`
+	var s *lc.Store[model.Hidden]       // want `memcache.Store\[model.Hidden\] copies the cell model.Hidden.memo`
 	s, _ = lc.NewStore[model.Hidden](b) // want `memcache.Store\[model.Hidden\]`
 	_ = s
-	var n *lc.Store[model.Node] // want `memcache.Store\[model.Node\]`
+	var n *lc.Store[model.Node]       // want `memcache.Store\[model.Node\]`
 	n, _ = lc.NewStore[model.Node](b) // want `memcache.Store\[model.Node\] copies the cell model.Node.Depth`
 	_ = n
-	lc.NewStore[[2]model.Line](b)        // not a struct: the issue names structs
-	lc.NewStore[model.Embeds](b)         // want `model.Embeds.Line.Total`
+	lc.NewStore[[2]model.Line](b) // not a struct: the issue names structs
+	lc.NewStore[model.Embeds](b)  // want `model.Embeds.Line.Total`
 }
 
 func ignored(o model.Order) {
