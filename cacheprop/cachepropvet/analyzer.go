@@ -23,7 +23,7 @@ var Analyzer = &analysis.Analyzer{
 	URL:       "https://pkg.go.dev/github.com/leancache/leancache/cacheprop/cachepropvet",
 	Requires:  []*analysis.Analyzer{inspect.Analyzer},
 	Run:       run,
-	FactTypes: []analysis.Fact{new(leaksFact)},
+	FactTypes: []analysis.Fact{new(leaksFact), new(forwardsFact)},
 }
 
 // suggestions is the -suggestions flag: whether to report redundant tags,
@@ -115,6 +115,14 @@ type checker struct {
 	encoded map[types.Object]leak
 	// writers maps an encoder variable to the buffer it writes to.
 	writers map[types.Object]types.Object
+	// forwards holds the package's functions that pass a parameter on to
+	// an encoder.
+	forwards map[*types.Func]*forwardsFact
+	// fieldValues holds the values the package's literals and assignments
+	// give each struct field, so that a function-typed field is seen.
+	fieldValues map[*types.Var][]ast.Expr
+	// ranged holds, for a range loop's value variable, what it ranges over.
+	ranged map[types.Object][]ast.Expr
 }
 
 func run(pass *analysis.Pass) (any, error) {
@@ -124,14 +132,19 @@ func run(pass *analysis.Pass) (any, error) {
 		assigned: map[types.Object][]ast.Expr{},
 		encoded:  map[types.Object]leak{},
 		writers:  map[types.Object]types.Object{},
+
+		forwards:    map[*types.Func]*forwardsFact{},
+		fieldValues: map[*types.Var][]ast.Expr{},
+		ranged:      map[types.Object][]ast.Expr{},
 	}
 	c.ignores = c.readIgnores()
-	c.w.exportFacts()
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
 
-	ins.Preorder([]ast.Node{(*ast.AssignStmt)(nil), (*ast.ValueSpec)(nil)}, func(n ast.Node) {
+	ins.Preorder([]ast.Node{(*ast.AssignStmt)(nil), (*ast.ValueSpec)(nil), (*ast.CompositeLit)(nil), (*ast.RangeStmt)(nil)}, func(n ast.Node) {
 		c.recordAssign(n)
 	})
+	c.computeForwards()
+	c.w.exportFacts()
 	ins.Preorder([]ast.Node{(*ast.CallExpr)(nil), (*ast.AssignStmt)(nil), (*ast.ValueSpec)(nil), (*ast.CompositeLit)(nil), (*ast.StructType)(nil)}, func(n ast.Node) {
 		switch n := n.(type) {
 		case *ast.CallExpr:
@@ -212,6 +225,9 @@ func (c *checker) leakOfDepth(e ast.Expr, r route, depth int) (leak, bool) {
 			return c.leakOfDepth(e.Args[0], r, depth+1)
 		}
 	case *ast.Ident:
+		if !types.IsInterface(t) {
+			break
+		}
 		for _, v := range c.assigned[c.pass.TypesInfo.ObjectOf(e)] {
 			if l, ok := c.leakOfDepth(v, r, depth+1); ok {
 				return l, true
@@ -276,66 +292,207 @@ func (c *checker) literalLeak(e *ast.CompositeLit, t types.Type, r route, depth 
 	return leak{}, false
 }
 
-// recordAssign remembers what is assigned to local variables of interface
-// type.
+// recordAssign remembers what is assigned to variables, struct fields and
+// range variables, for the interface values and function values the
+// analyzer follows.
 func (c *checker) recordAssign(n ast.Node) {
-	var lhs []*ast.Ident
+	var lhs []ast.Expr
 	var rhs []ast.Expr
 	switch n := n.(type) {
 	case *ast.AssignStmt:
-		for _, l := range n.Lhs {
-			id, _ := ast.Unparen(l).(*ast.Ident)
+		lhs, rhs = n.Lhs, n.Rhs
+	case *ast.ValueSpec:
+		for _, id := range n.Names {
 			lhs = append(lhs, id)
 		}
-		rhs = n.Rhs
-	case *ast.ValueSpec:
-		lhs, rhs = n.Names, n.Values
+		rhs = n.Values
+	case *ast.RangeStmt:
+		if id, ok := n.Value.(*ast.Ident); ok {
+			if obj := c.pass.TypesInfo.ObjectOf(id); obj != nil {
+				c.ranged[obj] = append(c.ranged[obj], n.X)
+			}
+		}
+		return
+	case *ast.CompositeLit:
+		st, ok := derefType(c.pass.TypesInfo.TypeOf(n)).Underlying().(*types.Struct)
+		if !ok {
+			return
+		}
+		for i, elt := range n.Elts {
+			if kv, ok := elt.(*ast.KeyValueExpr); ok {
+				if id, ok := kv.Key.(*ast.Ident); ok {
+					if f, ok := c.pass.TypesInfo.ObjectOf(id).(*types.Var); ok {
+						c.fieldValues[f] = append(c.fieldValues[f], kv.Value)
+					}
+				}
+			} else if i < st.NumFields() {
+				c.fieldValues[st.Field(i)] = append(c.fieldValues[st.Field(i)], elt)
+			}
+		}
+		return
+	}
+	if len(rhs) == 1 && len(lhs) == 2 {
+		// v, ok := m[k], and the like: v takes what m holds.
+		rhs = []ast.Expr{rhs[0], nil}
 	}
 	if len(lhs) != len(rhs) {
 		return
 	}
-	for i, id := range lhs {
-		if id == nil {
+	for i, l := range lhs {
+		if rhs[i] == nil {
 			continue
 		}
-		obj, ok := c.pass.TypesInfo.ObjectOf(id).(*types.Var)
-		if !ok || obj.Parent() == c.pass.Pkg.Scope() || !types.IsInterface(obj.Type()) {
+		var obj types.Object
+		switch l := ast.Unparen(l).(type) {
+		case *ast.Ident:
+			obj = c.pass.TypesInfo.ObjectOf(l)
+		case *ast.SelectorExpr:
+			if f, ok := c.pass.TypesInfo.ObjectOf(l.Sel).(*types.Var); ok && f.IsField() {
+				c.fieldValues[f] = append(c.fieldValues[f], rhs[i])
+			}
 			continue
 		}
-		c.assigned[obj] = append(c.assigned[obj], rhs[i])
+		if v, ok := obj.(*types.Var); ok {
+			c.assigned[v] = append(c.assigned[v], rhs[i])
+		}
 	}
 }
 
-// call reports a marshalling call of a leaking value, and remembers where
-// encoders write.
+// derefType returns what t points to, or t.
+func derefType(t types.Type) types.Type {
+	if t == nil {
+		return types.Typ[types.Invalid]
+	}
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		return p.Elem()
+	}
+	return t
+}
+
+// call reports a marshalling call of a leaking value (directly, through a
+// function that forwards it, or through a function value that may be
+// either), and remembers where encoders write.
 func (c *checker) call(call *ast.CallExpr) {
 	fn, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
-	if fn == nil || len(call.Args) == 0 {
+	if fn != nil && funcKey(fn) == storePath+".NewStore" {
+		c.storeCodec(call)
+	}
+	var sinks []sink
+	callee := ""
+	if fn != nil {
+		sinks = c.sinksOf(fn)
+	} else if _, ok := c.pass.TypesInfo.TypeOf(call.Fun).Underlying().(*types.Signature); ok {
+		if tv := c.pass.TypesInfo.Types[call.Fun]; !tv.IsType() {
+			sinks = c.funcValues(call.Fun, 0)
+			callee = types.ExprString(call.Fun)
+		}
+	}
+	for _, s := range sinks {
+		if s.param >= len(call.Args) {
+			continue
+		}
+		l, ok := c.leakOf(call.Args[s.param], s.route)
+		if !ok {
+			continue
+		}
+		switch {
+		case callee != "":
+			c.reportf(call.Args[s.param].Pos(), "%s may be %s, which writes the cached property %s: encode with a leancache codec (%s), which strips it",
+				callee, orName(s), l.field(), encoders[s.route].codec)
+		case s.name != "":
+			c.reportf(call.Args[s.param].Pos(), "%s passes it to %s, which writes the cached property %s: encode with a leancache codec (%s), which strips it",
+				s.name, s.via, l.field(), encoders[s.route].codec)
+		default:
+			c.reportf(call.Args[s.param].Pos(), "%s writes the cached property %s: encode with a leancache codec (%s), which strips it",
+				s.via, l.field(), encoders[s.route].codec)
+			c.markEncoded(call, fn, l)
+		}
 		return
 	}
+}
+
+// orName describes a function value's target.
+func orName(s sink) string {
+	if s.name == "" || s.name == s.via {
+		return s.via
+	}
+	return s.name + " (which passes it to " + s.via + ")"
+}
+
+// markEncoded remembers the buffer an encoder call wrote a leak to.
+func (c *checker) markEncoded(call *ast.CallExpr, fn *types.Func, l leak) {
 	key := funcKey(fn)
-	r, ok := marshalFuncs[key]
-	if !ok {
+	if !strings.HasSuffix(key, ".Encode") && !strings.HasSuffix(key, "MarshalToBuffer") {
 		return
 	}
-	l, ok := c.leakOf(call.Args[0], r)
-	if !ok {
+	var dst types.Object
+	if strings.HasSuffix(key, "MarshalToBuffer") && len(call.Args) > 1 {
+		dst = c.bufferOf(call.Args[1])
+	} else if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+		dst = c.writerOf(sel.X)
+	}
+	if dst != nil {
+		c.encoded[dst] = l
+	}
+}
+
+// storeCodec reports a NewStore[T] given, by WithCodec, a codec whose
+// Marshal forwards its value to an encoder that writes T's cached
+// properties: the Store then stores them.
+func (c *checker) storeCodec(call *ast.CallExpr) {
+	id := calleeIdent(call.Fun)
+	if id == nil {
 		return
 	}
-	c.reportf(call.Args[0].Pos(), "%s writes the cached property %s: encode with a leancache codec (%s), which strips it",
-		callName(fn), l.field(), encoders[r].codec)
-	// Mark what now holds the encoding.
-	if strings.HasSuffix(key, ".Encode") || strings.HasSuffix(key, "MarshalToBuffer") {
-		var dst types.Object
-		if strings.HasSuffix(key, "MarshalToBuffer") && len(call.Args) > 1 {
-			dst = c.bufferOf(call.Args[1])
-		} else if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
-			dst = c.writerOf(sel.X)
+	inst, ok := c.pass.TypesInfo.Instances[id]
+	if !ok || inst.TypeArgs.Len() != 1 {
+		return
+	}
+	T := inst.TypeArgs.At(0)
+	for _, a := range call.Args {
+		opt, ok := ast.Unparen(a).(*ast.CallExpr)
+		if !ok || len(opt.Args) != 1 {
+			continue
 		}
-		if dst != nil {
-			c.encoded[dst] = l
+		wfn, _ := typeutil.Callee(c.pass.TypesInfo, opt).(*types.Func)
+		if wfn == nil || funcKey(wfn) != storePath+".WithCodec" {
+			continue
+		}
+		ct := c.pass.TypesInfo.TypeOf(opt.Args[0])
+		if ct == nil || types.IsInterface(ct) {
+			continue
+		}
+		m, _, _ := types.LookupFieldOrMethod(ct, true, nil, "Marshal")
+		mfn, ok := m.(*types.Func)
+		if !ok {
+			continue
+		}
+		for _, s := range c.sinksOf(mfn) {
+			if s.param != 0 {
+				continue
+			}
+			if res := c.w.walk(T, s.route); res.leaks {
+				l := leak{s.route, types.TypeString(T, c.qualifier), res.path}
+				c.reportf(opt.Args[0].Pos(), "memcache.Store[%s] encodes with %s, whose Marshal passes values to %s, which writes the cached property %s: use a leancache codec (%s)",
+					l.root, types.TypeString(ct, c.qualifier), s.via, l.field(), encoders[s.route].codec)
+			}
 		}
 	}
+}
+
+// calleeIdent returns the identifier naming a called generic function.
+func calleeIdent(e ast.Expr) *ast.Ident {
+	switch x := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		return x
+	case *ast.SelectorExpr:
+		return x.Sel
+	case *ast.IndexExpr:
+		return calleeIdent(x.X)
+	case *ast.IndexListExpr:
+		return calleeIdent(x.X)
+	}
+	return nil
 }
 
 // callName writes fn as its package name and name: json.Marshal,

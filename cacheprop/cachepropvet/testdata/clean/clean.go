@@ -40,3 +40,14 @@ func stores(ctx context.Context, b lc.Backend, o *model.Order) {
 	lc.NewStore[model.Order](b) // its cells sit behind a slice: a copy shares them
 	lc.NewStore[model.Plain](b)
 }
+
+func forwarded(b lc.Backend, p model.Plain) {
+	model.Encode("x", p)
+	model.Reassigned(model.Order{})
+	lc.NewStore[*model.Plain](b, lc.WithCodec(model.PlainCodec{}))
+	lc.NewStore[*model.Order](b, lc.WithCodec(codec.CBOR))
+	enc := json.Marshal
+	enc(p)
+	f := func(v any) ([]byte, error) { return nil, nil }
+	f(model.Order{})
+}

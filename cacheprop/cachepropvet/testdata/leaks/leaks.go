@@ -58,7 +58,7 @@ func generics(b model.Box[model.Line], c model.Cached[int], la LocalAlias) {
 }
 
 // Save encodes any T: each instantiation is judged where it is made.
-func Save[T any](v T) ([]byte, error) { return json.Marshal(v) }
+func Save[T any](v T) ([]byte, error) { return json.Marshal(v) } // want Save:"forwards 0:encoding/json via json.Marshal"
 
 func perEncoder(d model.Dashed, c model.Custom) {
 	json.Marshal(d)    // tagged json:"-": json skips it
@@ -111,4 +111,48 @@ func ignored(o model.Order) {
 	//cachepropvet:ignore the line below is deliberate too
 	json.Marshal(o)
 	json.Marshal(o) //cachepropvet:ignore // want `cachepropvet:ignore needs a reason` `json.Marshal writes`
+}
+
+func forwarded(o model.Order, b lc.Backend) {
+	Save(o)                                                       // want `Save passes it to json.Marshal, which writes the cached property model.Order.Lines\[\].Score`
+	model.Encode("x", &o)                                         // want `Encode passes it to json.Marshal, which writes the cached property \*model.Order.Lines`
+	model.PlainCodec{}.Marshal(o)                                 // want `Marshal passes it to json.Marshal`
+	lc.NewStore[*model.Line](b, lc.WithCodec(model.PlainCodec{})) // want `memcache.Store\[\*model.Line\] encodes with model.PlainCodec, whose Marshal passes values to json.Marshal, which writes the cached property \*model.Line.Score`
+}
+
+// plain is a table of encoders by name, as a size comparison keeps.
+var plain = map[string]func(any) ([]byte, error){
+	"json": json.Marshal,
+	"gob": func(v any) ([]byte, error) {
+		var buf bytes.Buffer
+		err := gob.NewEncoder(&buf).Encode(v)
+		return buf.Bytes(), err
+	},
+}
+
+type library struct {
+	name    string
+	marshal func(any) ([]byte, error)
+}
+
+var libraries = []library{{"msgpack", msgpack.Marshal}, {name: "cbor", marshal: cbor.Marshal}}
+
+func funcValues(o model.Order) {
+	enc := json.Marshal
+	enc(o) // want `enc may be json.Marshal, which writes the cached property model.Order.Lines`
+	if f, ok := plain["json"]; ok {
+		f(o) // want `f may be json.Marshal`
+	}
+	for _, f := range plain {
+		f(&o) // want `f may be json.Marshal`
+	}
+	plain["gob"](o) // want `plain\["gob"\] may be`
+	g := func(v any) error { return gob.NewEncoder(io.Discard).Encode(v) }
+	g(o) // want `g may be a function literal \(which passes it to gob.Encoder.Encode\), which writes the cached property model.Order.Lines\[\].Score: encode with a leancache codec \(codec.Gob\)`
+	for _, lib := range libraries {
+		lib.marshal(o) // want `lib.marshal may be msgpack.Marshal`
+	}
+	e := msgpack.NewEncoder(io.Discard)
+	encode := e.Encode
+	encode(o) // want `encode may be msgpack.Encoder.Encode`
 }

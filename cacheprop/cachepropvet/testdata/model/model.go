@@ -81,3 +81,25 @@ type Embeds struct { // want Embeds:"leaks json:.Line.Score gob:.Line.Score msgp
 	Line
 	Extra int
 }
+
+// PlainCodec is a codec that strips nothing: it hands values to json.
+type PlainCodec struct{}
+
+// Name returns "plain".
+func (PlainCodec) Name() string { return "plain" }
+
+// Marshal is json.Marshal.
+func (PlainCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) } // want Marshal:"forwards 0:encoding/json via json.Marshal"
+
+// Unmarshal is json.Unmarshal.
+func (PlainCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// Encode passes v on through a second function.
+func Encode(prefix string, v any) ([]byte, error) { return PlainCodec{}.Marshal(v) } // want Encode:"forwards 1:encoding/json via json.Marshal"
+
+// Reassigned replaces its parameter before encoding it, as leancache's
+// codecs do with a stripped view: it forwards nothing.
+func Reassigned(v any) ([]byte, error) {
+	v = struct{}{}
+	return json.Marshal(v)
+}
