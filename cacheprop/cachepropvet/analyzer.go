@@ -546,9 +546,15 @@ func (c *checker) assign(lhs, rhs []ast.Expr) {
 				key := funcKey(fn)
 				id, _ := lhs[0].(*ast.Ident)
 				if obj := c.pass.TypesInfo.ObjectOf(id); id != nil && obj != nil {
-					if r, ok := marshalFuncs[key]; ok && !strings.HasSuffix(key, "Encode") {
-						if l, ok := c.leakOf(call.Args[0], r); ok {
-							c.encoded[obj] = l
+					if returnsBytes(fn) {
+						for _, s := range c.sinksOf(fn) {
+							if s.param >= len(call.Args) {
+								continue
+							}
+							if l, ok := c.leakOf(call.Args[s.param], s.route); ok {
+								c.encoded[obj] = l
+								break
+							}
 						}
 					}
 					if newEncoderFuncs[key] && len(call.Args) == 1 {
@@ -570,6 +576,21 @@ func (c *checker) assign(lhs, rhs []ast.Expr) {
 		}
 		c.itemValue(rhs[i])
 	}
+}
+
+// returnsBytes reports whether fn's first result is a byte slice: the
+// encoding, for a function that encodes.
+func returnsBytes(fn *types.Func) bool {
+	res := fn.Signature().Results()
+	if res.Len() == 0 {
+		return false
+	}
+	sl, ok := res.At(0).Type().Underlying().(*types.Slice)
+	if !ok {
+		return false
+	}
+	b, ok := sl.Elem().Underlying().(*types.Basic)
+	return ok && b.Kind() == types.Byte
 }
 
 // isItem reports whether t is gomemcache's Item or a pointer to one.

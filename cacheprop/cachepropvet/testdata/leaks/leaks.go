@@ -92,6 +92,8 @@ func items(c *memcache.Client, o model.Order) {
 	enc := msgpack.NewEncoder(&b2)
 	enc.Encode(o)                                      // want `msgpack.Encoder.Encode writes`
 	c.Set(&memcache.Item{Key: "k", Value: b2.Bytes()}) // want `Value is the msgpack encoding`
+	fwd, _ := model.Encode("x", o)                     // want `Encode passes it to json.Marshal`
+	c.Set(&memcache.Item{Key: "k", Value: fwd})        // want `memcache.Item Value is the encoding/json encoding of model.Order`
 }
 
 func stores(b lc.Backend) {
