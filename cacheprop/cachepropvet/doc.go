@@ -18,8 +18,16 @@
 //     apply: a field it skips (unexported, or tagged "-" for it) does not
 //     leak to it, and a type with its marshaler methods decides for
 //     itself;
+//     The same holds for a call of a function that passes a parameter of
+//     interface or type parameter type on to such an encoder (a fact
+//     records it, so wrappers in other packages count), and for a call
+//     through a function value the analyzer sees the possible targets of
+//     (a variable, a struct field set in the package's literals, a map or
+//     slice of encoders, a function literal);
 //   - such an encoding used as a gomemcache Item's Value (the variable a
 //     Marshal returned, or buf.Bytes() of the buffer an Encoder wrote);
+//   - memcache.NewStore[T] given, by memcache.WithCodec, a codec whose
+//     Marshal passes values on to such an encoder, when T leaks through it;
 //   - memcache.Store[T], or a call such as memcache.NewStore[T], with T a
 //     struct (not a pointer) that holds cells: every Get would copy them;
 //   - as a suggestion (category "suggestion", with a fix; -suggestions=false
@@ -28,8 +36,11 @@
 //     already strips it.
 //
 // It exports a fact for every package-level type that reaches a cached
-// property, so a type from another package is judged by that package's
-// own analysis.
+// property, and for every function that forwards a value to an encoder, so
+// a type or function from another package is judged by that package's own
+// analysis. What it does not see it does not report: values in interface
+// fields of another function's making, function values passed in as
+// parameters, reflection.
 //
 // # Deliberate leaks
 //
