@@ -17,7 +17,7 @@
 //     Marshal) instead of a leancache codec. Each encoder's own rules
 //     apply: a field it skips (unexported, or tagged "-" for it) does not
 //     leak to it, and a type with its marshaler methods decides for
-//     itself;
+//     itself.
 //     The same holds for a call of a function that passes a parameter of
 //     interface or type parameter type on to such an encoder (a fact
 //     records it, so wrappers in other packages count), and for a call
