@@ -68,6 +68,9 @@ func (c *checker) sinksOf(fn *types.Func) []sink {
 	return out
 }
 
+// maxForwardRounds bounds the rounds of computeForwards.
+const maxForwardRounds = 16
+
 // computeForwards finds the package's functions that forward a parameter to
 // an encoder, until no more are found (one may forward through another),
 // and exports facts for those other packages can call.
@@ -90,7 +93,9 @@ func (c *checker) computeForwards() {
 			}
 		}
 	}
-	for changed := true; changed; {
+	// Each round can only add what a function forwards; the bound is a
+	// guard, deeper chains of wrappers than it are not worth the time.
+	for changed, round := true, 0; changed && round < maxForwardRounds; round++ {
 		changed = false
 		for _, b := range bodies {
 			if f := c.forwardsOf(b.sig, b.body); f != nil && (c.forwards[b.fn] == nil || f.String() != c.forwards[b.fn].String()) {
