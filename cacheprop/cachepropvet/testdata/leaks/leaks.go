@@ -158,3 +158,20 @@ func funcValues(o model.Order) {
 	encode := e.Encode
 	encode(o) // want `encode may be msgpack.Encoder.Encode`
 }
+
+// A and B are mutually recursive: B reaches a cell only through A, and the
+// walk of A meets B in progress, which must not be remembered as no leak.
+type A struct { // want A:"leaks json:.Memo gob:.Memo msgpack:.Memo cbor:.Memo value:.Memo"
+	B    *B
+	Memo cacheprop.Lazy[int]
+}
+
+// B holds an A behind a pointer.
+type B struct { // want B:"leaks json:.A.Memo gob:.A.Memo msgpack:.A.Memo cbor:.A.Memo"
+	A *A
+}
+
+func recursive(a *A, bs []B) {
+	json.Marshal(bs) // want `\[\]B\[\].A.Memo`
+	json.Marshal(a)  // want `\*A.Memo`
+}
