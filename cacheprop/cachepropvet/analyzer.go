@@ -214,6 +214,9 @@ func (c *checker) leakOfDepth(e ast.Expr, r route, depth int) (leak, bool) {
 			return leak{r, types.TypeString(t, c.qualifier), res.path}, true
 		}
 	}
+	if l, ok := c.fieldLeak(t, r, depth); ok {
+		return l, true
+	}
 	switch e := e.(type) {
 	case *ast.UnaryExpr:
 		if e.Op == token.AND {
@@ -235,6 +238,28 @@ func (c *checker) leakOfDepth(e ast.Expr, r route, depth int) (leak, bool) {
 		}
 	case *ast.CompositeLit:
 		return c.literalLeak(e, t, r, depth)
+	}
+	return leak{}, false
+}
+
+// fieldLeak follows the interface-typed fields of a struct (or pointer to
+// one): a value this package puts in such a field, anywhere, may be the
+// one encoded.
+func (c *checker) fieldLeak(t types.Type, r route, depth int) (leak, bool) {
+	st, ok := derefType(t).Underlying().(*types.Struct)
+	if !ok {
+		return leak{}, false
+	}
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		if !types.IsInterface(f.Type()) || !writes(f, st.Tag(i), r) {
+			continue
+		}
+		for _, v := range c.fieldValues[f] {
+			if l, ok := c.leakOfDepth(v, r, depth+1); ok {
+				return leak{r, types.TypeString(t, c.qualifier), "." + f.Name() + "(" + l.root + ")" + l.path}, true
+			}
+		}
 	}
 	return leak{}, false
 }

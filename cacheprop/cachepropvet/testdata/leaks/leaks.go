@@ -175,3 +175,15 @@ func recursive(a *A, bs []B) {
 	json.Marshal(bs) // want `\[\]B\[\].A.Memo`
 	json.Marshal(a)  // want `\*A.Memo`
 }
+
+// Envelope carries any body: what the package puts in it is seen.
+type Envelope struct {
+	Kind string
+	Body any
+}
+
+func envelopes(o model.Order) {
+	env := Envelope{Kind: "order"}
+	env.Body = &o
+	json.Marshal(env) // want `json.Marshal writes the cached property Envelope.Body\(\*model.Order\).Lines\[\].Score`
+}
