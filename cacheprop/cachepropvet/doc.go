@@ -10,7 +10,8 @@
 //   - a value whose type reaches a cached property, through pointers,
 //     slices, arrays, maps, embedding, generic instances and aliases, or
 //     through an interface whose contents the analyzer can see (a
-//     composite literal's elements, what a local variable is assigned),
+//     composite literal's elements, what a local variable is assigned, what
+//     the package puts in an interface-typed struct field),
 //     passed to encoding/json (Marshal, MarshalIndent, Encoder.Encode),
 //     encoding/gob (Encoder.Encode), msgpack v5 (Marshal, Encoder.Encode)
 //     or cbor v2 (Marshal, MarshalToBuffer, Encoder.Encode, EncMode's
@@ -38,9 +39,9 @@
 // It exports a fact for every package-level type that reaches a cached
 // property, and for every function that forwards a value to an encoder, so
 // a type or function from another package is judged by that package's own
-// analysis. What it does not see it does not report: values in interface
-// fields of another function's making, function values passed in as
-// parameters, reflection.
+// analysis. What it does not see it does not report: values other packages
+// put in interface fields, function values passed in as parameters,
+// reflection.
 //
 // # Deliberate leaks
 //
