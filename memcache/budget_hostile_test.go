@@ -255,7 +255,7 @@ func TestCompressionRatioBound(t *testing.T) {
 	// Realistic values compress within the default ratio, several times
 	// over (see DefaultMaxCompressionRatio for the measurements).
 	for _, c := range allCodecs {
-		data, err := c.Marshal(fixtures.ProductOfSize(1 << 20))
+		data, err := c.Marshal(fixtures.NewProduct(1, 200))
 		require.NoError(t, err)
 		assert.Less(t, len(data), memcache.DefaultMaxCompressionRatio/2*len(s2.Encode(nil, data)), c.Name())
 	}
@@ -314,9 +314,9 @@ func TestHostileChunkIndex(t *testing.T) {
 
 		// Indexes that their own numbers rule out are refused unread.
 		for _, x := range []struct{ count, length uint32 }{
-			{1 << 16, 1 << 16},      // chunks of one byte
-			{2, 8 << 20},            // chunks bigger than an item
-			{10, 1 << 30},           // more than the maximum decoded size
+			{1 << 16, 1 << 16},        // chunks of one byte
+			{2, 8 << 20},              // chunks bigger than an item
+			{10, 1 << 30},             // more than the maximum decoded size
 			{1 << 16, 1<<16*1024 + 1}, // one chunk too many for chunks of 1 KiB
 		} {
 			forgeIndex(t, b, "x", x.count, x.length)
