@@ -82,12 +82,12 @@ func (c compressor) decompress(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s2: %w", err)
 	}
-	if n > c.limit(len(data)) {
-		limit := "ratio"
-		if n > c.maxDecodedSize() {
-			limit = "maximum decoded size"
+	if max := c.limit(len(data)); n > max {
+		limit := fmt.Sprintf("decompressed size under the compression ratio %d", c.ratio())
+		if max == c.maxDecodedSize() {
+			limit = "decompressed size under the maximum"
 		}
-		return nil, &codec.BudgetError{Codec: "s2", Limit: "decompression " + limit, Max: int64(c.limit(len(data))), Need: int64(n)}
+		return nil, &codec.BudgetError{Codec: "s2", Limit: limit, Max: int64(max), Need: int64(n)}
 	}
 	out, err := s2.Decode(nil, data)
 	if err != nil {
