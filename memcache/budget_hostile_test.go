@@ -170,13 +170,15 @@ func TestStoreGetDeepJSON(t *testing.T) {
 	childproc.Run(t, childproc.Limits{Memory: hostileMemory, Timeout: 3 * time.Minute}, func(t *testing.T) {
 		ctx := context.Background()
 		backends(t, func(t *testing.T, b memcache.Backend) {
-			for _, depth := range []int{9000, 100000} {
+			// A level is an object and an array: 4,000 levels nest 8,000
+			// deep, within the default depth; 50,000 do not.
+			for _, depth := range []int{4000, 50000} {
 				payload := strings.Repeat(`{"Next":[`, depth) + strings.Repeat(`]}`, depth)
 				require.NoError(t, b.Set(ctx, &memcache.Item{Key: "deep", Value: []byte(payload), Flags: forgedValue | hostileCodecIDs["json"]}))
 				s := newStore[*hostileNode](t, b, memcache.WithoutFingerprint())
 				var err error
 				alloc, d := allocOf(func() { _, err = s.Get(ctx, "deep") })
-				if depth > codec.DefaultMaxDepth {
+				if 2*depth > codec.DefaultMaxDepth {
 					assert.ErrorIs(t, err, codec.ErrBudget, "depth %d", depth)
 				} else {
 					assert.NoError(t, err, "depth %d", depth)
@@ -442,7 +444,8 @@ func TestSizeGuardBreakdownOfADeepValueIsPrompt(t *testing.T) {
 			d := time.Since(start)
 			var tl *memcache.TooLargeError
 			require.ErrorAs(t, err, &tl, c.Name())
-			assert.Less(t, d, hostileTime+8*once, "%s: one encoding takes %v", c.Name(), once)
+			// Loose: a loaded machine slows the long encodings unevenly.
+			assert.Less(t, d, hostileTime+20*once, "%s: one encoding takes %v", c.Name(), once)
 			assert.True(t, tl.Partial, c.Name())
 			assert.Contains(t, err.Error(), "stopped early", c.Name())
 			assert.NotEmpty(t, tl.Fields, c.Name())
