@@ -175,8 +175,9 @@ const defaultFingerprint = true
 // WithChunking stores values that do not fit one item, even compressed, in
 // chunks: pieces under keys of their own, written first, then an index
 // item under the value's key that names them with a random token (see
-// chunk.go for the format). A read fetches the index, then every chunk with
-// one multi-get; a chunk that is missing (evicted, expired) or belongs to
+// chunk.go for the format). A read fetches the index, checks it, then the
+// chunks in multi-gets of at most 64 keys (see the package documentation
+// on the read path's budget); a chunk that is missing (evicted, expired) or belongs to
 // another write makes the value a miss, so readers never see a torn or
 // mixed value. Without it, such a value is refused with a *TooLargeError.
 //
