@@ -177,9 +177,9 @@ const defaultFingerprint = true
 // item under the value's key that names them with a random token (see
 // chunk.go for the format). A read fetches the index, checks it, then the
 // chunks in multi-gets of at most 64 keys (see the package documentation
-// on the read path's budget); a chunk that is missing (evicted, expired) or belongs to
-// another write makes the value a miss, so readers never see a torn or
-// mixed value. Without it, such a value is refused with a *TooLargeError.
+// on the read path's budget); a chunk that is missing (evicted, expired)
+// or belongs to another write makes the value a miss, so readers never see
+// a torn or mixed value. Without it, such a value is refused with a *TooLargeError.
 //
 // With chunking, a value is refused only beyond the store's maximum
 // decoded size (WithMaxDecodedSize, DefaultMaxDecodedSize by default),
@@ -397,6 +397,21 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		index  chunkIndex
 	}
 	var pending []chunked
+	// decoded puts the value of key, whose payload body reading returned
+	// with err, in out, or its error in errs (a miss in neither).
+	decoded := func(key string, comp uint32, body []byte, err error) {
+		var v T
+		if err == nil {
+			v, err = s.decodePayload(key, comp, body)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrCacheMiss) {
+				errs = append(errs, err)
+			}
+			return
+		}
+		out[key] = v
+	}
 	for k, it := range resp.items() {
 		key, ok := byStoreKey[k]
 		if !ok {
@@ -410,34 +425,11 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 				continue
 			}
 		}
-		var v T
-		if err == nil {
-			v, err = s.decodePayload(key, comp, body)
-		}
-		if err != nil {
-			if !errors.Is(err, ErrCacheMiss) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		out[key] = v
+		decoded(key, comp, body, err)
 	}
 	// The chunks of the chunked values found: those of values with few
 	// chunks together, chunkBatch keys at most per multi-get, and each
 	// value with more on its own, in batches (see fetchChunks).
-	decoded := func(p chunked, body []byte, err error) {
-		var v T
-		if err == nil {
-			v, err = s.decodePayload(p.key, p.comp, body)
-		}
-		if err != nil {
-			if !errors.Is(err, ErrCacheMiss) {
-				errs = append(errs, err)
-			}
-			return
-		}
-		out[p.key] = v
-	}
 	for len(pending) > 0 {
 		if int(pending[0].index.count) > chunkBatch {
 			p := pending[0]
@@ -446,7 +438,7 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 			if err != nil && !isCacheOutcome(err) {
 				return nil, err
 			}
-			decoded(p, body, err)
+			decoded(p.key, p.comp, body, err)
 			continue
 		}
 		var batch []chunked
@@ -467,7 +459,7 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 			a.add(keys[:n], resp.items())
 			keys = keys[n:]
 			body, err := s.assembled(a)
-			decoded(p, body, err)
+			decoded(p.key, p.comp, body, err)
 		}
 	}
 	return out, errors.Join(errs...)
