@@ -124,6 +124,7 @@ func TestStoreGetCompressedBombs(t *testing.T) {
 					assert.Less(t, alloc, uint64(1<<20), "%s %d MiB: refused before decompressing", c.Name(), n>>20)
 					assert.Less(t, d, hostileTime)
 					assert.EqualValues(t, 1, counters.OverBudget.Load())
+					t.Logf("%s, %d MiB in %d bytes: refused in %v, %d bytes allocated", c.Name(), n>>20, len(payload), d, alloc)
 				}
 			}
 		})
