@@ -357,6 +357,13 @@ func TestHostileChunkIndex(t *testing.T) {
 			assert.Equal(t, 1, keys, "%d chunks of %d bytes: only the index is read", x.count, x.length)
 		}
 
+		// A store whose item size leaves no room for chunks still reads
+		// indexes safely.
+		tiny := newStore[*page](t, b, memcache.WithoutFingerprint(), memcache.WithItemSizeMax(325))
+		forgeIndex(t, b, "x", 1, 100)
+		_, err = tiny.Get(ctx, "x")
+		assert.ErrorIs(t, err, memcache.ErrCacheMiss)
+
 		var hostile []string
 		for i := range 20 {
 			k := "h" + string(rune('a'+i))

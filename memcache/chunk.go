@@ -136,6 +136,9 @@ func (x chunkIndex) check(capacity, maxDecoded int) error {
 	if int64(x.length) > int64(maxDecoded) {
 		return &codec.BudgetError{Codec: "chunk index", Limit: "maximum decoded size", Max: int64(maxDecoded), Need: int64(x.length)}
 	}
+	// A store whose item size leaves chunks too small to write reads them
+	// as chunks of minChunkCapacity (and never divides by zero).
+	capacity = max(capacity, minChunkCapacity)
 	least, most := ceilDiv(int64(x.length), int64(capacity)), ceilDiv(int64(x.length), minChunkCapacity)
 	if int64(x.count) < least || int64(x.count) > most {
 		return fmt.Errorf("%w: %d chunks for %d bytes, where chunks of %d to %d bytes make %d to %d", errBadIndex, x.count, x.length, minChunkCapacity, capacity, least, most)
