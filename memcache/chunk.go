@@ -8,10 +8,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"strconv"
 	"sync"
+
+	"github.com/leancache/leancache/codec"
 )
 
 // Chunked values.
@@ -37,9 +40,14 @@ import (
 // Integers are big-endian. The payload is the encoded value, compressed if
 // the index says so, cut into pieces that fill an item each.
 //
-// A read fetches the index, then all n chunks with one multi-get, and
-// checks the token and number in every chunk and the length and checksum
-// of the whole. Since the token is in the chunk keys, writers never
+// A read checks the index first: n must be what the payload length needs
+// in chunks of at least minChunkCapacity bytes and at most the store's
+// chunk capacity, and the length at most the store's maximum decoded size.
+// It then fetches the chunks with multi-gets of at most chunkBatch keys,
+// and checks the token and number in every chunk, that all chunks but the
+// last are as long as the first and the count is what that length needs,
+// and the length and checksum of the whole. It stops at the first chunk
+// that fails, so a forged index costs a reader one multi-get. Since the token is in the chunk keys, writers never
 // overwrite each other's chunks: whatever index a reader finds, its chunks
 // are those of that one write, or gone (evicted, expired, deleted), and
 // then the value reads as a miss. Concurrent writers of one key thus leave
@@ -64,8 +72,11 @@ const (
 	// minChunkCapacity is the least payload a chunk must hold to be worth
 	// its key and header (an item size limit set absurdly low).
 	minChunkCapacity = 1 << 10
-	// chunkWriters is how many chunks a write sends at once.
+	// chunkWriters is how many chunks a write (or a Touch) sends at once.
 	chunkWriters = 4
+	// chunkBatch is the most keys a read asks for in one multi-get of
+	// chunks: a 64 MiB value in 1 MiB items is one batch and a chunk more.
+	chunkBatch = 64
 )
 
 // chunkKeyPrefix starts the digest input of a hashed chunk key, so it can
@@ -119,11 +130,29 @@ func chunkKey(prefix, k string, i int, token [chunkTokenLen]byte) string {
 	return prefix + string(hashedKeyMarker) + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// keys returns the keys of x's chunks under store key k.
-func (x chunkIndex) keys(prefix, k string) []string {
-	keys := make([]string, x.count)
-	for i := range keys {
-		keys[i] = chunkKey(prefix, k, i, x.token)
+// check refuses an index whose count and length no write of a store with
+// chunks of capacity bytes and the maximum decoded size maxDecoded makes.
+func (x chunkIndex) check(capacity, maxDecoded int) error {
+	if int64(x.length) > int64(maxDecoded) {
+		return &codec.BudgetError{Codec: "chunk index", Limit: "maximum decoded size", Max: int64(maxDecoded), Need: int64(x.length)}
+	}
+	// A store whose item size leaves chunks too small to write reads them
+	// as chunks of minChunkCapacity (and never divides by zero).
+	capacity = max(capacity, minChunkCapacity)
+	least, most := ceilDiv(int64(x.length), int64(capacity)), ceilDiv(int64(x.length), minChunkCapacity)
+	if int64(x.count) < least || int64(x.count) > most {
+		return fmt.Errorf("%w: %d chunks for %d bytes, where chunks of %d to %d bytes make %d to %d", errBadIndex, x.count, x.length, minChunkCapacity, capacity, least, most)
+	}
+	return nil
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+// appendKeys appends the keys of x's chunks from to to (excluded) under
+// store key k.
+func (x chunkIndex) appendKeys(keys []string, prefix, k string, from, to int) []string {
+	for i := from; i < to; i++ {
+		keys = append(keys, chunkKey(prefix, k, i, x.token))
 	}
 	return keys
 }
@@ -166,46 +195,90 @@ func splitChunks(prefix, k string, payload []byte, capacity int, flags uint32, e
 	return chunks, x
 }
 
-// assemble joins the chunks of x found in items under keys, and reports
-// false if one is missing, is not a chunk of this store's codec, or is not
-// the chunk of this write, or if the whole does not match the index.
-func (x chunkIndex) assemble(keys []string, items map[string]*Item, codecID uint32) ([]byte, bool) {
-	total := 0
-	for i, k := range keys {
+// An assembly joins the chunks of one index as they arrive, in order, and
+// fails at the first that is missing, is not a chunk of this store's codec
+// or of this write, or has a length the index rules out.
+type assembly struct {
+	index   chunkIndex
+	codecID uint32
+	next    int // the number of the next chunk
+	piece   int // the length of every chunk but the last: the first's
+	out     []byte
+	failed  bool
+}
+
+func (a *assembly) ok() bool { return !a.failed }
+
+// add joins the chunks found in items under keys, the next ones of the
+// index.
+func (a *assembly) add(keys []string, items map[string]*Item) {
+	x := a.index
+	for _, k := range keys {
+		if a.failed {
+			return
+		}
 		it := items[k]
-		if it == nil || it.Flags>>24 != flagsMarker || flagsKind(it.Flags) != kindChunk || it.Flags&0xff != codecID ||
+		i := a.next
+		if it == nil || it.Flags>>24 != flagsMarker || flagsKind(it.Flags) != kindChunk || it.Flags&0xff != a.codecID ||
 			len(it.Value) < chunkHeaderLen || string(it.Value[:chunkTokenLen]) != string(x.token[:]) ||
 			binary.BigEndian.Uint32(it.Value[chunkTokenLen:]) != uint32(i) {
-			return nil, false
+			a.failed = true
+			return
 		}
-		total += len(it.Value) - chunkHeaderLen
+		piece := it.Value[chunkHeaderLen:]
+		if i == 0 {
+			// The first chunk tells the writer's chunk size: the index
+			// must need exactly its count of such chunks.
+			a.piece = len(piece)
+			if a.piece == 0 || ceilDiv(int64(x.length), int64(a.piece)) != int64(x.count) {
+				a.failed = true
+				return
+			}
+			a.out = make([]byte, 0, x.length)
+		}
+		want := a.piece
+		if i == int(x.count)-1 {
+			want = int(x.length) - i*a.piece
+		}
+		if len(piece) != want {
+			a.failed = true
+			return
+		}
+		a.out = append(a.out, piece...)
+		a.next++
 	}
-	if total != int(x.length) {
+}
+
+// done returns the whole value, and false if a chunk failed, some are
+// still to come, or the whole does not match the index's checksum.
+func (a *assembly) done() ([]byte, bool) {
+	if a.failed || a.next != int(a.index.count) || crc32.Checksum(a.out, castagnoli) != a.index.sum {
 		return nil, false
 	}
-	out := make([]byte, 0, total)
-	for _, k := range keys {
-		out = append(out, items[k].Value[chunkHeaderLen:]...)
-	}
-	if crc32.Checksum(out, castagnoli) != x.sum {
-		return nil, false
-	}
-	return out, true
+	return a.out, true
 }
 
 // writeChunks stores chunks through h, a few at a time, and returns the
 // first failure.
 func writeChunks(ctx context.Context, h Handler, chunks []*Item) error {
+	return sendChunks(ctx, h, len(chunks), func(i int) *Request {
+		return &Request{Op: OpSet, Keys: []string{chunks[i].Key}, Item: chunks[i]}
+	})
+}
+
+// sendChunks sends the requests req(0) to req(n-1) through h, chunkWriters
+// at a time, stops sending at the first failure and returns it.
+func sendChunks(ctx context.Context, h Handler, n int, req func(i int) *Request) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
-		next  = make(chan *Item)
+		next  = make(chan *Request)
 	)
-	for range min(chunkWriters, len(chunks)) {
+	for range min(chunkWriters, n) {
 		wg.Go(func() {
-			for it := range next {
-				if _, err := h(ctx, &Request{Op: OpSet, Keys: []string{it.Key}, Item: it}); err != nil {
+			for r := range next {
+				if _, err := h(ctx, r); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -215,14 +288,14 @@ func writeChunks(ctx context.Context, h Handler, chunks []*Item) error {
 			}
 		})
 	}
-	for _, it := range chunks {
+	for i := range n {
 		mu.Lock()
 		failed := first != nil
 		mu.Unlock()
 		if failed {
 			break
 		}
-		next <- it
+		next <- req(i)
 	}
 	close(next)
 	wg.Wait()

@@ -45,7 +45,13 @@ func (g SizeGuard) Check(c codec.Codec, userKey, key string, size int, flags uin
 	if top <= 0 {
 		top = 5
 	}
-	return &TooLargeError{Key: userKey, Size: size, Limit: limit, Codec: c.Name(), Fields: Breakdown(c, v, top)}
+	return newTooLargeError(c, userKey, size, limit, v, top)
+}
+
+// newTooLargeError returns the TooLargeError of v, with its breakdown.
+func newTooLargeError(c codec.Codec, userKey string, size, limit int, v any, top int) *TooLargeError {
+	fields, partial := breakdown(c, v, top)
+	return &TooLargeError{Key: userKey, Size: size, Limit: limit, Codec: c.Name(), Fields: fields, Partial: partial}
 }
 
 // A TooLargeError is returned by a Store's writes, before any network I/O,
@@ -58,6 +64,9 @@ type TooLargeError struct {
 	Limit  int         // the largest value the server accepts under this key
 	Codec  string      // the codec that encoded it
 	Fields []FieldSize // the biggest fields by encoded size, largest first
+	// Partial says the breakdown stopped early, at its budget (see
+	// Breakdown): Fields lists the biggest of the parts it measured.
+	Partial bool
 }
 
 // Error gives the key, the size, the limit and the biggest fields.
@@ -65,7 +74,11 @@ func (e *TooLargeError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "memcache: value for %s is %s encoded with %s, over the limit of %s", quoteKey(e.Key), FormatBytes(e.Size), e.Codec, FormatBytes(e.Limit))
 	if len(e.Fields) > 0 {
-		b.WriteString("; biggest fields: ")
+		b.WriteString("; biggest fields")
+		if e.Partial {
+			b.WriteString(" (breakdown stopped early, at its budget)")
+		}
+		b.WriteString(": ")
 		for i, f := range e.Fields {
 			if i > 0 {
 				b.WriteString(", ")
@@ -114,36 +127,55 @@ func FormatBytes(n int) string {
 // to act on rather than each of its parents.
 //
 // Breakdown encodes each part on its own, so it is meant for error paths and
-// tests, not for every write; it looks at no more than 1,000 elements of any
-// one slice or map.
+// tests, not for every write. It is bounded by the bytes it encodes: at
+// most breakdownFactor times the value's own encoding (plus one part's),
+// and by 20,000 encodings; it looks at no more than 1,000 elements of any
+// one slice or map. A deep value, each of whose parts holds nearly all of
+// it, thus costs a few encodings of the whole, not one per level; a
+// TooLargeError says when its breakdown stopped early.
 func Breakdown(c codec.Codec, v any, top int) []FieldSize {
+	fields, _ := breakdown(c, v, top)
+	return fields
+}
+
+// breakdown is Breakdown that also reports whether it stopped early.
+func breakdown(c codec.Codec, v any, top int) ([]FieldSize, bool) {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() {
-		return nil
+		return nil, false
 	}
-	w := breakdownWalk{c: c, budget: 20000, strips: codec.StripsCachedProperties(c)}
-	total := w.size(rv)
+	w := breakdownWalk{c: c, encodings: maxBreakdownEncodings, strips: codec.StripsCachedProperties(c)}
+	total := w.size(rv, 0)
 	if total <= 0 {
-		return nil
+		return nil, false
 	}
+	w.bytes = breakdownFactor * total
 	w.min = total / 20
 	w.expand(rv, rootName(rv.Type()), total)
 	sort.SliceStable(w.out, func(i, j int) bool { return w.out[i].Size > w.out[j].Size })
 	if len(w.out) > top {
 		w.out = w.out[:top]
 	}
-	return w.out
+	return w.out, w.stopped
 }
 
 type breakdownWalk struct {
-	c      codec.Codec
-	strips bool // c leaves cached properties out
-	min    int  // parts smaller than this are not walked into
-	budget int  // encodings left, so a huge value cannot stall an error path
-	out    []FieldSize
+	c         codec.Codec
+	strips    bool // c leaves cached properties out
+	min       int  // parts smaller than this are not walked into
+	encodings int  // encodings left, so a huge value cannot stall an error path
+	bytes     int  // bytes left to encode, for the same reason
+	stopped   bool // a part went unmeasured for want of budget
+	out       []FieldSize
 }
 
-const maxBreakdownElems = 1000
+const (
+	maxBreakdownElems     = 1000
+	maxBreakdownEncodings = 20000
+	// breakdownFactor bounds the bytes a breakdown encodes, as a multiple
+	// of the value's encoded size.
+	breakdownFactor = 4
+)
 
 func rootName(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
@@ -155,16 +187,23 @@ func rootName(t reflect.Type) string {
 	return "value"
 }
 
-// size is v's encoded size on its own, or -1 if it cannot be encoded alone.
-func (w *breakdownWalk) size(v reflect.Value) int {
-	if w.budget <= 0 || !v.CanInterface() {
+// size is v's encoded size on its own, or -1 if it cannot be encoded alone
+// or the budget does not allow a part of a whole of parent bytes (a part
+// is encoded only while the bytes left would cover the whole again).
+func (w *breakdownWalk) size(v reflect.Value, parent int) int {
+	if !v.CanInterface() {
 		return -1
 	}
-	w.budget--
+	if w.encodings <= 0 || w.bytes < parent {
+		w.stopped = true
+		return -1
+	}
+	w.encodings--
 	b, err := w.c.Marshal(v.Interface())
 	if err != nil {
 		return -1
 	}
+	w.bytes -= len(b)
 	return len(b)
 }
 
@@ -203,7 +242,7 @@ func (w *breakdownWalk) expand(v reflect.Value, path string, size int) (dominate
 		}
 	}
 	for _, p := range parts {
-		n := w.size(p.v)
+		n := w.size(p.v, size)
 		if n < 0 {
 			continue
 		}

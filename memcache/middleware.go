@@ -117,6 +117,10 @@ type Counters struct {
 	// ChunkMisses counts chunked values read as misses because a chunk
 	// was gone or did not belong to the index.
 	ChunkMisses atomic.Int64
+	// OverBudget counts values read as errors because reading them would
+	// exceed the read path's budget (see the package documentation):
+	// their *DecodeError satisfies errors.Is(err, codec.ErrBudget).
+	OverBudget atomic.Int64
 }
 
 // Middleware returns the middleware that updates c.

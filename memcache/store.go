@@ -58,6 +58,7 @@ type storeConfig struct {
 	version     string
 	expiration  time.Duration
 	compress    compressor
+	budget      *codec.Budget // WithDecodeBudget
 	itemSizeMax int
 	topFields   int
 	middleware  []Middleware
@@ -97,9 +98,22 @@ func WithCompression(threshold int) Option {
 	}
 }
 
-// WithMaxDecodedSize bounds the size a compressed value may expand to on
-// read; the default is DefaultMaxDecodedSize.
+// WithMaxDecodedSize bounds the size a value may expand to on read, and
+// what the store writes in chunks; the default is DefaultMaxDecodedSize.
 func WithMaxDecodedSize(n int) Option { return func(o *storeConfig) { o.compress.maxDecoded = n } }
+
+// WithMaxCompressionRatio bounds how many times its compressed size a
+// value may expand to on read; the default is DefaultMaxCompressionRatio.
+// The store writes compressed only what it can read back under it: a value
+// that compresses better is written as it is.
+func WithMaxCompressionRatio(r int) Option { return func(o *storeConfig) { o.compress.maxRatio = r } }
+
+// WithDecodeBudget bounds what decoding one value costs the store's codec
+// (see codec.Budget; the codecs' default budget applies without it). It
+// wraps the codec with codec.WithBudget, so the codec must be one of
+// package codec's: NewStore refuses any other rather than leave it
+// unbounded.
+func WithDecodeBudget(b codec.Budget) Option { return func(o *storeConfig) { o.budget = &b } }
 
 // WithItemSizeMax sets the server's item_size_max for the size guard; the
 // default is DefaultItemSizeMax (memcached's -I 1m). LoadItemSizeMax reads
@@ -163,10 +177,11 @@ const defaultFingerprint = true
 // WithChunking stores values that do not fit one item, even compressed, in
 // chunks: pieces under keys of their own, written first, then an index
 // item under the value's key that names them with a random token (see
-// chunk.go for the format). A read fetches the index, then every chunk with
-// one multi-get; a chunk that is missing (evicted, expired) or belongs to
-// another write makes the value a miss, so readers never see a torn or
-// mixed value. Without it, such a value is refused with a *TooLargeError.
+// chunk.go for the format). A read fetches the index, checks it, then the
+// chunks in multi-gets of at most 64 keys (see the package documentation
+// on the read path's budget); a chunk that is missing (evicted, expired)
+// or belongs to another write makes the value a miss, so readers never see
+// a torn or mixed value. Without it, such a value is refused with a *TooLargeError.
 //
 // With chunking, a value is refused only beyond the store's maximum
 // decoded size (WithMaxDecodedSize, DefaultMaxDecodedSize by default),
@@ -189,6 +204,14 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	if cfg.codec == nil {
 		return nil, errors.New("memcache: NewStore: nil codec")
+	}
+	ownsOutput := isPackageCodec(cfg.codec)
+	if cfg.budget != nil {
+		c, ok := codec.WithBudget(cfg.codec, *cfg.budget)
+		if !ok {
+			return nil, fmt.Errorf("memcache: NewStore: WithDecodeBudget cannot bound codec %s (%T)", cfg.codec.Name(), cfg.codec)
+		}
+		cfg.codec = c
 	}
 	keys, err := newKeyMapper(cfg.namespace, cfg.version)
 	if err != nil {
@@ -216,14 +239,24 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	if cfg.schema {
 		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
-		switch cfg.codec {
-		case codec.JSON, codec.Gob, codec.Msgpack, codec.CBOR:
-			s.ownsOutput = true
-		}
+		s.ownsOutput = ownsOutput
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout = cfg.loadTimeout
 	return s, nil
+}
+
+// isPackageCodec reports whether c is one of package codec's codecs, with
+// or without a budget of its own: their Marshal returns a slice nobody else
+// holds. Budgeted codecs are distinct values, so identity alone misses them;
+// codec.WithBudget accepts exactly these.
+func isPackageCodec(c codec.Codec) bool {
+	switch c {
+	case codec.JSON, codec.Gob, codec.Msgpack, codec.CBOR:
+		return true
+	}
+	_, ok := codec.WithBudget(c, codec.Budget{})
+	return ok
 }
 
 // Fingerprint returns the fingerprint of T's wire schema that the store
@@ -288,13 +321,7 @@ func (s *Store[T]) read(ctx context.Context, key, k string, it *Item) (T, error)
 			var zero T
 			return zero, err
 		}
-		keys := x.keys(s.keys.prefix, k)
-		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		if body, err = s.assemble(x, keys, resp.items()); err != nil {
+		if body, err = s.fetchChunks(ctx, k, x); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -373,6 +400,21 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		index  chunkIndex
 	}
 	var pending []chunked
+	// decoded puts the value of key, whose payload body reading returned
+	// with err, in out, or its error in errs (a miss in neither).
+	decoded := func(key string, comp uint32, body []byte, err error) {
+		var v T
+		if err == nil {
+			v, err = s.decodePayload(key, comp, body)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrCacheMiss) {
+				errs = append(errs, err)
+			}
+			return
+		}
+		out[key] = v
+	}
 	for k, it := range resp.items() {
 		key, ok := byStoreKey[k]
 		if !ok {
@@ -386,43 +428,41 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 				continue
 			}
 		}
-		var v T
-		if err == nil {
-			v, err = s.decodePayload(key, comp, body)
-		}
-		if err != nil {
-			if !errors.Is(err, ErrCacheMiss) {
-				errs = append(errs, err)
+		decoded(key, comp, body, err)
+	}
+	// The chunks of the chunked values found: those of values with few
+	// chunks together, chunkBatch keys at most per multi-get, and each
+	// value with more on its own, in batches (see fetchChunks).
+	for len(pending) > 0 {
+		if int(pending[0].index.count) > chunkBatch {
+			p := pending[0]
+			pending = pending[1:]
+			body, err := s.fetchChunks(ctx, p.k, p.index)
+			if err != nil && !isCacheOutcome(err) {
+				return nil, err
 			}
+			decoded(p.key, p.comp, body, err)
 			continue
 		}
-		out[key] = v
-	}
-	if len(pending) > 0 {
-		// The chunks of every chunked value found, in one multi-get.
+		var batch []chunked
 		var keys []string
-		for _, p := range pending {
-			keys = append(keys, p.index.keys(s.keys.prefix, p.k)...)
+		for len(pending) > 0 && int(pending[0].index.count) <= chunkBatch-len(keys) {
+			p := pending[0]
+			pending = pending[1:]
+			batch = append(batch, p)
+			keys = p.index.appendKeys(keys, s.keys.prefix, p.k, 0, int(p.index.count))
 		}
 		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range pending {
+		for _, p := range batch {
 			n := int(p.index.count)
-			body, err := s.assemble(p.index, keys[:n], resp.items())
+			a := s.newAssembly(p.index)
+			a.add(keys[:n], resp.items())
 			keys = keys[n:]
-			var v T
-			if err == nil {
-				v, err = s.decodePayload(p.key, p.comp, body)
-			}
-			if err != nil {
-				if !errors.Is(err, ErrCacheMiss) {
-					errs = append(errs, err)
-				}
-				continue
-			}
-			out[p.key] = v
+			body, err := s.assembled(a)
+			decoded(p.key, p.comp, body, err)
 		}
 	}
 	return out, errors.Join(errs...)
@@ -469,22 +509,46 @@ func (s *Store[T]) schemaMiss(key string, flags uint32, got string) error {
 	return &FormatError{Key: key, Flags: flags, Want: "under schema fingerprint " + s.fingerprint.String(), Got: got, schema: true}
 }
 
-// parseIndex reads the index of a chunked value.
+// parseIndex reads the index of a chunked value, and checks it against
+// its own length, the store's chunk capacity and maximum decoded size
+// before any chunk is fetched.
 func (s *Store[T]) parseIndex(key string, body []byte) (chunkIndex, error) {
 	x, err := parseChunkIndex(body)
-	if err != nil {
-		return x, &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
+	if err == nil {
+		err = x.check(chunkCapacity(int(s.itemSizeMax.Load())), s.maxDecodedSize())
 	}
-	if int64(x.length) > int64(s.maxDecodedSize()) {
-		return x, &DecodeError{Key: key, Codec: s.codec.Name(), Err: fmt.Errorf("chunked value claims %d bytes, more than the limit of %d", x.length, s.maxDecodedSize())}
+	if err != nil {
+		return x, s.decodeError(key, err)
 	}
 	return x, nil
 }
 
-// assemble joins a chunked value's chunks, or returns ErrCacheMiss
-// (counted) if one is gone or belongs to another write.
-func (s *Store[T]) assemble(x chunkIndex, keys []string, items map[string]*Item) ([]byte, error) {
-	body, ok := x.assemble(keys, items, s.codecID)
+// newAssembly starts joining the chunks of x.
+func (s *Store[T]) newAssembly(x chunkIndex) *assembly {
+	return &assembly{index: x, codecID: s.codecID}
+}
+
+// fetchChunks reads the chunks of the chunked value under store key k,
+// chunkBatch at a time, and stops at the first batch that shows a chunk
+// gone or the index false: a forged index costs one batch.
+func (s *Store[T]) fetchChunks(ctx context.Context, k string, x chunkIndex) ([]byte, error) {
+	a := s.newAssembly(x)
+	var keys []string
+	for from := 0; from < int(x.count) && a.ok(); from += chunkBatch {
+		keys = x.appendKeys(keys[:0], s.keys.prefix, k, from, min(from+chunkBatch, int(x.count)))
+		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
+		if err != nil {
+			return nil, err
+		}
+		a.add(keys, resp.items())
+	}
+	return s.assembled(a)
+}
+
+// assembled returns the value a has joined, or ErrCacheMiss (counted) if a
+// chunk is gone or belongs to another write.
+func (s *Store[T]) assembled(a *assembly) ([]byte, error) {
+	body, ok := a.done()
 	if !ok {
 		if s.counters != nil {
 			s.counters.ChunkMisses.Add(1)
@@ -499,11 +563,15 @@ func (s *Store[T]) assemble(x chunkIndex, keys []string, items map[string]*Item)
 
 // maxDecodedSize is the largest value the store reads (and, chunked,
 // writes).
-func (s *Store[T]) maxDecodedSize() int {
-	if s.compress.maxDecoded > 0 {
-		return s.compress.maxDecoded
+func (s *Store[T]) maxDecodedSize() int { return s.compress.maxDecodedSize() }
+
+// decodeError wraps what made a value under the caller's key unreadable,
+// and counts it in Counters.OverBudget if it was over the decode budget.
+func (s *Store[T]) decodeError(key string, err error) *DecodeError {
+	if s.counters != nil && errors.Is(err, codec.ErrBudget) {
+		s.counters.OverBudget.Add(1)
 	}
-	return DefaultMaxDecodedSize
+	return &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
 }
 
 // decodePayload decompresses and decodes the payload of a value read under
@@ -513,12 +581,12 @@ func (s *Store[T]) decodePayload(key string, comp uint32, data []byte) (T, error
 	if comp == compressS2 {
 		var err error
 		if data, err = s.compress.decompress(data); err != nil {
-			return v, &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
+			return v, s.decodeError(key, err)
 		}
 	}
 	if err := s.codec.Unmarshal(data, &v); err != nil {
 		var zero T
-		return zero, &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
+		return zero, s.decodeError(key, err)
 	}
 	return v, nil
 }
@@ -567,7 +635,7 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 		s.counters.Rejected.Add(1)
 	}
 	if s.chunking {
-		return encoded{}, &TooLargeError{Key: key, Size: rawLen, Limit: maxSize, Codec: s.codec.Name(), Fields: Breakdown(s.codec, v, cmp.Or(max(s.topFields, 0), 5))}
+		return encoded{}, newTooLargeError(s.codec, key, rawLen, maxSize, v, cmp.Or(max(s.topFields, 0), 5))
 	}
 	return encoded{}, guard.Check(s.codec, key, k, trailer+len(data), flags, v)
 }
@@ -741,11 +809,14 @@ func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error
 			if flagsVersionOf(it.Flags) == flagsV2 && len(body) >= trailerLen {
 				body = body[:len(body)-trailerLen]
 			}
-			if x, err := parseChunkIndex(body); err == nil {
-				for _, ck := range x.keys(s.keys.prefix, k) {
-					if _, err := s.handler(ctx, &Request{Op: OpTouch, Keys: []string{ck}, Expiration: exp}); err != nil && !errors.Is(err, ErrCacheMiss) {
-						return err
-					}
+			if x, err := s.parseIndex(key, body); err == nil {
+				// A few chunks at a time; a chunk gone makes the value a
+				// miss, so the rest need no touch.
+				err := sendChunks(ctx, s.handler, int(x.count), func(i int) *Request {
+					return &Request{Op: OpTouch, Keys: []string{chunkKey(s.keys.prefix, k, i, x.token)}, Expiration: exp}
+				})
+				if err != nil && !errors.Is(err, ErrCacheMiss) {
+					return err
 				}
 			}
 		}
