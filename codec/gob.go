@@ -70,7 +70,14 @@ func init() {
 	}
 }
 
-type gobCodec struct{}
+// gobCodec's zero value decodes within the default budget.
+type gobCodec struct{ budget Budget }
+
+func (c gobCodec) withBudget(b Budget) Codec { return gobCodec{budget: b} }
+
+// StripsCachedProperties reports true: a budget does not change what is
+// written, and codecs from [WithBudget] are not == [Gob].
+func (gobCodec) StripsCachedProperties() bool { return true }
 
 func (gobCodec) Name() string { return "gob" }
 

@@ -13,7 +13,14 @@ import (
 // resets every cached property of the target.
 var JSON Codec = jsonCodec{}
 
-type jsonCodec struct{}
+// jsonCodec's zero value decodes within the default budget.
+type jsonCodec struct{ budget Budget }
+
+func (c jsonCodec) withBudget(b Budget) Codec { return jsonCodec{budget: b} }
+
+// StripsCachedProperties reports true: a budget does not change what is
+// written, and codecs from [WithBudget] are not == [JSON].
+func (jsonCodec) StripsCachedProperties() bool { return true }
 
 var jsonStrip = newStripper(&jsonDialect)
 
