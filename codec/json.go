@@ -3,7 +3,9 @@ package codec
 import (
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"unsafe"
 )
 
@@ -39,15 +41,60 @@ func (jsonCodec) Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal decodes data into v, which must be a non-nil pointer, and
-// resets v's cached properties.
-func (jsonCodec) Unmarshal(data []byte, v any) error {
+// resets v's cached properties. Input over the codec's decode budget (see
+// [Budget]) is refused with a *[BudgetError] before anything is decoded.
+func (c jsonCodec) Unmarshal(data []byte, v any) error {
 	target, e, err := jsonStrip.decodable(v)
 	if err != nil {
 		return err
 	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return json.Unmarshal(data, v) // json's error for the target
+	}
+	shape := jsonShapeOf(rv.Type().Elem())
+	direct := e.view != nil && shape.direct && shape.cyclic
+	blanks, err := checkJSON(data, shape, c.budget, direct)
+	if err == errJSONSyntax {
+		// json says what is wrong before it decodes anything.
+		if err = json.Unmarshal(data, new(struct{})); err == nil {
+			err = fmt.Errorf("codec: json: input refused by the decode budget's walk")
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if direct {
+		target = v
+		data = jsonBlank(data, blanks)
+	}
 	err = json.Unmarshal(data, target)
 	reset(v, e)
 	return err
+}
+
+// A recursive type's view closes each cycle with a slot that re-enters
+// json.Unmarshal, which validates, and json skips, everything below it
+// again: a deep chain would cost the square of its length. So a recursive
+// type whose fields json sees as it sees its view's (jsonFieldsAgree) is
+// decoded into the type itself, which json handles in one pass; the keys
+// that would reach a cached property, which the view ignores, are first
+// overwritten with a key of the same length that matches no field (the
+// same length keeps json's error offsets), so the struct ignores them too.
+func jsonBlank(data []byte, blanks [][2]int) []byte {
+	if len(blanks) == 0 {
+		return data
+	}
+	out := slices.Clone(data)
+	for _, b := range blanks {
+		// No field name has a comma: Go names cannot, nor can json's tag
+		// names (isValidTag), whatever the folding.
+		for k := b[0] + 1; k < b[1]-1; k++ {
+			out[k] = ','
+		}
+	}
+	return out
 }
 
 var (
