@@ -33,20 +33,20 @@ import (
 type jsonShapeKind uint8
 
 const (
-	jsOpaque    jsonShapeKind = iota // the type's own Unmarshal methods decide
-	jsAny                            // an interface: json builds generic values
-	jsStruct                         // fields by name
-	jsSlice                          // elements appended
-	jsArray                          // elements in place
-	jsMap                            // entries
-	jsPointer                        // allocated when nil
-	jsString                         // a string kind
-	jsBytes                          // []byte: base64
-	jsBool                           // bool kind
-	jsInt                            // signed integer kinds
-	jsUint                           // unsigned integer kinds
-	jsFloat                          // float kinds
-	jsNone                           // json cannot decode into it: a type error
+	jsOpaque  jsonShapeKind = iota // the type's own Unmarshal methods decide
+	jsAny                          // an interface: json builds generic values
+	jsStruct                       // fields by name
+	jsSlice                        // elements appended
+	jsArray                        // elements in place
+	jsMap                          // entries
+	jsPointer                      // allocated when nil
+	jsString                       // a string kind
+	jsBytes                        // []byte: base64
+	jsBool                         // bool kind
+	jsInt                          // signed integer kinds
+	jsUint                         // unsigned integer kinds
+	jsFloat                        // float kinds
+	jsNone                         // json cannot decode into it: a type error
 )
 
 // A jsonShape is what the walk knows of a type decoded into.
@@ -59,10 +59,11 @@ type jsonShape struct {
 	key  *jsonShape // maps: the key's shape
 	// structs: the fields json sees in the type itself, by exact and by
 	// folded name, and the folded names of the cached ones among them.
-	byName   map[string]*jsonShape
-	byFold   map[string]*jsonShape
-	cached   map[string]bool
-	embedded int64 // bytes of embedded structs reached through pointers
+	byName     map[string]*jsonShape
+	byFold     map[string]*jsonShape
+	cached     map[string]bool
+	cachedName map[string]bool
+	embedded   int64 // bytes of embedded structs reached through pointers
 	// direct: decoding into the type itself gives what decoding into the
 	// view gives, once the keys of cached fields are blanked (see
 	// jsonFieldsAgree); for a struct, of the struct and all it reaches.
@@ -167,9 +168,10 @@ func buildJSONStruct(s *jsonShape, t reflect.Type, built map[reflect.Type]*jsonS
 		}
 		if f.cached {
 			if s.cached == nil {
-				s.cached = map[string]bool{}
+				s.cached, s.cachedName = map[string]bool{}, map[string]bool{}
 			}
 			s.cached[fold] = true
+			s.cachedName[f.name] = true
 		}
 		s.embedded += f.viaPointers
 	}
@@ -389,8 +391,9 @@ func jsonValidTag(s string) bool {
 
 // jsonFoldName is encoding/json's foldName: the key by which a name
 // matches a field case-insensitively.
-func jsonFoldName(in []byte) []byte {
-	out := make([]byte, 0, len(in))
+func jsonFoldName(in []byte) []byte { return jsonAppendFold(nil, in) }
+
+func jsonAppendFold(out, in []byte) []byte {
 	for i := 0; i < len(in); {
 		if c := in[i]; c < utf8.RuneSelf {
 			if 'a' <= c && c <= 'z' {
@@ -628,22 +631,24 @@ func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc bool) *jsonShape {
 		key = []byte(u)
 	}
 	if fs, ok := s.byName[string(key)]; ok {
-		if s.cached != nil && s.cached[string(jsonFoldName(key))] {
+		if s.cachedName[string(key)] {
 			c.mark(ks, ke)
 			return nil
 		}
 		return fs
 	}
-	fold := string(jsonFoldName(key))
-	if s.cached[fold] {
+	var buf [64]byte
+	fold := jsonAppendFold(buf[:0], key)
+	if s.cached[string(fold)] {
 		c.mark(ks, ke)
 		return nil
 	}
-	return s.byFold[fold]
+	return s.byFold[string(fold)]
 }
 
 func (c *jsonCheck) mark(ks, ke int) {
 	if c.blank {
+		c.spend(16)
 		c.blanks = append(c.blanks, [2]int{ks, ke})
 	}
 }
