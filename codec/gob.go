@@ -229,7 +229,7 @@ func gobStripIfaces(x reflect.Value) (reflect.Value, error) {
 	return c, nil
 }
 
-func (gobCodec) Unmarshal(data []byte, v any) error {
+func (c gobCodec) Unmarshal(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if err := gobCheckFraming(data); err != nil {
 		return gobWrap("unmarshal", reflect.TypeOf(v), err)
@@ -244,6 +244,14 @@ func (gobCodec) Unmarshal(data []byte, v any) error {
 	}
 	t := rv.Type().Elem()
 	p := gobPlanFor(t)
+	maxElem := gobMaxElem(t)
+	if p.route == gobFlat {
+		// The tables' rows, then the user's structs made from them.
+		maxElem = gobMaxElem(t, p.flat.msg)
+	}
+	if err := gobCheckBudget(data, maxElem, c.budget); err != nil && p.route != gobFail {
+		return gobWrap("unmarshal", t, err)
+	}
 	var err error
 	switch p.route {
 	case gobDirect:
