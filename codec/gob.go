@@ -244,12 +244,14 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	}
 	t := rv.Type().Elem()
 	p := gobPlanFor(t)
-	maxElem := gobMaxElem(t)
+	sizes := gobSizesOf(t)
 	if p.route == gobFlat {
-		// The tables' rows, then the user's structs made from them.
-		maxElem = gobMaxElem(t, p.flat.msg)
+		// A row of a table, and the user's struct made from it with the
+		// decode's bookkeeping for it (gobFlatDec).
+		sizes = sizes.add(gobSizesOf(p.flat.msg))
+		sizes.ptr += 40
 	}
-	if err := gobCheckBudget(data, maxElem, c.budget); err != nil && p.route != gobFail {
+	if err := gobCheckBudget(data, sizes, c.budget); err != nil && p.route != gobFail {
 		return gobWrap("unmarshal", t, err)
 	}
 	var err error
@@ -261,7 +263,7 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	case gobFlat:
 		msg := reflect.New(p.flat.msg)
 		if err = dec.DecodeValue(msg); err == nil {
-			err = p.flat.decode(msg.Elem(), rv.Elem())
+			err = p.flat.decode(msg.Elem(), rv.Elem(), c.budget)
 		}
 		if err != nil {
 			// Not the table format: perhaps plain gob of the type without

@@ -52,15 +52,15 @@ type gobCheck struct {
 	max      int
 	alloc    int64
 	limit    int64
-	maxElem  int64
+	sizes    gobSizes
 	err      error
 	complete bool // the first value was walked
 }
 
-// gobCheckBudget walks data, a gob stream decoded into a value whose Go
-// type's largest element is maxElem bytes (see gobMaxElem).
-func gobCheckBudget(data []byte, maxElem int64, b Budget) error {
-	c := &gobCheck{types: map[int64]*gobWire{}, max: b.Depth(), limit: b.MaxAlloc(len(data)), maxElem: maxElem}
+// gobCheckBudget walks data, a gob stream decoded into a value of a Go
+// type of the given sizes (see gobSizesOf).
+func gobCheckBudget(data []byte, sizes gobSizes, b Budget) error {
+	c := &gobCheck{types: map[int64]*gobWire{}, max: b.Depth(), limit: b.MaxAlloc(len(data)), sizes: sizes}
 	r := &gobReader{rest: data}
 	for c.err == nil && !c.complete && len(r.rest) > 0 {
 		if !r.refill(c) {
@@ -327,20 +327,20 @@ func (c *gobCheck) value(r *gobReader, id int64) {
 		c.spend(r.skip(c) + 16)
 	case 'a', 's':
 		n := r.count(c)
-		c.spend(n * c.maxElem)
+		c.spend(n * c.sizes.elem)
 		for i := int64(0); i < n && c.err == nil; i++ {
 			c.value(r, w.elem)
 		}
 	case 'm':
 		n := r.count(c)
-		c.spend(n * (3*c.maxElem + 64))
+		c.spend(n * (3*c.sizes.entry + 64))
 		for i := int64(0); i < n && c.err == nil; i++ {
 			c.value(r, w.key)
 			c.value(r, w.elem)
 		}
 	case 'S':
 		// A struct may be a pointer's target, which gob allocates.
-		c.spend(c.maxElem)
+		c.spend(c.sizes.ptr)
 		field := -1
 		for c.err == nil {
 			d := r.uint(c)
@@ -391,7 +391,7 @@ func (c *gobCheck) iface(r *gobReader) {
 	if c.err != nil {
 		return
 	}
-	c.spend(c.maxElem + 64)
+	c.spend(gobIfaceSize + 64)
 	// gob decodes the value from where it starts, or, for an interface it
 	// ignores, drops n bytes: the value must be exactly n bytes, so that
 	// both read the same bytes next.
@@ -407,46 +407,55 @@ func (c *gobCheck) iface(r *gobReader) {
 	}
 }
 
-var gobMaxElems sync.Map // map[reflect.Type]int64
+// gobSizes bounds what gob may allocate on its own for one wire value
+// while decoding into a Go type: ptr for a struct (a pointer's target),
+// elem for a slice's or array's element, entry for a map's key and
+// element. A registered type behind an interface is assumed to be at most
+// gobIfaceSize bytes, as gob's registry cannot be asked.
+type gobSizes struct{ ptr, elem, entry int64 }
 
-// gobMaxElem returns the size of the largest value gob may allocate on its
-// own while decoding into t: a slice's or array's element, a pointer's
-// target, a map's key and element, a registered type behind an interface
-// (assumed to be at most 256 bytes, as gob's registry cannot be asked).
-func gobMaxElem(ts ...reflect.Type) int64 {
-	var m int64 = 64
-	for _, t := range ts {
-		if v, ok := gobMaxElems.Load(t); ok {
-			m = max(m, v.(int64))
-			continue
-		}
-		var walk func(t reflect.Type)
-		seen := map[reflect.Type]bool{}
-		var v int64 = 64
-		walk = func(t reflect.Type) {
-			if seen[t] {
-				return
-			}
-			seen[t] = true
-			switch t.Kind() {
-			case reflect.Pointer, reflect.Slice, reflect.Array:
-				v = max(v, int64(t.Elem().Size()))
-				walk(t.Elem())
-			case reflect.Map:
-				v = max(v, int64(t.Key().Size()+t.Elem().Size()))
-				walk(t.Key())
-				walk(t.Elem())
-			case reflect.Interface:
-				v = max(v, 256)
-			case reflect.Struct:
-				for i := 0; i < t.NumField(); i++ {
-					walk(t.Field(i).Type)
-				}
-			}
-		}
-		walk(t)
-		gobMaxElems.Store(t, v)
-		m = max(m, v)
+const gobIfaceSize = 256
+
+var gobSizeCache sync.Map // map[reflect.Type]gobSizes
+
+// gobSizesOf returns the largest of each kind that t can reach.
+func gobSizesOf(t reflect.Type) gobSizes {
+	if v, ok := gobSizeCache.Load(t); ok {
+		return v.(gobSizes)
 	}
-	return m
+	var z gobSizes
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		switch t.Kind() {
+		case reflect.Pointer:
+			z.ptr = max(z.ptr, int64(t.Elem().Size()))
+			walk(t.Elem())
+		case reflect.Slice, reflect.Array:
+			z.elem = max(z.elem, int64(t.Elem().Size()))
+			walk(t.Elem())
+		case reflect.Map:
+			z.entry = max(z.entry, int64(t.Key().Size()+t.Elem().Size()))
+			walk(t.Key())
+			walk(t.Elem())
+		case reflect.Interface:
+			z.ptr, z.elem, z.entry = max(z.ptr, gobIfaceSize), max(z.elem, gobIfaceSize), max(z.entry, gobIfaceSize)
+		case reflect.Struct:
+			for i := 0; i < t.NumField(); i++ {
+				walk(t.Field(i).Type)
+			}
+		}
+	}
+	walk(t)
+	gobSizeCache.Store(t, z)
+	return z
+}
+
+// add returns the larger of each of z and o.
+func (z gobSizes) add(o gobSizes) gobSizes {
+	return gobSizes{max(z.ptr, o.ptr), max(z.elem, o.elem), max(z.entry, o.entry)}
 }
