@@ -58,10 +58,19 @@ import (
 // recursive type whose row numbers do not fit returns an error wrapping
 // [ErrGobCorrupt], and Marshal of a value with a cycle through interfaces
 // one wrapping [ErrGobTooDeep]. Neither panics: a nil pointer given to
-// Marshal is an error, where gob.Encoder panics. Garbage input is an error; a stream
-// whose message lengths claim more bytes than it has is refused before gob
-// reads it, and what gob allocates for a length claimed inside a message
-// is bounded by gob itself (at most about 10 MB).
+// Marshal is an error, where gob.Encoder panics. Garbage input is an error.
+//
+// Unmarshal runs within the decode budget (see [Budget]; [WithBudget] sets
+// another). Before gob reads a stream, the codec walks its wire format (the
+// type definitions, then the value, interface values and their own type
+// definitions included) and refuses, with a *[BudgetError], a value nested
+// deeper than the budget allows (gob recurses once per level, and a stack
+// overflow kills the process) or one whose counts would make gob allocate
+// more than the budget, charging each element, map entry and struct as the
+// largest the target type can hold; a length or count that claims more
+// bytes than its message has, which gob would believe up to about 10 MB,
+// is refused as corrupt. Registered types behind interfaces are charged a
+// fixed size, as gob's registry cannot be asked for theirs.
 var Gob Codec = gobCodec{}
 
 func init() {

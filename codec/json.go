@@ -13,6 +13,16 @@ import (
 // what json.Marshal writes for the value's type without its cached
 // properties; Unmarshal decodes as json.Unmarshal into that type and then
 // resets every cached property of the target.
+//
+// Unmarshal runs within the decode budget (see [Budget]; [WithBudget] sets
+// another): a walk of the input, directed by the target's type, refuses
+// with a *[BudgetError] input nested deeper than the budget allows
+// (counted over the whole input, which encoding/json's own limit is not
+// once a recursive type's slots re-enter it) and input whose decoding
+// would allocate more than the budget (a slice element costs its Go size
+// and append's growth, a pointer its target, a string its bytes), before
+// anything is decoded. Recursive types are decoded in one pass, in time
+// linear in the input, as encoding/json decodes their twins.
 var JSON Codec = jsonCodec{}
 
 // jsonCodec's zero value decodes within the default budget.
