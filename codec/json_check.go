@@ -421,9 +421,12 @@ func jsonAppendFold(out, in []byte) []byte {
 // Allocation costs of the walk, in bytes, on top of the Go sizes of what
 // is built: each is an upper bound of what encoding/json allocates.
 const (
-	jsonErrCost   = 256 // an UnmarshalTypeError, with its context
+	jsonErrCost   = 160 // an UnmarshalTypeError, with its context
 	jsonBoxCost   = 16  // a value boxed in an interface
 	jsonEntryCost = 48  // a map entry's slot share, key box and growth
+	jsonMapCost   = 112 // a map's header and bookkeeping, besides its first group of 8 slots
+	jsonPtrCost   = 64  // per pointer followed: the reset's record of it in a recursive type
+	jsonLevelCost = 64  // per level of nesting: the scanners' and the reset's stacks
 )
 
 // jsonCheck is the walk: budget b, data for a value of shape s. It returns
@@ -434,6 +437,7 @@ type jsonCheck struct {
 	pos    int
 	depth  int
 	max    int
+	deep   int // the deepest level met, charged for
 	alloc  int64
 	limit  int64
 	blank  bool
@@ -516,6 +520,10 @@ func (c *jsonCheck) value(s *jsonShape) {
 
 func (c *jsonCheck) enter() bool {
 	c.depth++
+	if c.depth > c.deep {
+		c.deep = c.depth
+		c.spend(jsonLevelCost)
+	}
 	if c.depth > c.max {
 		if c.err == nil {
 			c.err = &BudgetError{Codec: "json", Limit: "depth", Max: int64(c.max), Need: int64(c.depth)}
@@ -529,7 +537,7 @@ func (c *jsonCheck) enter() bool {
 // shape a non-null value lands in.
 func (c *jsonCheck) through(s *jsonShape) *jsonShape {
 	for s != nil && s.kind == jsPointer {
-		c.spend(s.elem.size)
+		c.spend(s.elem.size + jsonPtrCost)
 		s = s.elem
 	}
 	return s
@@ -548,11 +556,12 @@ func (c *jsonCheck) object(s *jsonShape) {
 		// Generic maps for an interface; a method: assume it keeps what it
 		// is given.
 		keyShape, elemShape = jsonStringShape, s
+		c.spend(jsonMapCost + 8*(16+16+1))
 	case s.kind == jsStruct:
 		c.spend(s.embedded)
 	case s.kind == jsMap:
 		keyShape, elemShape = s.key, s.elem
-		c.spend(int64(s.typ.Size()) + 64)
+		c.spend(jsonMapCost + 8*(s.key.size+s.elem.size+1))
 	default:
 		c.spend(jsonErrCost)
 		s = nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -229,4 +230,53 @@ func BenchmarkJSONDeepChain(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestJSONWalkBoundsAllocation checks the walk's cost model against what
+// decoding really allocates, for large inputs of common shapes: the
+// estimate must be an upper bound, and not a wild one.
+func TestJSONWalkBoundsAllocation(t *testing.T) {
+	type rec struct {
+		Name  string
+		Tags  []string
+		Attrs map[string]int
+		Kids  []*rec
+		Memo  string `cacheprop:"memo"`
+	}
+	ints := "[" + strings.Repeat("123456,", 1<<16) + "1]"
+	strs := "[" + strings.Repeat(`"abcdefgh\u00e9",`, 1<<14) + `"x"]`
+	objs := "[" + strings.Repeat(`{"Name":"n","Tags":["a","b"],"Attrs":{"x":1,"y":2},"Kids":[{"Name":"k"}]},`, 1<<12) + "{}]"
+	generic := `{"a":` + objs + `,"b":` + ints + `}`
+	cases := []struct {
+		name string
+		data string
+		newT func() any
+	}{
+		{"ints", ints, func() any { return new([]int64) }},
+		{"ints-any", ints, func() any { return new(any) }},
+		{"strings", strs, func() any { return new([]string) }},
+		{"strings-any", strs, func() any { return new([]any) }},
+		{"records", objs, func() any { return new([]rec) }},
+		{"records-ptr", objs, func() any { return new([]*rec) }},
+		{"generic", generic, func() any { return new(map[string]any) }},
+		{"mismatch", ints, func() any { return new([]string) }},
+		{"chain", string(jgDeepChain(5000, 10)), func() any { return new(jgChain) }},
+	}
+	for _, cs := range cases {
+		t.Run(cs.name, func(t *testing.T) {
+			target := cs.newT()
+			c := &jsonCheck{data: []byte(cs.data), max: DefaultMaxDepth, limit: 1 << 62}
+			c.value(jsonShapeOf(reflect.TypeOf(target).Elem()))
+			require.NoError(t, c.err)
+			roomy, _ := WithBudget(JSON, Budget{AllocFactor: 1000})
+			runtime.GC()
+			var err error
+			real := jgAllocated(func() {
+				err = roomy.Unmarshal([]byte(cs.data), target)
+			})
+			require.NotErrorIs(t, err, ErrBudget)
+			t.Logf("%d bytes: estimate %d, allocated %d (%.1f× the input)", len(cs.data), c.alloc, real, float64(real)/float64(len(cs.data)))
+			assert.LessOrEqual(t, real, c.alloc+64<<10, "the estimate must bound the allocation (give or take json's fixed costs)")
+		})
+	}
 }
