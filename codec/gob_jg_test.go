@@ -103,8 +103,8 @@ func TestGobDescriptorBomb(t *testing.T) {
 	}
 }
 
-// FuzzGobBudget decodes arbitrary input with Gob under the budget oracle.
-func FuzzGobBudget(f *testing.F) {
+// FuzzGobUnmarshalBudget decodes arbitrary input with Gob under the budget oracle.
+func FuzzGobUnmarshalBudget(f *testing.F) {
 	var b bytes.Buffer
 	_ = gob.NewEncoder(&b).Encode(&jgGobList{V: 1, Next: &jgGobList{V: 2}})
 	f.Add(b.Bytes())
