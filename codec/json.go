@@ -36,6 +36,10 @@ func (jsonCodec) StripsCachedProperties() bool { return true }
 
 var jsonStrip = newStripper(&jsonDialect)
 
+// jsonSlotMaxDepth bounds nesting in input for a recursive type decoded
+// through slots (see jsonBlank): some 64 re-entries, each a pass.
+const jsonSlotMaxDepth = 512
+
 func init() { mustRegister(JSON) }
 
 // Name returns "json".
@@ -64,7 +68,11 @@ func (c jsonCodec) Unmarshal(data []byte, v any) error {
 	}
 	shape := jsonShapeOf(rv.Type().Elem())
 	direct := e.view != nil && shape.direct && shape.cyclic
-	blanks, err := checkJSON(data, shape, c.budget, direct)
+	b := c.budget
+	if e.view != nil && shape.cyclic && !shape.direct {
+		b.MaxDepth = min(b.Depth(), jsonSlotMaxDepth)
+	}
+	blanks, err := checkJSON(data, shape, b, direct)
 	if err == errJSONSyntax {
 		// json says what is wrong before it decodes anything.
 		if err = json.Unmarshal(data, new(struct{})); err == nil {
@@ -92,6 +100,12 @@ func (c jsonCodec) Unmarshal(data []byte, v any) error {
 // that would reach a cached property, which the view ignores, are first
 // overwritten with a key of the same length that matches no field (the
 // same length keeps json's error offsets), so the struct ignores them too.
+//
+// A recursive type whose fields do not agree so (a cached field's name
+// matches another field's, in json's case-insensitive way) still goes
+// through its slots, each of which costs a pass over what lies below it:
+// such input may nest at most jsonSlotMaxDepth levels, so that the passes
+// stay few.
 func jsonBlank(data []byte, blanks [][2]int) []byte {
 	if len(blanks) == 0 {
 		return data

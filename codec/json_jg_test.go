@@ -283,3 +283,45 @@ func TestJSONWalkBoundsAllocation(t *testing.T) {
 		})
 	}
 }
+
+// jgClash is recursive, and its cached field's JSON name folds to another
+// field's: it cannot be decoded directly, only through its slots.
+type jgClash struct {
+	Name  string `json:"name"`
+	Alias string `json:"NAME" cacheprop:"alias"`
+	Next  *jgClash
+}
+
+type jgClashTwin struct {
+	Name string `json:"name"`
+	Next *jgClashTwin
+}
+
+func jgClashChain(depth int) []byte {
+	var b bytes.Buffer
+	for range depth {
+		b.WriteString(`{"NAME":"x","Next":`)
+	}
+	b.WriteString("null" + strings.Repeat("}", depth))
+	return b.Bytes()
+}
+
+// TestJSONSlotRouteDepth: through slots, each re-entry is another pass over
+// the rest of the input, so such input nests at most jsonSlotMaxDepth.
+func TestJSONSlotRouteDepth(t *testing.T) {
+	assert.False(t, jsonShapeOf(reflect.TypeFor[jgClash]()).direct)
+	data := jgClashChain(jsonSlotMaxDepth - 1)
+	var twin jgClashTwin
+	require.NoError(t, json.Unmarshal(data, &twin))
+	var got jgClash
+	require.NoError(t, JSON.Unmarshal(data, &got))
+	assert.Equal(t, twin.Name, got.Name)
+	assert.Equal(t, twin.Next.Next.Name, got.Next.Next.Name)
+	assert.Empty(t, got.Alias)
+
+	err := JSON.Unmarshal(jgClashChain(jsonSlotMaxDepth+1), new(jgClash))
+	var be *BudgetError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, "depth", be.Limit)
+	assert.Equal(t, int64(jsonSlotMaxDepth), be.Max)
+}
