@@ -127,3 +127,34 @@ func FuzzGobUnmarshalBudget(f *testing.F) {
 		}
 	})
 }
+
+type jgGobOuter struct {
+	Name  string
+	Inner any
+}
+
+type jgGobInner struct {
+	N    int
+	More any
+}
+
+// TestGobNestedInterfacesWalk: interface values inside registered types
+// (whose type definitions gob writes in the middle of the value) pass the
+// walk and decode as gob decodes them.
+func TestGobNestedInterfacesWalk(t *testing.T) {
+	gob.Register(jgGobOuter{})
+	gob.Register(jgGobInner{})
+	gob.Register(map[string]any{})
+	gob.Register([]any{})
+	v := map[string]any{
+		"a": jgGobOuter{Name: "o", Inner: jgGobInner{N: 1, More: jgGobInner{N: 2, More: map[string]any{"z": jgGobOuter{Name: "deep"}}}}},
+		"b": []any{1, "x", jgGobInner{N: 3}},
+	}
+	var b bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&b).Encode(&v))
+	var want map[string]any
+	require.NoError(t, gob.NewDecoder(bytes.NewReader(b.Bytes())).Decode(&want))
+	var got map[string]any
+	require.NoError(t, Gob.Unmarshal(b.Bytes(), &got))
+	assert.Equal(t, want, got)
+}
