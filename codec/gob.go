@@ -58,10 +58,19 @@ import (
 // recursive type whose row numbers do not fit returns an error wrapping
 // [ErrGobCorrupt], and Marshal of a value with a cycle through interfaces
 // one wrapping [ErrGobTooDeep]. Neither panics: a nil pointer given to
-// Marshal is an error, where gob.Encoder panics. Garbage input is an error; a stream
-// whose message lengths claim more bytes than it has is refused before gob
-// reads it, and what gob allocates for a length claimed inside a message
-// is bounded by gob itself (at most about 10 MB).
+// Marshal is an error, where gob.Encoder panics. Garbage input is an error.
+//
+// Unmarshal runs within the decode budget (see [Budget]; [WithBudget] sets
+// another). Before gob reads a stream, the codec walks its wire format (the
+// type definitions, then the value, interface values and their own type
+// definitions included) and refuses, with a *[BudgetError], a value nested
+// deeper than the budget allows (gob recurses once per level, and a stack
+// overflow kills the process) or one whose counts would make gob allocate
+// more than the budget, charging each element, map entry and struct as the
+// largest the target type can hold; a length or count that claims more
+// bytes than its message has, which gob would believe up to about 10 MB,
+// is refused as corrupt. Registered types behind interfaces are charged a
+// fixed size, as gob's registry cannot be asked for theirs.
 var Gob Codec = gobCodec{}
 
 func init() {
@@ -70,7 +79,14 @@ func init() {
 	}
 }
 
-type gobCodec struct{}
+// gobCodec's zero value decodes within the default budget.
+type gobCodec struct{ budget Budget }
+
+func (c gobCodec) withBudget(b Budget) Codec { return gobCodec{budget: b} }
+
+// StripsCachedProperties reports true: a budget does not change what is
+// written, and codecs from [WithBudget] are not == [Gob].
+func (gobCodec) StripsCachedProperties() bool { return true }
 
 func (gobCodec) Name() string { return "gob" }
 
@@ -222,7 +238,7 @@ func gobStripIfaces(x reflect.Value) (reflect.Value, error) {
 	return c, nil
 }
 
-func (gobCodec) Unmarshal(data []byte, v any) error {
+func (c gobCodec) Unmarshal(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if err := gobCheckFraming(data); err != nil {
 		return gobWrap("unmarshal", reflect.TypeOf(v), err)
@@ -237,6 +253,16 @@ func (gobCodec) Unmarshal(data []byte, v any) error {
 	}
 	t := rv.Type().Elem()
 	p := gobPlanFor(t)
+	sizes := gobSizesOf(t)
+	if p.route == gobFlat {
+		// A row of a table, and the user's struct made from it with the
+		// decode's bookkeeping for it (gobFlatDec).
+		sizes = sizes.add(gobSizesOf(p.flat.msg))
+		sizes.ptr += 40
+	}
+	if err := gobCheckBudget(data, sizes, c.budget); err != nil && p.route != gobFail {
+		return gobWrap("unmarshal", t, err)
+	}
 	var err error
 	switch p.route {
 	case gobDirect:
@@ -246,7 +272,7 @@ func (gobCodec) Unmarshal(data []byte, v any) error {
 	case gobFlat:
 		msg := reflect.New(p.flat.msg)
 		if err = dec.DecodeValue(msg); err == nil {
-			err = p.flat.decode(msg.Elem(), rv.Elem())
+			err = p.flat.decode(msg.Elem(), rv.Elem(), c.budget)
 		}
 		if err != nil {
 			// Not the table format: perhaps plain gob of the type without

@@ -31,10 +31,6 @@ import (
 // a recursive type decodes but its row numbers do not make sense.
 var ErrGobCorrupt = errors.New("codec: gob: corrupt input")
 
-// gobMaxValueDepth bounds nesting of recursive structs held by value (as in
-// Children []Node), the one place decoding recurses.
-const gobMaxValueDepth = 10000
-
 type gobFlatPlan struct {
 	root    reflect.Type
 	msg     reflect.Type // the message type, above
@@ -511,7 +507,11 @@ type gobFlatDec struct {
 	objs   [][]unsafe.Pointer // per table and row, the struct made for pointers to it
 	used   [][]bool           // per table and row, whether a struct held by value took it
 	depth  int
-	queue  []gobDecJob
+	// maxDepth bounds nesting of recursive structs held by value (as in
+	// Children []Node), the one place decoding recurses: the budget's
+	// depth.
+	maxDepth int
+	queue    []gobDecJob
 }
 
 type gobDecJob struct {
@@ -570,19 +570,22 @@ func (st *gobFlatDec) byValue(tb *gobTable, n int64, dst reflect.Value) error {
 		return fmt.Errorf("row %d of %v used twice by value: %w", i, tb.typ, ErrGobCorrupt)
 	}
 	used[i] = true
-	if st.depth++; st.depth > gobMaxValueDepth {
-		return fmt.Errorf("%v nested by value deeper than %d: %w", tb.typ, gobMaxValueDepth, ErrGobCorrupt)
+	if st.depth++; st.depth > st.maxDepth {
+		return fmt.Errorf("%v nested by value: %w", tb.typ, &BudgetError{Codec: "gob", Limit: "depth", Max: int64(st.maxDepth), Need: int64(st.depth)})
 	}
 	defer func() { st.depth-- }()
 	return tb.conv.dec(st, st.tables[tb.idx].Index(i), dst)
 }
 
-// decode copies a decoded message into dst (settable, of the root type).
-func (p *gobFlatPlan) decode(msg, dst reflect.Value) error {
+// decode copies a decoded message into dst (settable, of the root type)
+// within budget b. The rows it builds are bounded by the message's tables,
+// which gobCheckBudget has charged for.
+func (p *gobFlatPlan) decode(msg, dst reflect.Value, b Budget) error {
 	st := &gobFlatDec{
-		tables: make([]reflect.Value, len(p.tables)),
-		objs:   make([][]unsafe.Pointer, len(p.tables)),
-		used:   make([][]bool, len(p.tables)),
+		tables:   make([]reflect.Value, len(p.tables)),
+		objs:     make([][]unsafe.Pointer, len(p.tables)),
+		used:     make([][]bool, len(p.tables)),
+		maxDepth: b.Depth(),
 	}
 	rows := 0
 	for i := range p.tables {

@@ -748,9 +748,9 @@ func TestGobHugeLengthsDoNotAllocate(t *testing.T) {
 		}
 		alloc := after.TotalAlloc - before.TotalAlloc
 		t.Logf("%s: %d bytes of input, %d bytes allocated", name, len(in), alloc)
-		// gob makes a claimed slice at most 10 MB before it runs out of
-		// input; everything else stays small.
-		assert.Less(t, alloc, uint64(32<<20), name)
+		// The claims are refused before gob reads them: three decodes
+		// within the budget of their input.
+		assert.LessOrEqual(t, int64(alloc), 3*Budget{}.MaxAlloc(len(in)), name)
 	}
 }
 
@@ -792,7 +792,9 @@ func gobPutUint(n uint64) []byte {
 
 // FuzzGobUnmarshal feeds Gob arbitrary bytes for the view route, the table
 // route of recursive types and the product: an error is fine, a panic or a
-// hang is not, and whatever decodes must encode and decode again.
+// hang is not, nor allocating more than the decode budget or taking more
+// than linear time (checkDecodeBudgetJG), and whatever decodes must encode
+// and decode again.
 func FuzzGobUnmarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		targets := []func() any{
@@ -805,7 +807,7 @@ func FuzzGobUnmarshal(f *testing.F) {
 		}
 		for _, target := range targets {
 			v := target()
-			if Gob.Unmarshal(data, v) != nil {
+			if checkDecodeBudgetJG(t, Gob, data, func() any { return v }) != nil {
 				continue
 			}
 			again, err := Gob.Marshal(v)

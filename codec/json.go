@@ -3,7 +3,9 @@ package codec
 import (
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"unsafe"
 )
 
@@ -11,11 +13,32 @@ import (
 // what json.Marshal writes for the value's type without its cached
 // properties; Unmarshal decodes as json.Unmarshal into that type and then
 // resets every cached property of the target.
+//
+// Unmarshal runs within the decode budget (see [Budget]; [WithBudget] sets
+// another): a walk of the input, directed by the target's type, refuses
+// with a *[BudgetError] input nested deeper than the budget allows
+// (counted over the whole input, which encoding/json's own limit is not
+// once a recursive type's slots re-enter it) and input whose decoding
+// would allocate more than the budget (a slice element costs its Go size
+// and append's growth, a pointer its target, a string its bytes), before
+// anything is decoded. Recursive types are decoded in one pass, in time
+// linear in the input, as encoding/json decodes their twins.
 var JSON Codec = jsonCodec{}
 
-type jsonCodec struct{}
+// jsonCodec's zero value decodes within the default budget.
+type jsonCodec struct{ budget Budget }
+
+func (c jsonCodec) withBudget(b Budget) Codec { return jsonCodec{budget: b} }
+
+// StripsCachedProperties reports true: a budget does not change what is
+// written, and codecs from [WithBudget] are not == [JSON].
+func (jsonCodec) StripsCachedProperties() bool { return true }
 
 var jsonStrip = newStripper(&jsonDialect)
+
+// jsonSlotMaxDepth bounds nesting in input for a recursive type decoded
+// through slots (see jsonBlank): some 64 re-entries, each a pass.
+const jsonSlotMaxDepth = 512
 
 func init() { mustRegister(JSON) }
 
@@ -32,15 +55,70 @@ func (jsonCodec) Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal decodes data into v, which must be a non-nil pointer, and
-// resets v's cached properties.
-func (jsonCodec) Unmarshal(data []byte, v any) error {
+// resets v's cached properties. Input over the codec's decode budget (see
+// [Budget]) is refused with a *[BudgetError] before anything is decoded.
+func (c jsonCodec) Unmarshal(data []byte, v any) error {
 	target, e, err := jsonStrip.decodable(v)
 	if err != nil {
 		return err
 	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return json.Unmarshal(data, v) // json's error for the target
+	}
+	shape := jsonShapeOf(rv.Type().Elem())
+	direct := e.view != nil && shape.direct && shape.cyclic
+	b := c.budget
+	if e.view != nil && shape.cyclic && !shape.direct {
+		b.MaxDepth = min(b.Depth(), jsonSlotMaxDepth)
+	}
+	blanks, err := checkJSON(data, shape, b, direct)
+	if err == errJSONSyntax {
+		// json says what is wrong before it decodes anything.
+		if err = json.Unmarshal(data, new(struct{})); err == nil {
+			err = fmt.Errorf("codec: json: input refused by the decode budget's walk")
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if direct {
+		target = v
+		data = jsonBlank(data, blanks)
+	}
 	err = json.Unmarshal(data, target)
 	reset(v, e)
 	return err
+}
+
+// A recursive type's view closes each cycle with a slot that re-enters
+// json.Unmarshal, which validates, and json skips, everything below it
+// again: a deep chain would cost the square of its length. So a recursive
+// type whose fields json sees as it sees its view's (jsonFieldsAgree) is
+// decoded into the type itself, which json handles in one pass; the keys
+// that would reach a cached property, which the view ignores, are first
+// overwritten with a key of the same length that matches no field (the
+// same length keeps json's error offsets), so the struct ignores them too.
+//
+// A recursive type whose fields do not agree so (a cached field's name
+// matches another field's, in json's case-insensitive way) still goes
+// through its slots, each of which costs a pass over what lies below it:
+// such input may nest at most jsonSlotMaxDepth levels, so that the passes
+// stay few.
+func jsonBlank(data []byte, blanks [][2]int) []byte {
+	if len(blanks) == 0 {
+		return data
+	}
+	out := slices.Clone(data)
+	for _, b := range blanks {
+		// No field name has a comma: Go names cannot, nor can json's tag
+		// names (isValidTag), whatever the folding.
+		for k := b[0] + 1; k < b[1]-1; k++ {
+			out[k] = ','
+		}
+	}
+	return out
 }
 
 var (

@@ -1,0 +1,466 @@
+package codec
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+)
+
+// This file is [Gob]'s decode budget: a walk of gob's wire format, in the
+// order encoding/gob's Decoder reads it, before gob sees the stream. gob
+// decodes nested values by recursion, without a limit, so a short stream
+// of a recursive type (a list millions of levels deep) overflows the
+// stack, which kills the process; and gob sizes slices by the counts it
+// reads (its own type descriptors too), up to about 10 MB each. The walk
+// reads the type definitions (wireType), then the first value, and checks
+//   - that values nest at most Budget.Depth() levels (structs, slices,
+//     arrays, maps and interface values each count one);
+//   - that every count and length fits in what is left of its message
+//     (every element takes at least one byte);
+//   - that what those counts make gob allocate, given the largest element
+//     of the Go type decoded into, stays within Budget.MaxAlloc.
+//
+// The walk does not match wire fields to Go fields: it charges every
+// element, struct and entry as if it were the largest the target type can
+// hold, which bounds what gob allocates without decoding twice.
+
+// Bootstrap type ids of encoding/gob (type.go), fixed by its wire format.
+const (
+	gobIDBool      = 1
+	gobIDInt       = 2
+	gobIDUint      = 3
+	gobIDFloat     = 4
+	gobIDBytes     = 5
+	gobIDString    = 6
+	gobIDComplex   = 7
+	gobIDInterface = 8
+	gobIDWireType  = 16
+)
+
+// gobWire is one type definition of the stream, as far as the walk needs it.
+type gobWire struct {
+	kind   byte // 'a'rray, 's'lice, 'S'truct, 'm'ap, 'e'ncoder (its methods' bytes)
+	elem   int64
+	key    int64
+	length int64
+	fields []int64
+}
+
+type gobCheck struct {
+	types    map[int64]*gobWire
+	depth    int
+	max      int
+	alloc    int64
+	limit    int64
+	sizes    gobSizes
+	err      error
+	complete bool // the first value was walked
+	defs     int  // type definitions read
+}
+
+// gobCheckBudget walks data, a gob stream decoded into a value of a Go
+// type of the given sizes (see gobSizesOf).
+func gobCheckBudget(data []byte, sizes gobSizes, b Budget) error {
+	c := &gobCheck{types: map[int64]*gobWire{}, max: b.Depth(), limit: b.MaxAlloc(len(data)), sizes: sizes}
+	r := &gobReader{rest: data}
+	for c.err == nil && !c.complete && len(r.rest) > 0 {
+		if !r.refill(c) {
+			return nil // gobCheckFraming has said what is wrong
+		}
+		c.message(r)
+		if !c.complete && len(r.b) > 0 {
+			c.fail("extra data after a type definition")
+		}
+		r.b = nil
+	}
+	return c.err
+}
+
+func (c *gobCheck) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: "+format, append([]any{ErrGobCorrupt}, args...)...)
+	}
+}
+
+func (c *gobCheck) spend(n int64) {
+	c.alloc += n
+	if c.alloc > c.limit && c.err == nil {
+		c.err = &BudgetError{Codec: "gob", Limit: "allocation", Max: c.limit, Need: c.alloc}
+	}
+}
+
+// A gobReader reads messages: b is what is left of the current one.
+type gobReader struct {
+	b, rest []byte
+	msgs    int // messages read
+}
+
+// refill reads the next message into b, as gob does when it needs more.
+func (r *gobReader) refill(c *gobCheck) bool {
+	if len(r.rest) == 0 {
+		c.fail("stream ends early")
+		return false
+	}
+	n, w := gobUint(r.rest)
+	if w == 0 || n > uint64(len(r.rest)-w) {
+		c.fail("bad message length")
+		return false
+	}
+	r.b, r.rest = r.rest[w:w+int(n)], r.rest[w+int(n):]
+	r.msgs++
+	return true
+}
+
+func (r *gobReader) uint(c *gobCheck) uint64 {
+	if len(r.b) == 0 {
+		c.fail("message ends early")
+		return 0
+	}
+	n, w := gobUint(r.b)
+	if w == 0 {
+		c.fail("bad unsigned integer")
+		return 0
+	}
+	r.b = r.b[w:]
+	return n
+}
+
+func (r *gobReader) int(c *gobCheck) int64 {
+	x := r.uint(c)
+	i := int64(x >> 1)
+	if x&1 != 0 {
+		i = ^i
+	}
+	return i
+}
+
+// count reads a count of items each taking at least one byte.
+func (r *gobReader) count(c *gobCheck) int64 {
+	n := r.uint(c)
+	if n > uint64(len(r.b)) {
+		c.fail("count %d exceeds the %d bytes left of its message", n, len(r.b))
+		return 0
+	}
+	return int64(n)
+}
+
+func (r *gobReader) skip(c *gobCheck) int64 {
+	n := r.count(c)
+	if c.err == nil {
+		r.b = r.b[n:]
+	}
+	return n
+}
+
+// message walks one top-level message: a type definition or the value.
+func (c *gobCheck) message(r *gobReader) {
+	id := r.int(c)
+	if c.err != nil {
+		return
+	}
+	if id < 0 {
+		c.wireType(r, -id)
+		return
+	}
+	c.complete = true
+	if w := c.types[id]; w != nil && w.kind == 'S' {
+		c.value(r, id)
+		return
+	}
+	if r.uint(c) != 0 && c.err == nil {
+		c.fail("non-zero delta for a singleton")
+	}
+	c.value(r, id)
+}
+
+// wireType reads the definition of type id (a gob-encoded wireType).
+func (c *gobCheck) wireType(r *gobReader, id int64) {
+	if !c.enter() {
+		return
+	}
+	defer c.leave()
+	c.defs++
+	w := &gobWire{}
+	field := 0
+	for c.err == nil {
+		d := r.uint(c)
+		if d == 0 || c.err != nil {
+			break
+		}
+		field += int(d)
+		switch field {
+		case 1, 2, 3, 4: // ArrayT, SliceT, StructT, MapT
+			w.kind = "asSm"[field-1]
+			c.typeStruct(r, w)
+		case 5, 6, 7: // GobEncoderT, BinaryMarshalerT, TextMarshalerT
+			w.kind = 'e'
+			c.typeStruct(r, w)
+		default:
+			c.fail("bad wireType field %d", field)
+		}
+	}
+	c.spend(128 + 24*int64(len(w.fields)))
+	c.types[id] = w
+}
+
+// typeStruct reads an arrayType, sliceType, structType, mapType or
+// gobEncoderType into w: fields in the order of those types.
+func (c *gobCheck) typeStruct(r *gobReader, w *gobWire) {
+	if !c.enter() {
+		return
+	}
+	defer c.leave()
+	field := 0
+	for c.err == nil {
+		d := r.uint(c)
+		if d == 0 || c.err != nil {
+			return
+		}
+		field += int(d)
+		switch {
+		case field == 1: // CommonType{Name string; Id int}
+			c.commonType(r)
+		case w.kind == 'S' && field == 2: // Field []fieldType
+			n := r.count(c)
+			c.spend(24 * n)
+			for i := int64(0); i < n && c.err == nil; i++ {
+				w.fields = append(w.fields, c.fieldType(r))
+			}
+		case w.kind != 'S' && w.kind != 'e' && field == 2:
+			if w.kind == 'm' {
+				w.key = r.int(c)
+			} else {
+				w.elem = r.int(c)
+			}
+		case w.kind == 'm' && field == 3:
+			w.elem = r.int(c)
+		case w.kind == 'a' && field == 3:
+			w.length = r.int(c)
+		default:
+			c.fail("bad type definition field %d", field)
+		}
+	}
+}
+
+func (c *gobCheck) commonType(r *gobReader) {
+	field := 0
+	for c.err == nil {
+		d := r.uint(c)
+		if d == 0 || c.err != nil {
+			return
+		}
+		field += int(d)
+		switch field {
+		case 1:
+			c.spend(r.skip(c) + 16)
+		case 2:
+			r.int(c)
+		default:
+			c.fail("bad CommonType field %d", field)
+		}
+	}
+}
+
+func (c *gobCheck) fieldType(r *gobReader) int64 {
+	field := 0
+	var id int64
+	for c.err == nil {
+		d := r.uint(c)
+		if d == 0 || c.err != nil {
+			return id
+		}
+		field += int(d)
+		switch field {
+		case 1:
+			c.spend(r.skip(c) + 16)
+		case 2:
+			id = r.int(c)
+		default:
+			c.fail("bad fieldType field %d", field)
+		}
+	}
+	return id
+}
+
+func (c *gobCheck) enter() bool {
+	c.depth++
+	if c.depth > c.max {
+		if c.err == nil {
+			c.err = &BudgetError{Codec: "gob", Limit: "depth", Max: int64(c.max), Need: int64(c.depth)}
+		}
+		return false
+	}
+	return true
+}
+
+func (c *gobCheck) leave() { c.depth-- }
+
+// value walks a value of type id.
+func (c *gobCheck) value(r *gobReader, id int64) {
+	if c.err != nil {
+		return
+	}
+	switch id {
+	case gobIDBool, gobIDInt, gobIDUint, gobIDFloat:
+		r.uint(c)
+		return
+	case gobIDComplex:
+		r.uint(c)
+		r.uint(c)
+		return
+	case gobIDBytes, gobIDString:
+		c.spend(r.skip(c) + 16)
+		return
+	case gobIDInterface:
+		c.iface(r)
+		return
+	}
+	w := c.types[id]
+	if w == nil {
+		c.fail("undefined type id %d", id)
+		return
+	}
+	if !c.enter() {
+		return
+	}
+	defer c.leave()
+	switch w.kind {
+	case 'e':
+		c.spend(r.skip(c) + 16)
+	case 'a', 's':
+		n := r.count(c)
+		c.spend(n * c.sizes.elem)
+		for i := int64(0); i < n && c.err == nil; i++ {
+			c.value(r, w.elem)
+		}
+	case 'm':
+		n := r.count(c)
+		c.spend(n * (3*c.sizes.entry + 64))
+		for i := int64(0); i < n && c.err == nil; i++ {
+			c.value(r, w.key)
+			c.value(r, w.elem)
+		}
+	case 'S':
+		// A struct may be a pointer's target, which gob allocates.
+		c.spend(c.sizes.ptr)
+		field := -1
+		for c.err == nil {
+			d := r.uint(c)
+			if d == 0 || c.err != nil {
+				return
+			}
+			field += int(d)
+			if field < 0 || field >= len(w.fields) || d > uint64(len(w.fields)) {
+				c.fail("field number %d out of range", field)
+				return
+			}
+			c.value(r, w.fields[field])
+		}
+	default:
+		c.fail("empty type definition %d", id)
+	}
+}
+
+// iface walks an interface value as gob's decodeInterface reads it: a
+// name, type definitions, the concrete type's id, the value's length and
+// the value (a singleton or a struct) inside that length.
+func (c *gobCheck) iface(r *gobReader) {
+	if !c.enter() {
+		return
+	}
+	defer c.leave()
+	if r.skip(c) == 0 || c.err != nil {
+		return // nil
+	}
+	// decodeTypeSequence: type definitions, each perhaps followed by a
+	// count to skip, until the concrete type's id; when the message ends
+	// first, gob reads on into the next one.
+	var id int64
+	for c.err == nil {
+		if len(r.b) == 0 && !r.refill(c) {
+			return
+		}
+		id = r.int(c)
+		if id >= 0 || c.err != nil {
+			break
+		}
+		c.wireType(r, -id)
+		if len(r.b) > 0 {
+			r.uint(c)
+		}
+	}
+	n := r.count(c)
+	if c.err != nil {
+		return
+	}
+	c.spend(gobIfaceSize + 64)
+	// gob decodes the value from where it starts, or, for an interface it
+	// ignores, drops n bytes: the value must be n bytes, so that both read
+	// the same bytes next. gob's encoder writes a different n when the
+	// value holds interfaces whose type definitions it writes inline; gob
+	// decodes those, so they pass as gob reads them (and an ignored one is
+	// dropped as gob drops it, a case this walk reads as decoded).
+	left, msgs, defs := len(r.b), r.msgs, c.defs
+	if w := c.types[id]; w == nil || w.kind != 'S' {
+		if r.uint(c) != 0 && c.err == nil {
+			c.fail("non-zero delta for a singleton")
+		}
+	}
+	c.value(r, id)
+	if c.err == nil && c.defs == defs && (r.msgs != msgs || int64(left-len(r.b)) != n) {
+		c.fail("interface value of %d bytes does not match its length %d", left-len(r.b), n)
+	}
+}
+
+// gobSizes bounds what gob may allocate on its own for one wire value
+// while decoding into a Go type: ptr for a struct (a pointer's target),
+// elem for a slice's or array's element, entry for a map's key and
+// element. A registered type behind an interface is assumed to be at most
+// gobIfaceSize bytes, as gob's registry cannot be asked.
+type gobSizes struct{ ptr, elem, entry int64 }
+
+const gobIfaceSize = 256
+
+var gobSizeCache sync.Map // map[reflect.Type]gobSizes
+
+// gobSizesOf returns the largest of each kind that t can reach.
+func gobSizesOf(t reflect.Type) gobSizes {
+	if v, ok := gobSizeCache.Load(t); ok {
+		return v.(gobSizes)
+	}
+	var z gobSizes
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		switch t.Kind() {
+		case reflect.Pointer:
+			z.ptr = max(z.ptr, int64(t.Elem().Size()))
+			walk(t.Elem())
+		case reflect.Slice, reflect.Array:
+			z.elem = max(z.elem, int64(t.Elem().Size()))
+			walk(t.Elem())
+		case reflect.Map:
+			z.entry = max(z.entry, int64(t.Key().Size()+t.Elem().Size()))
+			walk(t.Key())
+			walk(t.Elem())
+		case reflect.Interface:
+			z.ptr, z.elem, z.entry = max(z.ptr, gobIfaceSize), max(z.elem, gobIfaceSize), max(z.entry, gobIfaceSize)
+		case reflect.Struct:
+			for i := 0; i < t.NumField(); i++ {
+				walk(t.Field(i).Type)
+			}
+		}
+	}
+	walk(t)
+	gobSizeCache.Store(t, z)
+	return z
+}
+
+// add returns the larger of each of z and o.
+func (z gobSizes) add(o gobSizes) gobSizes {
+	return gobSizes{max(z.ptr, o.ptr), max(z.elem, o.elem), max(z.entry, o.entry)}
+}
