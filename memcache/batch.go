@@ -110,3 +110,7 @@ func IsCacheOutcome(err error) bool {
 // keep their own connections. conn must have no reply pending; the caller
 // sets its deadline.
 func StatsItemSizeMax(conn net.Conn) (int, error) { return parseItemSizeMax(conn) }
+
+// MaxRelativeExpiration is the largest Item.Expiration memcached reads as
+// seconds from now (30 days); larger values are absolute unix times.
+const MaxRelativeExpiration = maxRelativeExpiration
