@@ -38,6 +38,10 @@ type conn struct {
 	num [24]byte
 }
 
+// readBuffer is a connection's read buffer: small values arrive whole in
+// one read, and a line longer than maxLine fits to be refused.
+const readBuffer = 16 << 10
+
 // pastDeadline is a deadline long gone: setting it interrupts any blocked
 // read or write at once.
 var pastDeadline = time.Unix(1, 0)
@@ -100,7 +104,7 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 	}
 	// A new connection may reach a restarted server with other settings.
 	s.sizeMax.Store(0)
-	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, maxLine), w: bufio.NewWriterSize(nc, 16<<10), srv: s}
+	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s}
 	c.interrupt = func() { nc.SetDeadline(pastDeadline) }
 	return c, nil
 }

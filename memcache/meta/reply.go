@@ -115,6 +115,9 @@ func readReply(r *bufio.Reader, maxValue int) (reply, error) {
 		}
 		return reply{}, err
 	}
+	if len(line) > maxLine {
+		return reply{}, protoErr(line, "reply line too long")
+	}
 	return parseReply(line, maxValue)
 }
 
@@ -252,21 +255,22 @@ func parseUint(b []byte, limit uint64) (uint64, bool) {
 	return n, true
 }
 
-// valueChunk is how much of a value is allocated before its bytes arrive:
-// a header that claims a huge value costs memory only as the data really
-// comes in.
-const valueChunk = 64 << 10
+// minValueAlloc is the first allocation for a value whose bytes have not
+// all arrived yet.
+const minValueAlloc = 512
 
-// readValue reads a VA reply's n data bytes and their "\r\n".
+// readValue reads a VA reply's n data bytes and their "\r\n". Memory is
+// spent as the bytes arrive, never on the header's claim alone: a value
+// already in the buffer is allocated at its size, a longer one grows by
+// doubling from what has arrived, so a reply costs at most about twice its
+// real length.
 func readValue(r *bufio.Reader, n int) ([]byte, error) {
 	var buf []byte
-	if n <= valueChunk {
+	if n <= r.Buffered() {
 		buf = make([]byte, n)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, truncated(err)
-		}
+		r.Read(buf) // cannot fail: the bytes are buffered
 	} else {
-		buf = make([]byte, 0, valueChunk)
+		buf = make([]byte, 0, min(n, max(r.Buffered(), minValueAlloc)))
 		for len(buf) < n {
 			if len(buf) == cap(buf) {
 				grown := make([]byte, len(buf), min(n, 2*cap(buf)))
