@@ -45,11 +45,12 @@ type Config struct {
 	// success and cache outcomes), so the selector can steer keys away
 	// from a failing server.
 	Selector gomemcache.ServerSelector
-	// Timeout bounds the network I/O of one call with one server, dial
-	// included. A context deadline that comes earlier wins. Zero means
-	// DefaultTimeout.
+	// Timeout bounds the network I/O of one call with one server, and the
+	// wait for a free connection when MaxConnsPerServer are busy. A context
+	// deadline that comes earlier wins. Zero means DefaultTimeout.
 	Timeout time.Duration
-	// DialTimeout bounds connecting to a server. Zero means Timeout.
+	// DialTimeout bounds connecting to a server (with the context's
+	// deadline, if earlier). Zero means Timeout.
 	DialTimeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server for
 	// reuse. Zero means DefaultMaxIdleConns; it is capped at
@@ -254,16 +255,22 @@ func (c *Client) exchange(ctx context.Context, key string, write func(cn *conn),
 	if err == nil {
 		err = read(cn)
 	}
-	c.finish(cn, stop, err)
+	c.finish(ctx, cn, stop, err)
 	return err
 }
 
-// finish ends a call on cn: it disarms ctx's interrupt and returns cn to
-// its pool, or closes it when the call's outcome leaves its state unknown.
-func (c *Client) finish(cn *conn, stop func() bool, err error) {
+// finish ends a call on cn: it disarms ctx's interrupt, returns cn to its
+// pool, or closes it when the call's outcome leaves its state unknown, and
+// reports the outcome to the selector.
+func (c *Client) finish(ctx context.Context, cn *conn, stop func() bool, err error) {
 	interrupted := stop != nil && !stop()
 	broken := interrupted || !reusable(err)
 	cn.srv.put(cn, broken)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		// The caller hung up: that says nothing about the server, and a
+		// selector must not count it (ketama ignores context.Canceled).
+		err = context.Canceled
+	}
 	c.report(cn.srv, err)
 }
 
@@ -320,7 +327,7 @@ func (c *Client) Get(ctx context.Context, key string) (*memcache.Item, error) {
 	if err = cn.w.Flush(); err == nil {
 		it, err = c.readItem(cn, key)
 	}
-	c.finish(cn, stop, err)
+	c.finish(ctx, cn, stop, err)
 	if err != nil {
 		return nil, opError(ctx, op, key, err)
 	}
@@ -605,7 +612,7 @@ func (c *Client) serverItemSizeMax(ctx context.Context, s *server) (int, error) 
 	// The buffered reader is empty between calls, so the stats reply can
 	// be read from the connection directly.
 	n, err := memcache.StatsItemSizeMax(cn.nc)
-	c.finish(cn, stop, err)
+	c.finish(ctx, cn, stop, err)
 	if err != nil {
 		return 0, err
 	}

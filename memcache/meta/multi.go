@@ -45,7 +45,7 @@ func (c *Client) pipeline(ctx context.Context, s *server, n int, write func(cn *
 			err = werr
 		}
 	}
-	c.finish(cn, stop, err)
+	c.finish(ctx, cn, stop, err)
 	return err
 }
 
@@ -142,9 +142,10 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*memca
 		}
 	})
 	var all []error
-	for _, i := range slices.Sorted(maps.Keys(failed)) {
+	if len(failed) > 0 {
+		// One selector failure says it; the others are alike.
+		i := slices.Min(slices.Collect(maps.Keys(failed)))
 		all = append(all, fmt.Errorf("key %q: %w", uniq[i], failed[i]))
-		break // one selector failure says it; the rest are alike
 	}
 	for _, name := range slices.Sorted(maps.Keys(errs)) {
 		all = append(all, errs[name])
@@ -223,7 +224,9 @@ func (c *Client) SetMulti(ctx context.Context, items []*memcache.Item) []error {
 		errs[ok[j]] = opError(ctx, op, items[ok[j]].Key, err)
 	}
 	eachServer(byServer, func(s *server, idx []int) {
-		err := c.pipeline(ctx, s, len(idx), func(cn *conn) {
+		// Every item gets its outcome through readOutcomes, so the
+		// pipeline's own error adds nothing.
+		c.pipeline(ctx, s, len(idx), func(cn *conn) {
 			for j, i := range idx {
 				cn.writeSet(items[ok[i]], 'S', j)
 			}
@@ -233,7 +236,6 @@ func (c *Client) SetMulti(ctx context.Context, items []*memcache.Item) []error {
 				errs[i] = opError(ctx, op, items[i].Key, err)
 			})
 		})
-		_ = err // every item already has its outcome
 	})
 	return nilIfAllNil(errs)
 }
