@@ -25,7 +25,7 @@ import (
 // hostile is a server that answers every request line with what reply
 // returns for it, to play the broken or malicious server real memcached
 // cannot. It counts the connections it accepted and those the client
-// closed.
+// closed (seen as the end of its requests, or a failed write of a reply).
 type hostile struct {
 	addr     string
 	accepted atomic.Int32
@@ -55,7 +55,11 @@ func newHostile(t *testing.T, reply func(req string) string) *hostile {
 						return
 					}
 					out, hangUp := strings.CutSuffix(reply(strings.TrimSuffix(line, "\r\n")), eof)
-					if _, err := io.WriteString(nc, out); err != nil || hangUp {
+					if _, err := io.WriteString(nc, out); err != nil {
+						h.closed.Add(1) // the client hung up on a reply it refused
+						return
+					}
+					if hangUp {
 						return
 					}
 				}
