@@ -284,13 +284,16 @@ func readValue(r *bufio.Reader, n int) ([]byte, error) {
 			}
 		}
 	}
-	var end [2]byte
-	if _, err := io.ReadFull(r, end[:]); err != nil {
+	// Peek, not a local array: handing one to io.ReadFull would move it
+	// to the heap, one allocation per value.
+	end, err := r.Peek(2)
+	if err != nil {
 		return nil, truncated(err)
 	}
-	if end != [2]byte{'\r', '\n'} {
+	if end[0] != '\r' || end[1] != '\n' {
 		return nil, protoErr(nil, "value not followed by \\r\\n")
 	}
+	r.Discard(2)
 	return buf, nil
 }
 
