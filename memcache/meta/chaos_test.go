@@ -175,7 +175,7 @@ func TestEveryValueIsItsKeys(t *testing.T) {
 	assert.Zero(t, tl.bad.Load(), "wrong-key or torn values: %q", tl.firstBad)
 	assert.Greater(t, tl.ok.Load(), int64(100), "the test must read values")
 	assert.Greater(t, tl.failed.Load(), int64(0), "the faults must be felt")
-	for addr, st := range c.Stats() {
+	for addr, st := range c.PoolStats() {
 		assert.Zero(t, st.InUse, addr)
 		assert.LessOrEqual(t, st.Idle, 4, addr)
 	}
@@ -232,7 +232,7 @@ func TestCancelledCallsLeaveNothingBehind(t *testing.T) {
 					cancelled.Add(1)
 				}
 				cancel()
-				if st := c.Stats()[addrs[0]]; st.InUse > maxConns || st.Idle > maxIdle {
+				if st := c.PoolStats()[addrs[0]]; st.InUse > maxConns || st.Idle > maxIdle {
 					overLimit.Add(1)
 				}
 			}
@@ -244,7 +244,7 @@ func TestCancelledCallsLeaveNothingBehind(t *testing.T) {
 	assert.Greater(t, cancelled.Load(), int64(calls/2), "most calls must end by their context")
 	assert.Zero(t, overLimit.Load(), "the pool went over its limits")
 	assert.Equal(t, before, runtime.NumGoroutine(), "goroutines left behind")
-	st := c.Stats()[addrs[0]]
+	st := c.PoolStats()[addrs[0]]
 	assert.Zero(t, st.InUse)
 	assert.LessOrEqual(t, st.Idle, maxIdle)
 	// The pool still works.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -148,21 +149,26 @@ const maxAddrKeys = 1024
 // found by the address value first (selectors return the same one each
 // time, so this costs no allocation) and by its string otherwise.
 func (c *Client) serverFor(addr net.Addr) *server {
-	c.mu.RLock()
-	s := c.byAddr[addr]
-	c.mu.RUnlock()
-	if s != nil {
-		return s
+	// An address of a type that cannot be a map key (a net.TCPAddr value,
+	// say, with its IP slice) is found by its string only.
+	keyable := reflect.TypeOf(addr).Comparable()
+	if keyable {
+		c.mu.RLock()
+		s := c.byAddr[addr]
+		c.mu.RUnlock()
+		if s != nil {
+			return s
+		}
 	}
 	name := addr.Network() + "/" + addr.String()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s = c.byName[name]
+	s := c.byName[name]
 	if s == nil {
 		s = newServer(addr, &c.cfg)
 		c.byName[name] = s
 	}
-	if len(c.byAddr) < maxAddrKeys {
+	if keyable && len(c.byAddr) < maxAddrKeys {
 		c.byAddr[addr] = s
 	}
 	return s

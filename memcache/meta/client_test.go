@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -260,7 +261,7 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 	assert.Equal(t, "get", oe.Op)
 	assert.False(t, memcache.IsCacheOutcome(err))
-	assert.Equal(t, meta.PoolStats{}, c.Stats()["127.0.0.1:1"], "a failed dial holds no slot")
+	assert.Equal(t, meta.PoolStats{}, c.PoolStats()["127.0.0.1:1"], "a failed dial holds no slot")
 }
 
 // TestGetMultiReportsFailedServer keeps the items of live servers when one
@@ -286,4 +287,37 @@ func TestGetMultiReportsFailedServer(t *testing.T) {
 	for k, it := range m {
 		assert.True(t, bytes.Equal([]byte(k), it.Value))
 	}
+}
+
+// unhashableAddr is a net.Addr that cannot be a map key.
+type unhashableAddr struct{ hostPort []string }
+
+func (a unhashableAddr) Network() string { return "tcp" }
+func (a unhashableAddr) String() string  { return a.hostPort[0] }
+
+// freshAddrSelector returns a new, unhashable address value on every pick,
+// as a selector is free to.
+type freshAddrSelector struct{ addr string }
+
+func (s freshAddrSelector) PickServer(string) (net.Addr, error) {
+	return unhashableAddr{[]string{s.addr}}, nil
+}
+
+func (s freshAddrSelector) Each(f func(net.Addr) error) error { return f(unhashableAddr{[]string{s.addr}}) }
+
+func TestSelectorWithUnhashableAddresses(t *testing.T) {
+	t.Parallel()
+	_, addrs := servers(t, 1)
+	c := newMeta(t, meta.Config{Selector: freshAddrSelector{addrs[0]}})
+	ctx := context.Background()
+	for range 3 {
+		require.NoError(t, c.Set(ctx, &memcache.Item{Key: "k", Value: []byte("v")}))
+		it, err := c.Get(ctx, "k")
+		require.NoError(t, err)
+		assert.Equal(t, []byte("v"), it.Value)
+	}
+	n, err := c.ItemSizeMax(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, memcache.DefaultItemSizeMax, n)
+	assert.Len(t, c.PoolStats(), 1, "one pool for the one server")
 }

@@ -125,7 +125,7 @@ func TestUnexpectedRepliesCloseTheConnection(t *testing.T) {
 			assert.Equal(t, int32(calls+1), h.accepted.Load())
 			assert.Eventually(t, func() bool { return h.closed.Load() == int32(calls+1) || strings.Contains(tc.reply, eof) },
 				2*time.Second, time.Millisecond, "the client closed every connection")
-			assert.Equal(t, meta.PoolStats{}, c.Stats()[h.addr], "nothing kept")
+			assert.Equal(t, meta.PoolStats{}, c.PoolStats()[h.addr], "nothing kept")
 		})
 	}
 }

@@ -411,10 +411,10 @@ func (c *Client) GetLease(ctx context.Context, key string, opts LeaseOptions) (L
 	return l, nil
 }
 
-// Stats reports the connections of each server's pool, keyed by address:
+// PoolStats reports the connections of each server's pool, keyed by address:
 // in use (or being dialed) and idle. It is meant for tests and monitoring
 // of the pool limits.
-func (c *Client) Stats() map[string]PoolStats {
+func (c *Client) PoolStats() map[string]PoolStats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make(map[string]PoolStats, len(c.byName))
