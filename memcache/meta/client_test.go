@@ -303,7 +303,9 @@ func (s freshAddrSelector) PickServer(string) (net.Addr, error) {
 	return unhashableAddr{[]string{s.addr}}, nil
 }
 
-func (s freshAddrSelector) Each(f func(net.Addr) error) error { return f(unhashableAddr{[]string{s.addr}}) }
+func (s freshAddrSelector) Each(f func(net.Addr) error) error {
+	return f(unhashableAddr{[]string{s.addr}})
+}
 
 func TestSelectorWithUnhashableAddresses(t *testing.T) {
 	t.Parallel()
