@@ -255,22 +255,25 @@ func parseUint(b []byte, limit uint64) (uint64, bool) {
 	return n, true
 }
 
-// minValueAlloc is the first allocation for a value whose bytes have not
-// all arrived yet.
-const minValueAlloc = 512
+// trustedValueAlloc is the largest value allocated at its full size before
+// its bytes arrive: memcached's default item size limit. Beyond it a value
+// grows as its bytes come in, so a header that claims a huge value costs
+// memory only as the data really arrives.
+const trustedValueAlloc = 1 << 20
 
-// readValue reads a VA reply's n data bytes and their "\r\n". Memory is
-// spent as the bytes arrive, never on the header's claim alone: a value
-// already in the buffer is allocated at its size, a longer one grows by
-// doubling from what has arrived, so a reply costs at most about twice its
-// real length.
+// readValue reads a VA reply's n data bytes and their "\r\n". A value is
+// allocated at its size up to trustedValueAlloc; a longer one grows by
+// doubling from there, so a reply costs at most about twice its real length
+// or trustedValueAlloc, whichever is more.
 func readValue(r *bufio.Reader, n int) ([]byte, error) {
 	var buf []byte
-	if n <= r.Buffered() {
+	if n <= trustedValueAlloc || n <= r.Buffered() {
 		buf = make([]byte, n)
-		r.Read(buf) // cannot fail: the bytes are buffered
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, truncated(err)
+		}
 	} else {
-		buf = make([]byte, 0, min(n, max(r.Buffered(), minValueAlloc)))
+		buf = make([]byte, 0, trustedValueAlloc)
 		for len(buf) < n {
 			if len(buf) == cap(buf) {
 				grown := make([]byte, len(buf), min(n, 2*cap(buf)))
