@@ -216,7 +216,7 @@ func opError(ctx context.Context, op, key string, err error) error {
 	if errors.As(err, &oe) {
 		return err
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctxErr := endedBy(ctx, err); ctxErr != nil {
 		return &memcache.OpError{Op: op, Key: key, Err: ctxErr}
 	}
 	var se *ServerError
@@ -224,6 +224,20 @@ func opError(ctx context.Context, op, key string, err error) error {
 		return &memcache.OpError{Op: op, Key: key, Kind: memcache.ErrTooLarge, Err: err}
 	}
 	return &memcache.OpError{Op: op, Key: key, Err: err}
+}
+
+// endedBy returns ctx's error if ctx ended the call that failed with err,
+// else nil. A call whose deadline came from ctx may time out an instant
+// before ctx itself reports done: that timeout is ctx's deadline too.
+func endedBy(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	var ne net.Error
+	if d, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // check is what every keyed call checks first: the context, then the key.

@@ -173,3 +173,38 @@ func TestHugeClaimCostsNoMemory(t *testing.T) {
 		assert.Less(t, time.Since(start), 10*time.Second)
 	})
 }
+
+// TestHungServer pauses memcached: a call ends at its context's deadline or
+// at the Timeout, whichever comes first, on the caller's goroutine, and the
+// connection it was on is closed, so after Resume no late reply can reach
+// a later call.
+func TestHungServer(t *testing.T) {
+	t.Parallel()
+	srvs, addrs := servers(t, 1)
+	c := newMeta(t, meta.Config{Servers: addrs, Timeout: 500 * time.Millisecond})
+	bg := context.Background()
+	require.NoError(t, c.Set(bg, &memcache.Item{Key: "a", Value: []byte("A")}))
+	require.NoError(t, c.Set(bg, &memcache.Item{Key: "b", Value: []byte("B")}))
+	require.NoError(t, srvs[0].Pause())
+
+	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Get(ctx, "a")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second, "the context's deadline bounds the call")
+
+	start = time.Now()
+	_, err = c.Get(bg, "a")
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "%v", err)
+	assert.Less(t, time.Since(start), 5*time.Second, "Timeout bounds a call without deadline")
+	assert.Equal(t, meta.PoolStats{}, c.PoolStats()[addrs[0]], "both connections closed")
+
+	require.NoError(t, srvs[0].Resume())
+	// The paused server now answers the two abandoned requests, on
+	// connections nobody reads any more.
+	it, err := c.Get(bg, "b")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("B"), it.Value)
+}

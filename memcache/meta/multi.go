@@ -87,7 +87,7 @@ func eachServer(byServer map[*server][]int, fn func(s *server, idx []int)) {
 // serverError says which server failed, with ctx's error when ctx ended the
 // call.
 func serverError(ctx context.Context, addr net.Addr, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !memcache.IsCacheOutcome(err) {
+	if ctxErr := endedBy(ctx, err); ctxErr != nil && !memcache.IsCacheOutcome(err) {
 		err = ctxErr
 	}
 	return fmt.Errorf("server %s: %w", addr, err)
