@@ -183,6 +183,16 @@ func (c *Client) pick(key string) (*server, error) {
 	return c.serverFor(addr), nil
 }
 
+// reportGet tells the selector about a failure to get a connection to s:
+// a failed dial counts, waiting in vain for a busy pool or for a context
+// that ended does not, as neither says anything about the server.
+func (c *Client) reportGet(ctx context.Context, s *server, err error) {
+	if errors.Is(err, errPoolTimeout) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
+		return
+	}
+	c.report(s, err)
+}
+
 // report tells the selector how a call to s went.
 func (c *Client) report(s *server, err error) {
 	if c.reporter != nil {
@@ -266,7 +276,7 @@ func (c *Client) exchange(ctx context.Context, key string, write func(cn *conn),
 	}
 	cn, err := s.get(ctx)
 	if err != nil {
-		c.report(s, err)
+		c.reportGet(ctx, s, err)
 		return err
 	}
 	stop := cn.arm(ctx)
@@ -300,14 +310,14 @@ func reusable(err error) bool {
 	return err == nil || errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCASConflict)
 }
 
-// appendKeyCmd writes "cmd key".
+// cmd writes "cmd key".
 func (cn *conn) cmd(cmd, key string) {
 	cn.w.WriteString(cmd)
 	cn.w.WriteByte(' ')
 	cn.w.WriteString(key)
 }
 
-// flag writes " <f><n>".
+// flagInt writes " <f><n>"; flagUint likewise.
 func (cn *conn) flagInt(f byte, n int64) {
 	cn.w.WriteByte(' ')
 	cn.w.WriteByte(f)
@@ -335,7 +345,7 @@ func (c *Client) Get(ctx context.Context, key string) (*memcache.Item, error) {
 	}
 	cn, err := s.get(ctx)
 	if err != nil {
-		c.report(s, err)
+		c.reportGet(ctx, s, err)
 		return nil, opError(ctx, op, key, err)
 	}
 	// Written out rather than through exchange: closures would cost the
@@ -625,7 +635,7 @@ func (c *Client) ItemSizeMax(ctx context.Context) (int, error) {
 func (c *Client) serverItemSizeMax(ctx context.Context, s *server) (int, error) {
 	cn, err := s.get(ctx)
 	if err != nil {
-		c.report(s, err)
+		c.reportGet(ctx, s, err)
 		return 0, err
 	}
 	stop := cn.arm(ctx)

@@ -23,7 +23,7 @@ const inlineBatch = 64
 func (c *Client) pipeline(ctx context.Context, s *server, n int, write func(cn *conn), read func(cn *conn) error) error {
 	cn, err := s.get(ctx)
 	if err != nil {
-		c.report(s, err)
+		c.reportGet(ctx, s, err)
 		return err
 	}
 	stop := cn.arm(ctx)
