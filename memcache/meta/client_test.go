@@ -323,3 +323,29 @@ func TestSelectorWithUnhashableAddresses(t *testing.T) {
 	assert.Equal(t, memcache.DefaultItemSizeMax, n)
 	assert.Len(t, c.PoolStats(), 1, "one pool for the one server")
 }
+
+// TestBigPipelines sends batches whose requests and replies both exceed
+// the socket buffers, on one server: the pipeline must neither stall nor
+// lose an item.
+func TestBigPipelines(t *testing.T) {
+	t.Parallel()
+	_, addrs := servers(t, 1, memcachetest.Options{MemoryMB: 256})
+	c := newMeta(t, meta.Config{Servers: addrs, Timeout: 20 * time.Second})
+	ctx := context.Background()
+	var items []*memcache.Item
+	var keys []string
+	// 30,000 mg requests make about 1.5 MB, their replies 18 MB.
+	for i := range 30_000 {
+		k := fmt.Sprintf("big-pipeline/%d", i)
+		keys = append(keys, k)
+		items = append(items, &memcache.Item{Key: k, Value: selfValue(k, i, 512)})
+	}
+	require.Nil(t, c.SetMulti(ctx, items))
+	m, err := c.GetMulti(ctx, keys)
+	require.NoError(t, err)
+	require.Len(t, m, len(keys))
+	for k, it := range m {
+		require.Empty(t, checkValue(k, it.Value), k)
+	}
+	require.Nil(t, c.DeleteMulti(ctx, keys))
+}
