@@ -531,7 +531,22 @@ func (c *Client) Invalidate(ctx context.Context, key string, staleTTL int32) err
 	})
 }
 
-// simple runs a request whose reply is HD, or NF or EN for a missing key.
+// ReleaseLease gives up a lease won through GetLease without storing a
+// value (the load failed, say): it deletes the placeholder, so the next
+// caller wins at once instead of after LeaseTTL, but only while its CAS
+// token is still cas (md with C), never a value someone stored since. It
+// returns memcache.ErrCASConflict when the key changed and
+// memcache.ErrCacheMiss when it holds nothing.
+func (c *Client) ReleaseLease(ctx context.Context, key string, cas uint64) error {
+	return c.simple(ctx, "delete", key, func(cn *conn) {
+		cn.cmd("md", key)
+		cn.flagUint('C', cas)
+		cn.w.WriteString("\r\n")
+	})
+}
+
+// simple runs a request whose reply is HD, NF or EN for a missing key, or EX
+// for a CAS mismatch.
 func (c *Client) simple(ctx context.Context, op, key string, write func(cn *conn)) error {
 	if err := check(ctx, op, key); err != nil {
 		return err
@@ -546,6 +561,8 @@ func (c *Client) simple(ctx context.Context, op, key string, write func(cn *conn
 			return nil
 		case codeNF, codeEN:
 			return memcache.ErrCacheMiss
+		case codeEX:
+			return memcache.ErrCASConflict
 		}
 		return protoErr(nil, "unexpected reply code")
 	})

@@ -185,7 +185,9 @@ func TestLeases(t *testing.T) {
 
 	l, err := a.GetLease(ctx, k, meta.LeaseOptions{LeaseTTL: 30})
 	require.NoError(t, err)
-	assert.Equal(t, meta.Lease{TTL: l.TTL, Won: true}, l, "the first caller wins the lease")
+	assert.Equal(t, meta.Lease{TTL: l.TTL, CAS: l.CAS, Won: true}, l, "the first caller wins the lease")
+	placeholder := l.CAS
+	assert.NotZero(t, placeholder)
 	for _, c := range []*meta.Client{a, b} {
 		l, err = c.GetLease(ctx, k, meta.LeaseOptions{LeaseTTL: 30})
 		require.NoError(t, err)
@@ -194,7 +196,12 @@ func TestLeases(t *testing.T) {
 		assert.Nil(t, l.Item, "a placeholder is no value")
 	}
 
-	require.NoError(t, a.Set(ctx, &memcache.Item{Key: k, Value: []byte("v1"), Flags: 1, Expiration: 60}))
+	// The winner stores under the placeholder's token; a stale token does
+	// not store, nor release.
+	require.ErrorIs(t, a.CompareAndSwap(ctx, &memcache.Item{Key: k, Value: []byte("late"), CAS: placeholder + 1}), memcache.ErrCASConflict)
+	require.ErrorIs(t, a.ReleaseLease(ctx, k, placeholder+1), memcache.ErrCASConflict)
+	require.NoError(t, a.CompareAndSwap(ctx, &memcache.Item{Key: k, Value: []byte("v1"), Flags: 1, Expiration: 60, CAS: placeholder}))
+	require.ErrorIs(t, a.ReleaseLease(ctx, k, placeholder), memcache.ErrCASConflict, "a stored value is never released")
 	l, err = b.GetLease(ctx, k, meta.LeaseOptions{LeaseTTL: 30})
 	require.NoError(t, err)
 	require.NotNil(t, l.Item)
@@ -222,6 +229,26 @@ func TestLeases(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, l.Pending && !l.Won, "%+v", l)
 	assert.Equal(t, []byte("v2"), l.Item.Value, "everyone gets the current value meanwhile")
+}
+
+// TestReleaseLease hands a lease on at once when its winner gives up.
+func TestReleaseLease(t *testing.T) {
+	t.Parallel()
+	_, addrs := servers(t, 1)
+	ctx := context.Background()
+	c := newMeta(t, meta.Config{Servers: addrs})
+	lease := meta.LeaseOptions{LeaseTTL: 300}
+	won, err := c.GetLease(ctx, "release", lease)
+	require.NoError(t, err)
+	require.True(t, won.Won)
+	l, err := c.GetLease(ctx, "release", lease)
+	require.NoError(t, err)
+	require.True(t, l.Pending)
+	require.NoError(t, c.ReleaseLease(ctx, "release", won.CAS))
+	l, err = c.GetLease(ctx, "release", lease)
+	require.NoError(t, err)
+	assert.True(t, l.Won, "the next caller wins without waiting 300 s")
+	require.ErrorIs(t, c.ReleaseLease(ctx, "release/missing", 1), memcache.ErrCacheMiss)
 }
 
 func TestIncrementDecrement(t *testing.T) {

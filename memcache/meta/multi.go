@@ -345,8 +345,15 @@ type Lease struct {
 	// must not be used on keys whose real value is that (a Store's values
 	// always carry flags).
 	Item *memcache.Item
-	// TTL is the seconds the item has left, -1 when it never expires.
+	// TTL is the seconds the item has left, -1 when it never expires
+	// (memcached 1.6.18 also reports -1 to the winner of a new
+	// placeholder, whatever its LeaseTTL).
 	TTL int32
+	// CAS is the token of the item or placeholder read. A winner may store
+	// its value with CompareAndSwap under it, so that if its lease expired
+	// and passed to another caller who stored first, the newer value
+	// stays; or give the lease up with ReleaseLease.
+	CAS uint64
 	// Won means this caller holds the win token: it should load the value
 	// and Set it (any write hands the token back). Set on a miss with
 	// LeaseTTL, on a stale value, or near expiry with RefreshBelow.
@@ -363,8 +370,9 @@ type Lease struct {
 // refresh tokens (mg with N, R and t). Without LeaseTTL a miss is
 // memcache.ErrCacheMiss; with it there is no miss, only a placeholder
 // (Item nil) that one caller Won and the others see Pending. Store-level
-// leases build on it: the winner loads and calls Set; the others retry
-// GetLease with a backoff until Item is set or they win.
+// leases build on it: the winner loads and stores (CompareAndSwap under
+// Lease.CAS, or Set), or calls ReleaseLease when the load fails; the others
+// retry GetLease with a backoff until Item is set or they win.
 func (c *Client) GetLease(ctx context.Context, key string, opts LeaseOptions) (Lease, error) {
 	const op = "get"
 	if err := check(ctx, op, key); err != nil {
@@ -396,7 +404,7 @@ func (c *Client) GetLease(ctx context.Context, key string, opts LeaseOptions) (L
 		if string(rp.key) != key {
 			return &ProtocolError{Line: string(rp.key), Why: "reply for another key than " + fmt.Sprintf("%q", key)}
 		}
-		l = Lease{TTL: int32(rp.ttl), Won: rp.won, Pending: rp.lost, Stale: rp.stale}
+		l = Lease{TTL: int32(rp.ttl), CAS: rp.cas, Won: rp.won, Pending: rp.lost, Stale: rp.stale}
 		v, err := readValue(cn.r, rp.size)
 		if err != nil {
 			return err
