@@ -377,14 +377,26 @@ func (c *Client) readItem(cn *conn, key string) (*memcache.Item, error) {
 	default:
 		return nil, protoErr(nil, "unexpected reply code to mg")
 	}
-	if string(rp.key) != key {
-		return nil, &ProtocolError{Line: string(rp.key), Why: "reply for another key than " + strconv.Quote(key)}
+	if err := checkHit(rp, key); err != nil {
+		return nil, err
 	}
 	v, err := readValue(cn.r, rp.size)
 	if err != nil {
 		return nil, err
 	}
 	return &memcache.Item{Key: key, Value: v, Flags: rp.flags, CAS: rp.cas}, nil
+}
+
+// checkHit checks that a VA reply to an mg with getFlags is for key and
+// carries the flags and token asked for.
+func checkHit(rp reply, key string) error {
+	if string(rp.key) != key {
+		return &ProtocolError{Line: string(rp.key), Why: "reply for another key than " + strconv.Quote(key)}
+	}
+	if !rp.hasF || !rp.hasC {
+		return protoErr(nil, "mg reply without the f and c flags asked for")
+	}
+	return nil
 }
 
 // Set stores item unconditionally. A value too large for the server is an

@@ -84,13 +84,14 @@ func TestUnexpectedRepliesCloseTheConnection(t *testing.T) {
 	}{
 		"garbage":          {"hello world\r\n", isProtocol},
 		"text protocol":    {"VALUE k 0 5\r\nhello\r\nEND\r\n", isProtocol},
-		"wrong key":        {"VA 5 kother O0\r\nhello\r\nMN\r\n", isProtocol},
-		"no key":           {"VA 5 O0\r\nhello\r\nMN\r\n", isProtocol},
-		"wrong opaque":     {"VA 5 kk O7\r\nhello\r\nMN\r\n", isProtocol}, // Get asks no O: GetMulti only
+		"wrong key":        {"VA 5 f0 c1 kother O0\r\nhello\r\nMN\r\n", isProtocol},
+		"no flags":         {"VA 5 kk O0\r\nhello\r\nMN\r\n", isProtocol},
+		"no key":           {"VA 5 f0 c1 O0\r\nhello\r\nMN\r\n", isProtocol},
+		"wrong opaque":     {"VA 5 f0 c1 kk O7\r\nhello\r\nMN\r\n", isProtocol}, // Get asks no O: GetMulti only
 		"truncated line":   {"VA 5 k" + eof, isProtocol},
-		"truncated value":  {"VA 5 kk O0\r\nhel" + eof, isProtocol},
-		"bad terminator":   {"VA 5 kk O0\r\nhelloXY", isProtocol},
-		"too large claim":  {"VA 2147483648 kk O0\r\n", isProtocol},
+		"truncated value":  {"VA 5 f0 c1 kk O0\r\nhel" + eof, isProtocol},
+		"bad terminator":   {"VA 5 f0 c1 kk O0\r\nhelloXY", isProtocol},
+		"too large claim":  {"VA 2147483648 f0 c1 kk O0\r\n", isProtocol},
 		"client error":     {"CLIENT_ERROR bad command line format\r\n", isServerError},
 		"server error":     {"SERVER_ERROR out of memory\r\n", isServerError},
 		"line without end": {strings.Repeat("VA", 20000), isProtocol},
@@ -161,7 +162,7 @@ func isServerError(err error) bool {
 func TestHugeClaimCostsNoMemory(t *testing.T) {
 	childproc.Run(t, childproc.Limits{Memory: vmSize(t) + 512<<20, Timeout: 30 * time.Second}, func(t *testing.T) {
 		h := newHostile(t, func(req string) string {
-			return "VA 2147483648 kk\r\n" + strings.Repeat("x", 1<<20)
+			return "VA 2147483648 f0 c1 kk\r\n" + strings.Repeat("x", 1<<20)
 		})
 		c := newMeta(t, meta.Config{Servers: []string{h.addr}, Timeout: 2 * time.Second, MaxValueSize: 3 << 30})
 		start := time.Now()
@@ -207,4 +208,26 @@ func TestHungServer(t *testing.T) {
 	it, err := c.Get(bg, "b")
 	require.NoError(t, err)
 	assert.Equal(t, []byte("B"), it.Value)
+}
+
+// TestHostileControl is the control of TestUnexpectedRepliesCloseTheConnection:
+// the same server with a well-formed reply serves it, on one connection.
+func TestHostileControl(t *testing.T) {
+	t.Parallel()
+	h := newHostile(t, func(req string) string {
+		if strings.HasPrefix(req, "mn") {
+			return "MN\r\n"
+		}
+		return "VA 5 f3 c9 kk O0\r\nhello\r\n"
+	})
+	c := newMeta(t, meta.Config{Servers: []string{h.addr}, Timeout: 2 * time.Second})
+	for range 3 {
+		it, err := c.Get(context.Background(), "k")
+		require.NoError(t, err)
+		assert.Equal(t, memcache.Item{Key: "k", Value: []byte("hello"), Flags: 3, CAS: 9}, *it)
+		m, err := c.GetMulti(context.Background(), []string{"k"})
+		require.NoError(t, err)
+		assert.Equal(t, []byte("hello"), m["k"].Value)
+	}
+	assert.Equal(t, int32(1), h.accepted.Load(), "one connection, reused")
 }

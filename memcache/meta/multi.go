@@ -180,8 +180,8 @@ func (c *Client) readItems(cn *conn, keys []string, idx []int, got []*memcache.I
 			return protoErr(nil, fmt.Sprintf("reply with opaque %d matches no request", j))
 		}
 		key := keys[idx[j]]
-		if string(rp.key) != key {
-			return &ProtocolError{Line: string(rp.key), Why: "reply for another key than " + fmt.Sprintf("%q", key)}
+		if err := checkHit(rp, key); err != nil {
+			return err
 		}
 		v, err := readValue(cn.r, rp.size)
 		if err != nil {
@@ -401,8 +401,8 @@ func (c *Client) GetLease(ctx context.Context, key string, opts LeaseOptions) (L
 		default:
 			return protoErr(nil, "unexpected reply code to mg")
 		}
-		if string(rp.key) != key {
-			return &ProtocolError{Line: string(rp.key), Why: "reply for another key than " + fmt.Sprintf("%q", key)}
+		if err := checkHit(rp, key); err != nil {
+			return err
 		}
 		l = Lease{TTL: int32(rp.ttl), CAS: rp.cas, Won: rp.won, Pending: rp.lost, Stale: rp.stale}
 		v, err := readValue(cn.r, rp.size)
