@@ -1,0 +1,161 @@
+package meta
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// server is the connection pool of one memcached server.
+type server struct {
+	addr net.Addr
+	cfg  *Config
+	// slots holds one token per open or opening connection, so at most
+	// MaxConnsPerServer exist at a time.
+	slots chan struct{}
+
+	mu   sync.Mutex
+	idle []*conn
+
+	// sizeMax caches the server's item_size_max once read, 0 before.
+	sizeMax atomic.Int64
+}
+
+// conn is one connection to a server, used by one call at a time.
+type conn struct {
+	nc  net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	srv *server
+	// interrupt is nc's deadline forced into the past, bound once so that
+	// arming it for a call allocates nothing more.
+	interrupt func()
+	// num is scratch space to format numbers without allocating.
+	num [24]byte
+}
+
+// readBuffer is a connection's read buffer: small values arrive whole in
+// one read, and a line longer than maxLine fits to be refused.
+const readBuffer = 16 << 10
+
+// pastDeadline is a deadline long gone: setting it interrupts any blocked
+// read or write at once.
+var pastDeadline = time.Unix(1, 0)
+
+// errPoolTimeout means every connection slot of a server stayed busy for the
+// whole call timeout.
+var errPoolTimeout = errors.New("meta: timed out waiting for a free connection (MaxConnsPerServer reached)")
+
+func newServer(addr net.Addr, cfg *Config) *server {
+	return &server{addr: addr, cfg: cfg, slots: make(chan struct{}, cfg.MaxConnsPerServer)}
+}
+
+// get returns an idle connection or dials one, waiting for a free slot while
+// MaxConnsPerServer are in use, for as long as ctx and the call timeout
+// allow.
+func (s *server) get(ctx context.Context) (*conn, error) {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		if err := s.waitSlot(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	if n := len(s.idle); n > 0 {
+		c := s.idle[n-1]
+		s.idle[n-1] = nil
+		s.idle = s.idle[:n-1]
+		s.mu.Unlock()
+		return c, nil
+	}
+	s.mu.Unlock()
+	c, err := s.dial(ctx)
+	if err != nil {
+		<-s.slots
+		return nil, err
+	}
+	return c, nil
+}
+
+// waitSlot is the slow path of get, when the pool is full.
+func (s *server) waitSlot(ctx context.Context) error {
+	t := time.NewTimer(s.cfg.Timeout)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return errPoolTimeout
+	}
+}
+
+func (s *server) dial(ctx context.Context) (*conn, error) {
+	d := net.Dialer{Timeout: s.cfg.DialTimeout}
+	nc, err := d.DialContext(ctx, s.addr.Network(), s.addr.String())
+	if err != nil {
+		return nil, err
+	}
+	// A new connection may reach a restarted server with other settings.
+	s.sizeMax.Store(0)
+	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s}
+	c.interrupt = func() { nc.SetDeadline(pastDeadline) }
+	return c, nil
+}
+
+// put returns c to the pool after a call, or closes it when the call left
+// it in an unknown state (broken) or enough connections are idle.
+func (s *server) put(c *conn, broken bool) {
+	if !broken {
+		s.mu.Lock()
+		if len(s.idle) < s.cfg.MaxIdleConns {
+			s.idle = append(s.idle, c)
+			s.mu.Unlock()
+			<-s.slots
+			return
+		}
+		s.mu.Unlock()
+	}
+	c.nc.Close()
+	<-s.slots
+}
+
+// closeIdle closes the idle connections.
+func (s *server) closeIdle() {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, c := range idle {
+		c.nc.Close()
+	}
+}
+
+// open reports the server's connections: in use or being dialed, and idle.
+func (s *server) open() (busy, idle int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.slots), len(s.idle)
+}
+
+// arm sets c's deadline for one call, the earlier of ctx's and the call
+// timeout, and makes ctx's cancellation interrupt c. The returned stop must
+// be called when the call's I/O is over; it reports false when ctx
+// interrupted c, which must then be closed.
+func (c *conn) arm(ctx context.Context) (stop func() bool) {
+	deadline := time.Now().Add(c.srv.cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.nc.SetDeadline(deadline)
+	if ctx.Done() == nil {
+		return nil
+	}
+	return context.AfterFunc(ctx, c.interrupt)
+}
