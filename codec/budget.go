@@ -94,6 +94,24 @@ func (e *BudgetError) Error() string {
 // Unwrap returns ErrBudget.
 func (e *BudgetError) Unwrap() error { return ErrBudget }
 
+// Is reports whether target is [ErrMsgpackDepth] and e refuses msgpack
+// input for its depth: that error predates the budget, and callers test
+// for it.
+func (e *BudgetError) Is(target error) bool {
+	return target == ErrMsgpackDepth && e.Codec == "msgpack" && e.Limit == "depth"
+}
+
+// maxScanDepth is the deepest nesting a Budget may allow msgpack and CBOR:
+// cbor's own maximum (its DecOptions refuse more), and about what the
+// libraries' recursion can take on a goroutine's stack.
+const maxScanDepth = 65535
+
+// clampDepth returns b with MaxDepth at most maxScanDepth.
+func (b Budget) clampDepth() Budget {
+	b.MaxDepth = min(b.MaxDepth, maxScanDepth)
+	return b
+}
+
 // budgeted is implemented by this package's codecs.
 type budgeted interface {
 	withBudget(Budget) Codec

@@ -5,93 +5,108 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 )
 
 // MsgpackMaxDepth is how deeply [Msgpack]'s Unmarshal lets arrays and maps
-// nest. msgpack v5 decodes nested values by recursion, without a limit of
-// its own; encoding/json stops at the same depth.
-const MsgpackMaxDepth = 10000
+// nest by default: the decode budget's [DefaultMaxDepth]. msgpack v5
+// decodes nested values by recursion, without a limit of its own.
+const MsgpackMaxDepth = DefaultMaxDepth
 
-// ErrMsgpackDepth is wrapped by the error [Msgpack]'s Unmarshal returns for
-// input nested deeper than [MsgpackMaxDepth].
+// ErrMsgpackDepth is matched (errors.Is) by the error [Msgpack]'s Unmarshal
+// returns for input nested deeper than its budget allows, a *[BudgetError]
+// that matches [ErrBudget] too.
 var ErrMsgpackDepth = errors.New("codec: msgpack: input nested too deeply")
 
-// checkMsgpack walks the first MessagePack value in data, as msgpack's
-// Unmarshal reads only that, and checks that every length it declares fits
-// in what remains of data: a string, binary or extension needs that many
-// bytes, and every array element or map key and value at least one.
-// msgpack v5 sizes slices and maps by the declared length before reading
-// them (a 5-byte array header can ask for four billion elements), so after
-// this check no allocation can be larger than the input makes plausible.
-func checkMsgpack(data []byte) error {
-	var stackBuf [32]int
-	stack := stackBuf[:0] // items still to read at each open level
-	pos, items := 0, 1
-	for {
-		for items == 0 {
-			if len(stack) == 0 {
-				return nil
-			}
-			items, stack = stack[len(stack)-1], stack[:len(stack)-1]
+// msgpackCosts are the cost plans of msgpack's decode targets.
+var msgpackCosts = costPlans{naming: &costNaming{
+	decMethods: msgpackDec,
+	classify:   msgpackClassify,
+	name: func(sf reflect.StructField) (string, int64, bool) {
+		if name, _ := tagOptions(sf.Tag.Get("msgpack")); name != "" {
+			return name, 0, false
 		}
-		items--
-		if pos >= len(data) {
-			return msgpackShort(pos, 1, len(data))
-		}
-		h := msgpackHeads[data[pos]]
-		pos++
-		var n uint64   // payload bytes after the header
-		var sub uint64 // items the value contains
-		switch h.class {
-		case mpFixed:
-			// Most values (small ints, short strings, nil, bools) end here.
-			n = uint64(h.n)
-		case mpFixMap:
-			sub = 2 * uint64(h.n)
-		case mpFixArray:
-			sub = uint64(h.n)
-		default:
-			w := int(h.n)
-			if len(data)-pos < w {
-				return msgpackShort(pos, uint64(w), len(data)-pos)
-			}
-			var l uint64
-			switch w {
-			case 1:
-				l = uint64(data[pos])
-			case 2:
-				l = uint64(binary.BigEndian.Uint16(data[pos:]))
-			default:
-				l = uint64(binary.BigEndian.Uint32(data[pos:]))
-			}
-			pos += w
-			switch h.class {
-			case mpArray:
-				sub = l
-			case mpMap:
-				sub = 2 * l
-			case mpExt:
-				n = l + 1 // the extension's type byte
-			default:
-				n = l
-			}
-		}
-		rest := uint64(len(data) - pos)
-		if n > rest {
-			return msgpackShort(pos, n, int(rest))
-		}
-		pos += int(n)
-		if sub > 0 {
-			if sub > rest {
-				return msgpackShort(pos, sub, int(rest))
-			}
-			if len(stack) >= MsgpackMaxDepth {
-				return fmt.Errorf("%w: more than %d levels at offset %d", ErrMsgpackDepth, MsgpackMaxDepth, pos)
-			}
-			stack = append(stack, items)
-			items = int(sub)
-		}
+		return sf.Name, 0, false
+	},
+}}
+
+// checkMsgpack pre-scans the first MessagePack value in data, as msgpack's
+// Unmarshal reads only that, as decoded into a value of type t (see
+// scanBudget): the allocation it makes and its nesting must be within b.
+// It also checks that every length the input declares fits in what remains
+// of data: a string, binary or extension needs that many bytes, and every
+// array element or map key and value at least one. msgpack v5 sizes slices
+// and maps by the declared length before reading them (a 5-byte array
+// header can ask for four billion elements).
+func checkMsgpack(data []byte, t reflect.Type, b Budget) error {
+	return scanBudget("msgpack", scanMsgpack, data, msgpackCosts.plan(t), b)
+}
+
+func msgpackHead(s *budgetScan) (scanItem, error) {
+	data, pos := s.data, s.pos
+	if pos >= len(data) {
+		return scanItem{}, msgpackShort(pos, 1, len(data))
 	}
+	c := data[pos]
+	h := msgpackHeads[c]
+	pos++
+	var n uint64 // payload bytes after the header, or items
+	switch h.class {
+	case mpFixed, mpFixMap, mpFixArray:
+		n = uint64(h.n)
+	default:
+		w := int(h.n)
+		if len(data)-pos < w {
+			return scanItem{}, msgpackShort(pos, uint64(w), len(data)-pos)
+		}
+		switch w {
+		case 1:
+			n = uint64(data[pos])
+		case 2:
+			n = uint64(binary.BigEndian.Uint16(data[pos:]))
+		default:
+			n = uint64(binary.BigEndian.Uint32(data[pos:]))
+		}
+		pos += w
+	}
+	rest := uint64(len(data) - pos)
+	it := scanItem{n: int64(n), start: pos}
+	switch h.class {
+	case mpFixArray, mpArray:
+		it.class = itemArray
+	case mpFixMap, mpMap:
+		it.class = itemMap
+		n *= 2
+	case mpExt:
+		it.class = itemBytes
+		n++ // the extension's type byte
+	default:
+		switch {
+		case c == 0xc0:
+			it.class = itemNil
+		case c >= 0xd4 && c <= 0xd8: // fixext
+			it.class = itemBytes
+		case h.text:
+			it.class = itemText
+		case h.class == mpLen:
+			it.class = itemBytes
+		default:
+			it.class = itemScalar
+		}
+		if n > rest {
+			return scanItem{}, msgpackShort(pos, n, int(rest))
+		}
+		s.pos = pos + int(n)
+		return it, nil
+	}
+	if n > rest {
+		return scanItem{}, msgpackShort(pos, n, int(rest))
+	}
+	if it.class == itemBytes {
+		pos += int(n)
+	}
+	s.pos = pos
+	return it, nil
 }
 
 // Classes of MessagePack headers.
@@ -105,7 +120,10 @@ const (
 	mpMap             // an n-byte count, then that many pairs
 )
 
-type mpHead struct{ class, n uint8 }
+type mpHead struct {
+	class, n uint8
+	text     bool // a string, whose payload may name a struct field
+}
 
 // msgpackHeads classifies every first byte of a MessagePack value.
 var msgpackHeads = func() (t [256]mpHead) {
@@ -114,41 +132,47 @@ var msgpackHeads = func() (t [256]mpHead) {
 		switch {
 		case c <= 0x7f || c >= 0xe0 || c >= 0xc0 && c <= 0xc3:
 		case c <= 0x8f:
-			h = mpHead{mpFixMap, uint8(c & 0x0f)}
+			h = mpHead{mpFixMap, uint8(c & 0x0f), false}
 		case c <= 0x9f:
-			h = mpHead{mpFixArray, uint8(c & 0x0f)}
+			h = mpHead{mpFixArray, uint8(c & 0x0f), false}
 		case c <= 0xbf:
-			h = mpHead{mpFixed, uint8(c & 0x1f)}
-		case c == 0xc4 || c == 0xd9:
-			h = mpHead{mpLen, 1}
-		case c == 0xc5 || c == 0xda:
-			h = mpHead{mpLen, 2}
-		case c == 0xc6 || c == 0xdb:
-			h = mpHead{mpLen, 4}
+			h = mpHead{mpFixed, uint8(c & 0x1f), true}
+		case c == 0xc4:
+			h = mpHead{mpLen, 1, false}
+		case c == 0xc5:
+			h = mpHead{mpLen, 2, false}
+		case c == 0xc6:
+			h = mpHead{mpLen, 4, false}
+		case c == 0xd9:
+			h = mpHead{mpLen, 1, true}
+		case c == 0xda:
+			h = mpHead{mpLen, 2, true}
+		case c == 0xdb:
+			h = mpHead{mpLen, 4, true}
 		case c == 0xc7:
-			h = mpHead{mpExt, 1}
+			h = mpHead{mpExt, 1, false}
 		case c == 0xc8:
-			h = mpHead{mpExt, 2}
+			h = mpHead{mpExt, 2, false}
 		case c == 0xc9:
-			h = mpHead{mpExt, 4}
+			h = mpHead{mpExt, 4, false}
 		case c == 0xca:
-			h = mpHead{mpFixed, 4}
+			h = mpHead{mpFixed, 4, false}
 		case c == 0xcb:
-			h = mpHead{mpFixed, 8}
+			h = mpHead{mpFixed, 8, false}
 		case c >= 0xcc && c <= 0xcf:
-			h = mpHead{mpFixed, 1 << (c - 0xcc)}
+			h = mpHead{mpFixed, 1 << (c - 0xcc), false}
 		case c >= 0xd0 && c <= 0xd3:
-			h = mpHead{mpFixed, 1 << (c - 0xd0)}
+			h = mpHead{mpFixed, 1 << (c - 0xd0), false}
 		case c >= 0xd4 && c <= 0xd8:
-			h = mpHead{mpFixed, 1 + 1<<(c-0xd4)}
+			h = mpHead{mpFixed, 1 + 1<<(c-0xd4), false}
 		case c == 0xdc:
-			h = mpHead{mpArray, 2}
+			h = mpHead{mpArray, 2, false}
 		case c == 0xdd:
-			h = mpHead{mpArray, 4}
+			h = mpHead{mpArray, 4, false}
 		case c == 0xde:
-			h = mpHead{mpMap, 2}
+			h = mpHead{mpMap, 2, false}
 		case c == 0xdf:
-			h = mpHead{mpMap, 4}
+			h = mpHead{mpMap, 4, false}
 		}
 		t[c] = h
 	}

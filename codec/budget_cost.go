@@ -1,0 +1,240 @@
+package codec
+
+import (
+	"reflect"
+	"sync"
+)
+
+// The cost of a Go type: what decoding one input item into a value of that
+// type allocates, as the decode budget's pre-scans charge it. One fact, one
+// place: every codec's pre-scan that needs the size of what it builds asks
+// these functions (elemCost, mapEntryCost, the any* constants) rather than
+// reflect.Type.Size directly, so that the allowances measured for the
+// libraries' overheads live here only.
+//
+// The figures were measured with runtime.MemStats.TotalAlloc around msgpack
+// v5.4.1 and cbor v2.9.6 decodes on Go 1.26 (see budget_mc_test.go, which
+// checks that no accepted input allocates more than its estimate says).
+
+// Allowances for what the libraries build for an interface-typed target
+// (any, and types decoded by their own methods, whose allocations the
+// pre-scans cannot see and charge as an interface would be filled).
+const (
+	// anyScalarCost: a number or bool boxed in an interface.
+	anyScalarCost = 16
+	// anyHeaderCost: a string, slice or map header boxed in an interface,
+	// on top of its contents.
+	anyHeaderCost = 48
+	// anyElemCost: one element of the []any the libraries build.
+	anyElemCost = 16
+	// anyEntryCost: one entry of the map[string]any or map[any]any the
+	// libraries build: key and value interfaces, in a table that may
+	// have doubled once.
+	anyEntryCost = 2 * 2 * 16
+)
+
+// decodeTargetType is the type a library decodes into when given v: the
+// pointee of a pointer, seen through interfaces that already hold a
+// pointer (json and msgpack fill what such an interface points to). For
+// anything else the library fails or fills an interface, and the type is
+// that of an interface.
+func decodeTargetType(v any) reflect.Type {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		e := rv.Elem()
+		if e.Kind() != reflect.Interface || e.IsNil() || e.Elem().Kind() != reflect.Pointer {
+			return e.Type()
+		}
+		rv = e.Elem()
+	}
+	return anyType
+}
+
+var anyType = reflect.TypeFor[any]()
+
+// elemCost is what one element of a slice of t costs: its size, at least
+// one byte, so that a slice of empty structs is still charged for the time
+// its elements take.
+func elemCost(t reflect.Type) int64 {
+	return max(int64(t.Size()), 1)
+}
+
+// mapEntryCost is what one entry of a map[k]v costs once built: Go's
+// swiss tables hold key, value and a control byte per slot at a load of at
+// most 7/8, and a map filled beyond its size hint doubles, leaving the old
+// table as garbage, so an entry is charged twice its slot and a word.
+func mapEntryCost(k, v reflect.Type) int64 {
+	return 2*(int64(k.Size())+int64(v.Size())+1) + 8
+}
+
+// costKind says how a pre-scan charges input decoded into a type.
+type costKind uint8
+
+const (
+	costScalar  costKind = iota // numbers, bools: nothing beyond the value
+	costString                  // string, []byte: the payload's length
+	costSlice                   // a slice: elements of size, then each element
+	costArray                   // an array: its elements, held in place
+	costMap                     // a map: entries of size, then keys and values
+	costPointer                 // a pointer: its pointee when the input is not nil
+	costStruct                  // a struct: fields by name or, from an array, in order
+	costAny                     // an interface or a type with its own decoder
+	costWorst                   // unknown: every item at the plan's worst cost
+)
+
+// A costNode is the cost of one Go type. Nodes of recursive types refer to
+// each other: the graph follows the type's own.
+type costNode struct {
+	kind costKind
+	// size is an element's cost (costSlice), the pointee's (costPointer)
+	// or an entry's (costMap).
+	size int64
+	elem *costNode // slice, array and pointer elements, map values
+	key  *costNode // map keys
+	// Struct fields: by the name the library matches (names two fields
+	// share map to the worst node), by integer key (cbor's keyasint), and
+	// in the order an array fills them.
+	fields    map[string]*costNode
+	intFields map[int64]*costNode
+	list      []*costNode
+	// fold: the library also matches field names case-insensitively.
+	fold bool
+	// fixed is what filling a struct allocates whatever its fields: the
+	// structs it inlines through pointers.
+	fixed int64
+}
+
+// worstNode stands for input the pre-scan cannot place in the type: every
+// item is charged the plan's worst cost.
+var worstNode = &costNode{kind: costWorst}
+
+// A costPlan is the cost graph of a decode target's type.
+type costPlan struct {
+	root *costNode
+	// worst is the largest cost one item can have anywhere in the type
+	// (element, pointee, map entry, interface item): what unknown input
+	// is charged per item.
+	worst int64
+}
+
+// A costNaming tells a cost plan how one codec's library treats types:
+// which decode by methods of their own, and under which name or integer
+// key it fills a struct field.
+type costNaming struct {
+	// decMethods is the dialect's: t decodes by its own methods.
+	decMethods func(t reflect.Type) bool
+	// classify is the dialect's.
+	classify func(sf reflect.StructField) fieldClass
+	// name returns the key field sf is filled from, and an integer key if
+	// the library also (or only) matches one.
+	name func(sf reflect.StructField) (name string, intKey int64, hasInt bool)
+	// fold: names also match case-insensitively.
+	fold bool
+}
+
+// A costPlans caches the cost plans of one codec, per type.
+type costPlans struct {
+	naming *costNaming
+	plans  sync.Map // map[reflect.Type]*costPlan
+}
+
+// plan returns the cost plan of decoding into a value of type t.
+func (cp *costPlans) plan(t reflect.Type) *costPlan {
+	if p, ok := cp.plans.Load(t); ok {
+		return p.(*costPlan)
+	}
+	b := costBuilder{naming: cp.naming, nodes: map[reflect.Type]*costNode{}}
+	p := &costPlan{root: b.node(t), worst: anyEntryCost}
+	for _, n := range b.nodes {
+		p.worst = max(p.worst, n.size)
+	}
+	p.worst += anyHeaderCost
+	actual, _ := cp.plans.LoadOrStore(t, p)
+	return actual.(*costPlan)
+}
+
+type costBuilder struct {
+	naming *costNaming
+	nodes  map[reflect.Type]*costNode
+}
+
+func (b *costBuilder) node(t reflect.Type) *costNode {
+	if n, ok := b.nodes[t]; ok {
+		return n
+	}
+	n := &costNode{}
+	b.nodes[t] = n
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && b.naming.decMethods(t) {
+		n.kind = costAny
+		return n
+	}
+	switch t.Kind() {
+	case reflect.String:
+		n.kind = costString
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			n.kind = costString
+			break
+		}
+		n.kind, n.size, n.elem = costSlice, elemCost(t.Elem()), b.node(t.Elem())
+	case reflect.Array:
+		n.kind, n.elem = costArray, b.node(t.Elem())
+	case reflect.Map:
+		n.kind, n.size = costMap, mapEntryCost(t.Key(), t.Elem())
+		n.key, n.elem = b.node(t.Key()), b.node(t.Elem())
+	case reflect.Pointer:
+		n.kind, n.size, n.elem = costPointer, elemCost(t.Elem()), b.node(t.Elem())
+	case reflect.Struct:
+		n.kind, n.fold = costStruct, b.naming.fold
+		n.fields, n.intFields = map[string]*costNode{}, map[int64]*costNode{}
+		b.fields(n, t, map[reflect.Type]bool{})
+	case reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		n.kind = costAny
+	default:
+		n.kind = costScalar
+	}
+	return n
+}
+
+// fields adds the fields of struct type t, and of the structs it inlines,
+// to n. A name two fields share maps to the worst node: which of them the
+// library fills is not this plan's guess to make.
+func (b *costBuilder) fields(n *costNode, t reflect.Type, inlining map[reflect.Type]bool) {
+	if inlining[t] {
+		return
+	}
+	inlining[t] = true
+	defer delete(inlining, t)
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		switch b.naming.classify(sf) {
+		case classSkip:
+			continue
+		case classInline:
+			ft := sf.Type
+			for ft.Kind() == reflect.Pointer {
+				// The library allocates an inlined pointer's struct
+				// for whichever of its fields the input fills.
+				ft = ft.Elem()
+				n.fixed += elemCost(ft)
+			}
+			b.fields(n, ft, inlining)
+			continue
+		}
+		fn := b.node(sf.Type)
+		name, ik, hasInt := b.naming.name(sf)
+		if _, dup := n.fields[name]; dup {
+			n.fields[name] = worstNode
+		} else {
+			n.fields[name] = fn
+		}
+		if hasInt {
+			if _, dup := n.intFields[ik]; dup {
+				n.intFields[ik] = worstNode
+			} else {
+				n.intFields[ik] = fn
+			}
+		}
+		n.list = append(n.list, fn)
+	}
+}

@@ -1,0 +1,273 @@
+package codec
+
+import "strings"
+
+// The pre-scan of the self-describing formats (msgpack, CBOR): before the
+// library decodes anything, walk the input alongside the cost plan of the
+// target's type, add up what decoding it would allocate (a slice's
+// elements, a map's entries, a string's bytes, a pointee, what an interface
+// gets) and refuse it with a *BudgetError as soon as that exceeds the
+// budget, or as soon as it nests deeper than the budget allows. The whole
+// input is walked once, from the top, so the limits hold across the
+// codec's re-entries into the library through slots and boxes, which
+// restart the library's own counts.
+
+// itemClass is what a format's header announces.
+type itemClass uint8
+
+const (
+	itemScalar itemClass = iota // a number, bool or other fixed value
+	itemInt                     // an integer whose value is in ival
+	itemNil                     // nil, null, undefined
+	itemText                    // a string of n bytes at start (start < 0: chunked)
+	itemBytes                   // binary or extension data of n bytes
+	itemArray                   // n items follow (n < 0: until a break)
+	itemMap                     // n pairs follow (n < 0: until a break)
+	itemTag                     // one item follows (CBOR tags)
+	itemBreak                   // the end of an indefinite-length item
+)
+
+type scanItem struct {
+	class itemClass
+	n     int64
+	start int
+	ival  int64
+}
+
+// A budgetScan is one pre-scan of one input.
+type budgetScan struct {
+	data []byte
+	pos  int
+	// format is the input's; see head.
+	format   scanFormat
+	codec    string
+	worst    int64
+	cost     int64
+	max      int64
+	depth    int
+	maxDepth int
+}
+
+type scanFormat uint8
+
+const (
+	scanMsgpack scanFormat = iota
+	scanCBOR
+)
+
+// head reads the header at pos and moves pos past it and past any payload
+// bytes it announces (not past contained items). It switches rather than
+// calls a function value, so that the scan stays on the stack.
+func (s *budgetScan) head() (scanItem, error) {
+	if s.format == scanCBOR {
+		return cborHead(s)
+	}
+	return msgpackHead(s)
+}
+
+// scanBudget pre-scans the first value in data as decoded into a value
+// whose type plan describes, under budget b.
+func scanBudget(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) error {
+	s := budgetScan{
+		data: data, format: format, codec: codec,
+		worst: plan.worst, max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
+	}
+	return s.value(plan.root)
+}
+
+func (s *budgetScan) charge(c int64) error {
+	s.cost += c
+	if s.cost > s.max {
+		return &BudgetError{Codec: s.codec, Limit: "allocation", Max: s.max, Need: s.cost}
+	}
+	return nil
+}
+
+func (s *budgetScan) enter() error {
+	s.depth++
+	if s.depth > s.maxDepth {
+		return &BudgetError{Codec: s.codec, Limit: "depth", Max: int64(s.maxDepth), Need: int64(s.depth)}
+	}
+	return nil
+}
+
+func (s *budgetScan) value(n *costNode) error {
+	it, err := s.head()
+	if err != nil {
+		return err
+	}
+	return s.item(n, it)
+}
+
+// item charges the item whose header is it, and what it contains, as
+// decoded into n.
+func (s *budgetScan) item(n *costNode, it scanItem) error {
+	for n.kind == costPointer {
+		if it.class == itemNil {
+			return nil
+		}
+		if err := s.charge(n.size); err != nil {
+			return err
+		}
+		n = n.elem
+	}
+	if n.kind == costWorst {
+		if err := s.charge(s.worst); err != nil {
+			return err
+		}
+	}
+	switch it.class {
+	case itemScalar, itemInt:
+		if n.kind == costAny {
+			return s.charge(anyScalarCost)
+		}
+	case itemText, itemBytes:
+		c := it.n
+		if n.kind == costAny {
+			c += anyHeaderCost
+		}
+		return s.charge(c)
+	case itemTag:
+		if n.kind == costAny {
+			if err := s.charge(anyHeaderCost); err != nil {
+				return err
+			}
+		}
+		if err := s.enter(); err != nil {
+			return err
+		}
+		err := s.value(n)
+		s.depth--
+		return err
+	case itemArray:
+		return s.array(n, it.n)
+	case itemMap:
+		return s.mapping(n, it.n)
+	}
+	return nil
+}
+
+func (s *budgetScan) array(n *costNode, count int64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	var per int64 // charged per element of an indefinite-length array
+	elem, list := worstNode, []*costNode(nil)
+	var err error
+	switch n.kind {
+	case costSlice:
+		elem, per = n.elem, 2*n.size // append doubles
+		if count > 0 {
+			err = s.charge(count * n.size)
+		}
+	case costArray:
+		elem = n.elem
+	case costAny:
+		elem, per = n, 2*anyElemCost
+		err = s.charge(anyHeaderCost + max(count, 0)*anyElemCost)
+	case costStruct:
+		err = s.charge(n.fixed)
+		if count == int64(len(n.list)) {
+			list = n.list
+		}
+	}
+	for i := 0; err == nil && (count < 0 || int64(i) < count); i++ {
+		var it scanItem
+		if it, err = s.head(); err != nil {
+			break
+		}
+		if count < 0 {
+			if it.class == itemBreak {
+				break
+			}
+			if err = s.charge(per); err != nil {
+				break
+			}
+		}
+		e := elem
+		if list != nil {
+			e = list[i]
+		}
+		err = s.item(e, it)
+	}
+	s.depth--
+	return err
+}
+
+func (s *budgetScan) mapping(n *costNode, count int64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	var per int64 // charged per entry
+	key, val := worstNode, worstNode
+	var err error
+	switch n.kind {
+	case costMap:
+		key, val, per = n.key, n.elem, n.size
+	case costAny:
+		key, val, per = n, n, anyEntryCost
+		err = s.charge(anyHeaderCost)
+	case costStruct:
+		err = s.charge(n.fixed)
+	}
+	for i := int64(0); err == nil && (count < 0 || i < count); i++ {
+		var it scanItem
+		if it, err = s.head(); err != nil {
+			break
+		}
+		if count < 0 && it.class == itemBreak {
+			break
+		}
+		if err = s.charge(per); err != nil {
+			break
+		}
+		v := val
+		if n.kind == costStruct {
+			v = s.field(n, it)
+			if it.class == itemText {
+				err = s.charge(it.n)
+			} else {
+				err = s.item(worstNode, it)
+			}
+		} else {
+			err = s.item(key, it)
+		}
+		if err == nil {
+			err = s.value(v)
+		}
+	}
+	s.depth--
+	return err
+}
+
+// field returns the node of the field of struct n that key names, or the
+// worst node if the scan cannot tell which (the library then skips the
+// value, or fills a field this scan does not know of).
+func (s *budgetScan) field(n *costNode, key scanItem) *costNode {
+	switch {
+	case key.class == itemInt:
+		if f, ok := n.intFields[key.ival]; ok {
+			return f
+		}
+	case key.class == itemText && key.start >= 0:
+		name := s.data[key.start : key.start+int(key.n)]
+		if f, ok := n.fields[string(name)]; ok {
+			return f
+		}
+		if n.fold {
+			var match *costNode
+			for fname, f := range n.fields {
+				if strings.EqualFold(fname, string(name)) {
+					if match != nil {
+						return worstNode
+					}
+					match = f
+				}
+			}
+			if match != nil {
+				return match
+			}
+		}
+	}
+	return worstNode
+}
