@@ -22,15 +22,25 @@ import (
 const (
 	// anyScalarCost: a number or bool boxed in an interface.
 	anyScalarCost = 16
-	// anyHeaderCost: a string, slice or map header boxed in an interface,
-	// on top of its contents.
-	anyHeaderCost = 48
+	// anyHeaderCost: a string or slice header boxed in an interface, on
+	// top of its contents.
+	anyHeaderCost = 32
 	// anyElemCost: one element of the []any the libraries build.
 	anyElemCost = 16
 	// anyEntryCost: one entry of the map[string]any or map[any]any the
-	// libraries build: key and value interfaces, in a table that may
-	// have doubled once.
-	anyEntryCost = 2 * 2 * 16
+	// libraries build beyond the first eight: key and value interfaces,
+	// in a table that may have doubled once (see mapEntryCost).
+	anyEntryCost = 2*(16+16+1) + 8 + 2*16
+	// anyGrowEntryCost: the same built without a size hint (see
+	// mapGrowEntryCost), as cbor builds them.
+	anyGrowEntryCost = 5*(16+16+1) + 8 + 2*16
+	// reentryCost: a value of a recursive type, which the codecs decode
+	// through a slot every few levels: each slot re-enters the library,
+	// whose decoder state costs some 500 bytes.
+	reentryCost = 96
+	// anyMapCost: such a map however few its entries (see mapFixedCost),
+	// and the temporaries cbor makes per map (measured: 26 bytes).
+	anyMapCost = mapHeaderCost + (8*(16+16)+8)*9/8 + 64
 )
 
 // decodeTargetType is the type a library decodes into when given v: the
@@ -52,6 +62,26 @@ func decodeTargetType(v any) reflect.Type {
 
 var anyType = reflect.TypeFor[any]()
 
+// decodeFixedCost is what one Unmarshal allocates whatever its input: the
+// library's decoder state and the codec's own.
+const decodeFixedCost = 16 << 10
+
+// allocSize is what an allocation of n bytes takes from the heap: Go
+// rounds small objects up to a size class (classes are at most 1/8 apart,
+// the smallest 16 bytes once tiny objects are packed) and large ones to
+// whole 8 KiB pages.
+func allocSize(n int64) int64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 16:
+		return 16
+	case n <= 32<<10:
+		return n + n/8
+	}
+	return (n + 8<<10 - 1) &^ (8<<10 - 1)
+}
+
 // elemCost is what one element of a slice of t costs: its size, at least
 // one byte, so that a slice of empty structs is still charged for the time
 // its elements take.
@@ -59,13 +89,37 @@ func elemCost(t reflect.Type) int64 {
 	return max(int64(t.Size()), 1)
 }
 
-// mapEntryCost is what one entry of a map[k]v costs once built: Go's
-// swiss tables hold key, value and a control byte per slot at a load of at
-// most 7/8, and a map filled beyond its size hint doubles, leaving the old
-// table as garbage, so an entry is charged twice its slot and a word.
+// mapEntryCost is what one entry of a map[k]v costs beyond the first
+// eight (mapFixedCost holds those): Go's swiss tables
+// hold key, value and a control byte per slot at a load of at most 7/8, and
+// a map filled beyond its size hint doubles, leaving the old table as
+// garbage, so an entry is charged twice its slot and a word; and the
+// libraries decode each key and value into a temporary they allocate
+// (reflect.New) before storing them.
 func mapEntryCost(k, v reflect.Type) int64 {
-	return 2*(int64(k.Size())+int64(v.Size())+1) + 8
+	return 2*(int64(k.Size())+int64(v.Size())+1) + 8 + allocSize(int64(k.Size())) + allocSize(int64(v.Size()))
 }
+
+// mapGrowEntryCost is mapEntryCost for a map built without a size hint
+// (cbor's map[any]any, indefinite-length maps): it doubles as it fills,
+// and the tables it outgrew, garbage, add up to about its final size, so
+// an entry is charged five slots.
+func mapGrowEntryCost(k, v reflect.Type) int64 {
+	return 5*(int64(k.Size())+int64(v.Size())+1) + 8 + allocSize(int64(k.Size())) + allocSize(int64(v.Size()))
+}
+
+// mapFixedCost is what a map[k]v costs however few its entries: its
+// header and a first group of eight slots.
+func mapFixedCost(k, v reflect.Type) int64 {
+	return mapHeaderCost + allocSize(8*(int64(k.Size())+int64(v.Size()))+8)
+}
+
+// mapHeaderCost is a map's header (internal/runtime/maps.Map, 48 bytes on
+// 64-bit platforms), rounded up.
+const mapHeaderCost = 64
+
+// mapSmall is how many entries a map's first group holds.
+const mapSmall = 8
 
 // costKind says how a pre-scan charges input decoded into a type.
 type costKind uint8
@@ -87,8 +141,11 @@ const (
 type costNode struct {
 	kind costKind
 	// size is an element's cost (costSlice), the pointee's (costPointer)
-	// or an entry's (costMap).
-	size int64
+	// or an entry's (costMap; grow without a size hint).
+	size, grow int64
+	// recursive: the type contains itself, and the codecs decode it
+	// through slots that re-enter the library.
+	recursive bool
 	elem *costNode // slice, array and pointer elements, map values
 	key  *costNode // map keys
 	// Struct fields: by the name the library matches (names two fields
@@ -99,8 +156,9 @@ type costNode struct {
 	list      []*costNode
 	// fold: the library also matches field names case-insensitively.
 	fold bool
-	// fixed is what filling a struct allocates whatever its fields: the
-	// structs it inlines through pointers.
+	// fixed is what a map costs however few its entries, or what filling
+	// a struct allocates whatever its fields: the structs it inlines
+	// through pointers.
 	fixed int64
 }
 
@@ -143,10 +201,10 @@ func (cp *costPlans) plan(t reflect.Type) *costPlan {
 	if p, ok := cp.plans.Load(t); ok {
 		return p.(*costPlan)
 	}
-	b := costBuilder{naming: cp.naming, nodes: map[reflect.Type]*costNode{}}
-	p := &costPlan{root: b.node(t), worst: anyEntryCost}
+	b := costBuilder{naming: cp.naming, nodes: map[reflect.Type]*costNode{}, building: map[reflect.Type]bool{}}
+	p := &costPlan{root: b.node(t), worst: anyMapCost + reentryCost}
 	for _, n := range b.nodes {
-		p.worst = max(p.worst, n.size)
+		p.worst = max(p.worst, n.size, n.grow, n.fixed)
 	}
 	p.worst += anyHeaderCost
 	actual, _ := cp.plans.LoadOrStore(t, p)
@@ -154,16 +212,22 @@ func (cp *costPlans) plan(t reflect.Type) *costPlan {
 }
 
 type costBuilder struct {
-	naming *costNaming
-	nodes  map[reflect.Type]*costNode
+	naming   *costNaming
+	nodes    map[reflect.Type]*costNode
+	building map[reflect.Type]bool
 }
 
 func (b *costBuilder) node(t reflect.Type) *costNode {
 	if n, ok := b.nodes[t]; ok {
+		if b.building[t] {
+			n.recursive = true
+		}
 		return n
 	}
 	n := &costNode{}
 	b.nodes[t] = n
+	b.building[t] = true
+	defer delete(b.building, t)
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && b.naming.decMethods(t) {
 		n.kind = costAny
 		return n
@@ -180,7 +244,8 @@ func (b *costBuilder) node(t reflect.Type) *costNode {
 	case reflect.Array:
 		n.kind, n.elem = costArray, b.node(t.Elem())
 	case reflect.Map:
-		n.kind, n.size = costMap, mapEntryCost(t.Key(), t.Elem())
+		n.kind, n.size, n.fixed = costMap, mapEntryCost(t.Key(), t.Elem()), mapFixedCost(t.Key(), t.Elem())
+		n.grow = mapGrowEntryCost(t.Key(), t.Elem())
 		n.key, n.elem = b.node(t.Key()), b.node(t.Elem())
 	case reflect.Pointer:
 		n.kind, n.size, n.elem = costPointer, elemCost(t.Elem()), b.node(t.Elem())

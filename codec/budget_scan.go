@@ -66,13 +66,15 @@ func (s *budgetScan) head() (scanItem, error) {
 }
 
 // scanBudget pre-scans the first value in data as decoded into a value
-// whose type plan describes, under budget b.
-func scanBudget(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) error {
+// whose type plan describes, under budget b, and returns the allocation it
+// estimates, starting from the libraries' fixed cost per call.
+func scanBudget(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) (int64, error) {
 	s := budgetScan{
-		data: data, format: format, codec: codec,
+		data: data, format: format, codec: codec, cost: decodeFixedCost,
 		worst: plan.worst, max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
 	}
-	return s.value(plan.root)
+	err := s.value(plan.root)
+	return s.cost, err
 }
 
 func (s *budgetScan) charge(c int64) error {
@@ -106,13 +108,17 @@ func (s *budgetScan) item(n *costNode, it scanItem) error {
 		if it.class == itemNil {
 			return nil
 		}
-		if err := s.charge(n.size); err != nil {
+		if err := s.charge(allocSize(n.size)); err != nil {
 			return err
 		}
 		n = n.elem
 	}
-	if n.kind == costWorst {
-		if err := s.charge(s.worst); err != nil {
+	if n.kind == costWorst || n.recursive && it.class != itemNil {
+		c := s.worst
+		if n.recursive {
+			c = reentryCost
+		}
+		if err := s.charge(c); err != nil {
 			return err
 		}
 	}
@@ -122,7 +128,7 @@ func (s *budgetScan) item(n *costNode, it scanItem) error {
 			return s.charge(anyScalarCost)
 		}
 	case itemText, itemBytes:
-		c := it.n
+		c := allocSize(it.n)
 		if n.kind == costAny {
 			c += anyHeaderCost
 		}
@@ -158,13 +164,13 @@ func (s *budgetScan) array(n *costNode, count int64) error {
 	case costSlice:
 		elem, per = n.elem, 2*n.size // append doubles
 		if count > 0 {
-			err = s.charge(count * n.size)
+			err = s.charge(s.sliceCost(count, n.size))
 		}
 	case costArray:
 		elem = n.elem
 	case costAny:
 		elem, per = n, 2*anyElemCost
-		err = s.charge(anyHeaderCost + max(count, 0)*anyElemCost)
+		err = s.charge(anyHeaderCost + allocSize(max(count, 0)*anyElemCost))
 	case costStruct:
 		err = s.charge(n.fixed)
 		if count == int64(len(n.list)) {
@@ -194,22 +200,38 @@ func (s *budgetScan) array(n *costNode, count int64) error {
 	return err
 }
 
+// sliceCost is what a slice of count elements of size costs. msgpack
+// v5.4.1 makes a slice of count elements and appends it to the target's
+// (growSliceValue), allocating it twice.
+func (s *budgetScan) sliceCost(count, size int64) int64 {
+	c := allocSize(count * size)
+	if s.format == scanMsgpack {
+		c *= 2
+	}
+	return c
+}
+
 func (s *budgetScan) mapping(n *costNode, count int64) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	var per int64 // charged per entry
+	var per, fixed int64 // charged per entry beyond the first eight, and once
 	key, val := worstNode, worstNode
-	var err error
 	switch n.kind {
 	case costMap:
-		key, val, per = n.key, n.elem, n.size
+		key, val, per, fixed = n.key, n.elem, n.size, n.fixed
+		if count < 0 {
+			per = n.grow
+		}
 	case costAny:
-		key, val, per = n, n, anyEntryCost
-		err = s.charge(anyHeaderCost)
+		key, val, per, fixed = n, n, anyEntryCost, anyMapCost
+		if count < 0 || s.format == scanCBOR {
+			per = anyGrowEntryCost // cbor gives map[any]any no size hint
+		}
 	case costStruct:
-		err = s.charge(n.fixed)
+		fixed = n.fixed
 	}
+	err := s.charge(fixed)
 	for i := int64(0); err == nil && (count < 0 || i < count); i++ {
 		var it scanItem
 		if it, err = s.head(); err != nil {
@@ -218,8 +240,10 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 		if count < 0 && it.class == itemBreak {
 			break
 		}
-		if err = s.charge(per); err != nil {
-			break
+		if i >= mapSmall {
+			if err = s.charge(per); err != nil {
+				break
+			}
 		}
 		v := val
 		if n.kind == costStruct {

@@ -39,7 +39,7 @@ var errCBORMalformed = errors.New("codec: cbor: malformed")
 // type t (see scanBudget): the allocation it makes and its nesting must be
 // within b. Malformed input passes, for cbor to refuse it.
 func checkCBOR(data []byte, t reflect.Type, b Budget) error {
-	err := scanBudget("cbor", scanCBOR, data, cborCosts.plan(t), b)
+	_, err := scanBudget("cbor", scanCBOR, data, cborCosts.plan(t), b)
 	if err == errCBORMalformed {
 		return nil
 	}

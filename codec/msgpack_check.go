@@ -39,7 +39,8 @@ var msgpackCosts = costPlans{naming: &costNaming{
 // and maps by the declared length before reading them (a 5-byte array
 // header can ask for four billion elements).
 func checkMsgpack(data []byte, t reflect.Type, b Budget) error {
-	return scanBudget("msgpack", scanMsgpack, data, msgpackCosts.plan(t), b)
+	_, err := scanBudget("msgpack", scanMsgpack, data, msgpackCosts.plan(t), b)
+	return err
 }
 
 func msgpackHead(s *budgetScan) (scanItem, error) {
