@@ -146,8 +146,8 @@ type costNode struct {
 	// recursive: the type contains itself, and the codecs decode it
 	// through slots that re-enter the library.
 	recursive bool
-	elem *costNode // slice, array and pointer elements, map values
-	key  *costNode // map keys
+	elem      *costNode // slice, array and pointer elements, map values
+	key       *costNode // map keys
 	// Struct fields: by the name the library matches (names two fields
 	// share map to the worst node), by integer key (cbor's keyasint), and
 	// in the order an array fills them.

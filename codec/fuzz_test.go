@@ -1,7 +1,9 @@
 package codec
 
 import (
+	"reflect"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,6 +47,14 @@ func fuzzUnmarshal(f *testing.F, c Codec) {
 	})
 }
 
+// decodeWarmed holds the warmKeys checkDecodeBudget has decoded once.
+var decodeWarmed sync.Map
+
+type warmKey struct {
+	codec string
+	t     reflect.Type
+}
+
 // The time oracle's bound on one Unmarshal of n bytes: decodeTimeBase
 // plus decodeTimePerByte·n. The codecs decode at 10-100 ns a byte on this
 // 2-core machine, some ten times slower under -race with six other test
@@ -63,11 +73,16 @@ const (
 // every goroutine's allocation; fuzz workers are separate processes and
 // this runs no goroutines of its own, so the noise is the runtime's own
 // and far below AllocSlack) or takes longer than the time oracle's bound.
-// It returns the target and Unmarshal's error. The gob fuzz target calls
-// it too.
+// What a codec builds once per type (views, slots, the libraries' type
+// caches) is not the input's doing: the first decode into each type is a
+// warm-up and not measured. It returns the target and Unmarshal's error.
+// The gob fuzz target calls it too.
 func checkDecodeBudget(t *testing.T, c Codec, data []byte, newTarget func() any) (any, error) {
 	t.Helper()
 	dst := newTarget()
+	if _, warm := decodeWarmed.LoadOrStore(warmKey{c.Name(), reflect.TypeOf(dst)}, true); !warm {
+		_ = c.Unmarshal(data, newTarget())
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
