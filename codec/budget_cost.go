@@ -151,15 +151,24 @@ type costNode struct {
 	// Struct fields: by the name the library matches (names two fields
 	// share map to the worst node), by integer key (cbor's keyasint), and
 	// in the order an array fills them.
-	fields    map[string]*costNode
+	fields    map[string]int // index into named, which the node's map keys find
 	intFields map[int64]*costNode
 	list      []*costNode
+	// named holds the fields in order under their names: libraries write
+	// fields in order, so the scan tries the field after the last one
+	// found before it looks a name up.
+	named []namedCost
 	// fold: the library also matches field names case-insensitively.
 	fold bool
 	// fixed is what a map costs however few its entries, or what filling
 	// a struct allocates whatever its fields: the structs it inlines
 	// through pointers.
 	fixed int64
+}
+
+type namedCost struct {
+	name string
+	node *costNode
 }
 
 // worstNode stands for input the pre-scan cannot place in the type: every
@@ -251,7 +260,7 @@ func (b *costBuilder) node(t reflect.Type) *costNode {
 		n.kind, n.size, n.elem = costPointer, elemCost(t.Elem()), b.node(t.Elem())
 	case reflect.Struct:
 		n.kind, n.fold = costStruct, b.naming.fold
-		n.fields, n.intFields = map[string]*costNode{}, map[int64]*costNode{}
+		n.fields, n.intFields = map[string]int{}, map[int64]*costNode{}
 		b.fields(n, t, map[reflect.Type]bool{})
 	case reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 		n.kind = costAny
@@ -288,10 +297,11 @@ func (b *costBuilder) fields(n *costNode, t reflect.Type, inlining map[reflect.T
 		}
 		fn := b.node(sf.Type)
 		name, ik, hasInt := b.naming.name(sf)
-		if _, dup := n.fields[name]; dup {
-			n.fields[name] = worstNode
+		if i, dup := n.fields[name]; dup {
+			n.named[i].node = worstNode
 		} else {
-			n.fields[name] = fn
+			n.fields[name] = len(n.named)
+			n.named = append(n.named, namedCost{name, fn})
 		}
 		if hasInt {
 			if _, dup := n.intFields[ik]; dup {

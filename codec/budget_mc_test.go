@@ -290,3 +290,31 @@ func TestWithBudget(t *testing.T) {
 		assert.EqualValues(t, 2, berr.Max)
 	}
 }
+
+// BenchmarkBudgetScan measures the pre-scan alone on the benchmarks'
+// product, to set beside BenchmarkCodecUnmarshal in benchmarks/: the scan
+// must stay a small fraction of a decode.
+func BenchmarkBudgetScan(b *testing.B) {
+	p := fixtures.NewProduct(42, 20)
+	p.Render(64 << 10)
+	for _, tc := range []struct {
+		c      Codec
+		format scanFormat
+		plans  *costPlans
+	}{{Msgpack, scanMsgpack, &msgpackCosts}, {CBOR, scanCBOR, &cborCosts}} {
+		data, err := tc.c.Marshal(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plan := tc.plans.plan(reflect.TypeFor[fixtures.Product]())
+		b.Run(tc.c.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := scanBudget(tc.c.Name(), tc.format, data, plan, Budget{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

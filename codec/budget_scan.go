@@ -232,6 +232,7 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 		fixed = n.fixed
 	}
 	err := s.charge(fixed)
+	next := 0 // the struct field expected next
 	for i := int64(0); err == nil && (count < 0 || i < count); i++ {
 		var it scanItem
 		if it, err = s.head(); err != nil {
@@ -247,7 +248,7 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 		}
 		v := val
 		if n.kind == costStruct {
-			v = s.field(n, it)
+			v, next = s.field(n, it, next)
 			if it.class == itemText {
 				err = s.charge(it.n)
 			} else {
@@ -266,32 +267,36 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 
 // field returns the node of the field of struct n that key names, or the
 // worst node if the scan cannot tell which (the library then skips the
-// value, or fills a field this scan does not know of).
-func (s *budgetScan) field(n *costNode, key scanItem) *costNode {
+// value, or fills a field this scan does not know of), and the index of
+// the field expected after it.
+func (s *budgetScan) field(n *costNode, key scanItem, next int) (*costNode, int) {
 	switch {
 	case key.class == itemInt:
 		if f, ok := n.intFields[key.ival]; ok {
-			return f
+			return f, next
 		}
 	case key.class == itemText && key.start >= 0:
 		name := s.data[key.start : key.start+int(key.n)]
-		if f, ok := n.fields[string(name)]; ok {
-			return f
+		if next < len(n.named) && n.named[next].name == string(name) {
+			return n.named[next].node, next + 1
+		}
+		if i, ok := n.fields[string(name)]; ok {
+			return n.named[i].node, i + 1
 		}
 		if n.fold {
 			var match *costNode
-			for fname, f := range n.fields {
-				if strings.EqualFold(fname, string(name)) {
+			for _, f := range n.named {
+				if strings.EqualFold(f.name, string(name)) {
 					if match != nil {
-						return worstNode
+						return worstNode, next
 					}
-					match = f
+					match = f.node
 				}
 			}
 			if match != nil {
-				return match
+				return match, next
 			}
 		}
 	}
-	return worstNode
+	return worstNode, next
 }
