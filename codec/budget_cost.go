@@ -258,6 +258,13 @@ func (b *costBuilder) node(t reflect.Type) *costNode {
 		n.key, n.elem = b.node(t.Key()), b.node(t.Elem())
 	case reflect.Pointer:
 		n.kind, n.size, n.elem = costPointer, elemCost(t.Elem()), b.node(t.Elem())
+		for e := n.elem; e.kind == costPointer; e = e.elem {
+			if e == n {
+				// type P *P: no input fills it; charge as unknown.
+				n.kind = costAny
+				break
+			}
+		}
 	case reflect.Struct:
 		n.kind, n.fold = costStruct, b.naming.fold
 		n.fields, n.intFields = map[string]int{}, map[int64]*costNode{}

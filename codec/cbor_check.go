@@ -81,6 +81,20 @@ func cborHead(s *budgetScan) (scanItem, error) {
 	}
 	c := data[pos]
 	major, info := c>>5, c&0x1f
+	if info < 24 { // the commonest: the argument is in the first byte
+		switch major {
+		case 0:
+			s.pos = pos + 1
+			return scanItem{class: itemInt, ival: int64(info)}, nil
+		case 3:
+			n := int(info)
+			if n > len(data)-pos-1 {
+				return scanItem{}, errCBORMalformed
+			}
+			s.pos = pos + 1 + n
+			return scanItem{class: itemText, n: int64(n), start: pos + 1}, nil
+		}
+	}
 	arg, pos, indef, err := cborArg(data, pos+1, info)
 	if err != nil {
 		return scanItem{}, err

@@ -49,8 +49,20 @@ func msgpackHead(s *budgetScan) (scanItem, error) {
 		return scanItem{}, msgpackShort(pos, 1, len(data))
 	}
 	c := data[pos]
-	h := msgpackHeads[c]
 	pos++
+	switch {
+	case c <= 0x7f || c >= 0xe0: // the commonest: a fixint
+		s.pos = pos
+		return scanItem{class: itemScalar}, nil
+	case c >= 0xa0 && c <= 0xbf: // then a fixstr
+		n := int(c & 0x1f)
+		if n > len(data)-pos {
+			return scanItem{}, msgpackShort(pos, uint64(n), len(data)-pos)
+		}
+		s.pos = pos + n
+		return scanItem{class: itemText, n: int64(n), start: pos}, nil
+	}
+	h := msgpackHeads[c]
 	var n uint64 // payload bytes after the header, or items
 	switch h.class {
 	case mpFixed, mpFixMap, mpFixArray:
