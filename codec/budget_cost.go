@@ -182,6 +182,14 @@ type costPlan struct {
 	// (element, pointee, map entry, interface item): what unknown input
 	// is charged per item.
 	worst int64
+	// perItem bounds what the scan can charge for one item wherever it
+	// is: as its container's element or entry (a slice element twice and
+	// rounded up, at most 3·worst), and as itself (a pointee per pointer
+	// it passes through, rounded up, and the worst or re-entry charge):
+	// with 2 per payload byte (a string rounded up to its size class),
+	// it bounds the estimate of input of a known number of items without
+	// walking the type.
+	perItem int64
 }
 
 // A costNaming tells a cost plan how one codec's library treats types:
@@ -216,6 +224,15 @@ func (cp *costPlans) plan(t reflect.Type) *costPlan {
 		p.worst = max(p.worst, n.size, n.grow, n.fixed)
 	}
 	p.worst += anyHeaderCost
+	chain := 0
+	for _, n := range b.nodes {
+		c := 0
+		for e := n; e.kind == costPointer; e = e.elem {
+			c++
+		}
+		chain = max(chain, c)
+	}
+	p.perItem = int64(4+2*chain)*p.worst + 2*anyHeaderCost
 	actual, _ := cp.plans.LoadOrStore(t, p)
 	return actual.(*costPlan)
 }

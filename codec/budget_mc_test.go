@@ -243,8 +243,15 @@ func TestBudgetEstimateIsConservative(t *testing.T) {
 			format, plans = scanCBOR, &cborCosts
 		}
 		roomyBudget := Budget{AllocFactor: 1 << 12}
-		est, err := scanBudget(tc.c.Name(), format, tc.data, plans.plan(reflect.TypeOf(tc.newV()).Elem()), roomyBudget)
+		plan := plans.plan(reflect.TypeOf(tc.newV()).Elem())
+		scan := newBudgetScan(tc.c.Name(), format, tc.data, plan, roomyBudget)
+		items, payload, known, err := scan.count()
 		require.NoError(t, err, tc.name)
+		require.True(t, known, tc.name)
+		est, err := scan.estimate(plan)
+		require.NoError(t, err, tc.name)
+		// The bound that lets small inputs skip the walk holds.
+		assert.LessOrEqual(t, est, decodeFixedCost+items*plan.perItem+2*payload, "%s %s: the walk exceeds the items' bound", tc.c.Name(), tc.name)
 		roomy, _ := WithBudget(tc.c, roomyBudget)
 		_ = roomy.Unmarshal(tc.data, tc.newV()) // warm the type caches
 		var derr error
@@ -316,5 +323,30 @@ func BenchmarkBudgetScan(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// checkScanBound fails t if the pre-scan's walk of data into newTarget()'s
+// type charges more than the items' bound that lets small inputs skip it:
+// the fuzz targets check it on every input.
+func checkScanBound(t *testing.T, c Codec, data []byte, newTarget func() any) {
+	t.Helper()
+	format, plans := scanMsgpack, &msgpackCosts
+	switch c.Name() {
+	case "msgpack":
+	case "cbor":
+		format, plans = scanCBOR, &cborCosts
+	default:
+		return
+	}
+	plan := plans.plan(decodeTargetType(newTarget()))
+	roomy := Budget{AllocFactor: 1 << 20}
+	scan := newBudgetScan(c.Name(), format, data, plan, roomy)
+	items, payload, known, err := scan.count()
+	if err != nil || !known {
+		return
+	}
+	if est, err := scan.estimate(plan); err == nil && est > decodeFixedCost+items*plan.perItem+2*payload {
+		t.Errorf("%s: the pre-scan of %x into %T charges %d, over its items' bound %d", c.Name(), data, newTarget(), est, decodeFixedCost+items*plan.perItem+2*payload)
 	}
 }

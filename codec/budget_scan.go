@@ -69,12 +69,78 @@ func (s *budgetScan) head() (scanItem, error) {
 // whose type plan describes, under budget b, and returns the allocation it
 // estimates, starting from the libraries' fixed cost per call.
 func scanBudget(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) (int64, error) {
-	s := budgetScan{
+	s := newBudgetScan(codec, format, data, plan, b)
+	items, payload, known, err := s.count()
+	if err != nil {
+		return s.cost, err
+	}
+	if bound := s.cost + items*plan.perItem + 2*payload; known && bound <= s.max {
+		// Too few items to exceed the budget whatever the type does
+		// with them: most values, and the cheap path.
+		return bound, nil
+	}
+	return s.estimate(plan)
+}
+
+func newBudgetScan(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) budgetScan {
+	return budgetScan{
 		data: data, format: format, codec: codec, cost: decodeFixedCost,
 		worst: plan.worst, max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
 	}
+}
+
+// estimate walks the input from the start alongside plan.
+func (s *budgetScan) estimate(plan *costPlan) (int64, error) {
+	s.pos = 0
 	err := s.value(plan.root)
 	return s.cost, err
+}
+
+// count walks the first value in data without a type, checking its
+// nesting against the budget, and returns how many items it holds and
+// their payload bytes; known is false for input count cannot bound
+// (CBOR's indefinite lengths), which must be walked with its type.
+func (s *budgetScan) count() (items, payload int64, known bool, err error) {
+	var stackBuf [32]int64
+	stack := stackBuf[:0] // items left in each open container
+	left := int64(1)
+	for {
+		for left == 0 {
+			if len(stack) == 0 {
+				return items, payload, true, nil
+			}
+			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
+		}
+		left--
+		it, err := s.head()
+		if err != nil {
+			return 0, 0, false, err
+		}
+		items++
+		sub := it.n
+		switch it.class {
+		case itemText, itemBytes:
+			payload += it.n
+			continue
+		case itemMap:
+			sub *= 2
+		case itemTag:
+			sub = 1
+		case itemArray:
+		default:
+			continue
+		}
+		if it.n < 0 {
+			return 0, 0, false, nil
+		}
+		if len(stack)+1 > s.maxDepth {
+			return 0, 0, false, &BudgetError{Codec: s.codec, Limit: "depth", Max: int64(s.maxDepth), Need: int64(len(stack) + 1)}
+		}
+		if sub > 0 {
+			stack = append(stack, left)
+			left = sub
+		}
+	}
 }
 
 func (s *budgetScan) charge(c int64) error {

@@ -35,6 +35,7 @@ func fuzzUnmarshal(f *testing.F, c Codec) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, newT := range fuzzTargets {
+			checkScanBound(t, c, data, newT)
 			dst, err := checkDecodeBudget(t, c, data, newT)
 			if err != nil {
 				continue
