@@ -101,6 +101,10 @@ func (s *budgetScan) estimate(plan *costPlan) (int64, error) {
 // their payload bytes; known is false for input count cannot bound
 // (CBOR's indefinite lengths), which must be walked with its type.
 func (s *budgetScan) count() (items, payload int64, known bool, err error) {
+	if s.format == scanMsgpack {
+		items, payload, err := msgpackCount(s)
+		return items, payload, err == nil, err
+	}
 	var stackBuf [32]int64
 	stack := stackBuf[:0] // items left in each open container
 	left := int64(1)
@@ -112,11 +116,11 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
 		}
 		left--
+		items++
 		it, err := s.head()
 		if err != nil {
 			return 0, 0, false, err
 		}
-		items++
 		sub := it.n
 		switch it.class {
 		case itemText, itemBytes:
@@ -133,8 +137,8 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 		if it.n < 0 {
 			return 0, 0, false, nil
 		}
-		if len(stack)+1 > s.maxDepth {
-			return 0, 0, false, &BudgetError{Codec: s.codec, Limit: "depth", Max: int64(s.maxDepth), Need: int64(len(stack) + 1)}
+		if err := s.enterCount(len(stack)); err != nil {
+			return 0, 0, false, err
 		}
 		if sub > 0 {
 			stack = append(stack, left)
@@ -155,6 +159,15 @@ func (s *budgetScan) enter() error {
 	s.depth++
 	if s.depth > s.maxDepth {
 		return &BudgetError{Codec: s.codec, Limit: "depth", Max: int64(s.maxDepth), Need: int64(s.depth)}
+	}
+	return nil
+}
+
+// enterCount checks the depth of a container count finds inside open
+// others.
+func (s *budgetScan) enterCount(open int) error {
+	if open+1 > s.maxDepth {
+		return &BudgetError{Codec: s.codec, Limit: "depth", Max: int64(s.maxDepth), Need: int64(open + 1)}
 	}
 	return nil
 }

@@ -44,55 +44,23 @@ func checkMsgpack(data []byte, t reflect.Type, b Budget) error {
 }
 
 func msgpackHead(s *budgetScan) (scanItem, error) {
-	data, pos := s.data, s.pos
-	if pos >= len(data) {
-		return scanItem{}, msgpackShort(pos, 1, len(data))
-	}
-	c := data[pos]
-	pos++
-	switch {
-	case c <= 0x7f || c >= 0xe0: // the commonest: a fixint
-		s.pos = pos
-		return scanItem{class: itemScalar}, nil
-	case c >= 0xa0 && c <= 0xbf: // then a fixstr
-		n := int(c & 0x1f)
-		if n > len(data)-pos {
-			return scanItem{}, msgpackShort(pos, uint64(n), len(data)-pos)
-		}
-		s.pos = pos + n
-		return scanItem{class: itemText, n: int64(n), start: pos}, nil
+	c, n, pos, err := msgpackHeader(s.data, s.pos)
+	if err != nil {
+		return scanItem{}, err
 	}
 	h := msgpackHeads[c]
-	var n uint64 // payload bytes after the header, or items
-	switch h.class {
-	case mpFixed, mpFixMap, mpFixArray:
-		n = uint64(h.n)
-	default:
-		w := int(h.n)
-		if len(data)-pos < w {
-			return scanItem{}, msgpackShort(pos, uint64(w), len(data)-pos)
-		}
-		switch w {
-		case 1:
-			n = uint64(data[pos])
-		case 2:
-			n = uint64(binary.BigEndian.Uint16(data[pos:]))
-		default:
-			n = uint64(binary.BigEndian.Uint32(data[pos:]))
-		}
-		pos += w
-	}
-	rest := uint64(len(data) - pos)
 	it := scanItem{n: int64(n), start: pos}
 	switch h.class {
 	case mpFixArray, mpArray:
 		it.class = itemArray
+		s.pos = pos
+		return it, nil
 	case mpFixMap, mpMap:
 		it.class = itemMap
-		n *= 2
+		s.pos = pos
+		return it, nil
 	case mpExt:
 		it.class = itemBytes
-		n++ // the extension's type byte
 	default:
 		switch {
 		case c == 0xc0:
@@ -106,20 +74,117 @@ func msgpackHead(s *budgetScan) (scanItem, error) {
 		default:
 			it.class = itemScalar
 		}
-		if n > rest {
-			return scanItem{}, msgpackShort(pos, n, int(rest))
-		}
-		s.pos = pos + int(n)
-		return it, nil
 	}
-	if n > rest {
-		return scanItem{}, msgpackShort(pos, n, int(rest))
-	}
-	if it.class == itemBytes {
-		pos += int(n)
-	}
-	s.pos = pos
+	s.pos = pos + int(msgpackPayload(h, n))
 	return it, nil
+}
+
+// msgpackPayload is how many bytes follow a header of class h whose
+// length or count is n, before the next item.
+func msgpackPayload(h mpHead, n uint64) uint64 {
+	switch h.class {
+	case mpFixArray, mpArray, mpFixMap, mpMap:
+		return 0
+	case mpExt:
+		return n + 1 // the extension's type byte
+	}
+	return n
+}
+
+// msgpackHeader reads the header at pos: its first byte, its length (or
+// count, or fixed payload size), and where what follows it starts. It
+// checks that the payload, or one byte per contained item, fits in data.
+func msgpackHeader(data []byte, pos int) (c byte, n uint64, next int, err error) {
+	if pos >= len(data) {
+		return 0, 0, pos, msgpackShort(pos, 1, len(data))
+	}
+	c = data[pos]
+	pos++
+	h := msgpackHeads[c]
+	switch h.class {
+	case mpFixed, mpFixMap, mpFixArray:
+		n = uint64(h.n)
+	default:
+		w := int(h.n)
+		if len(data)-pos < w {
+			return 0, 0, pos, msgpackShort(pos, uint64(w), len(data)-pos)
+		}
+		switch w {
+		case 1:
+			n = uint64(data[pos])
+		case 2:
+			n = uint64(binary.BigEndian.Uint16(data[pos:]))
+		default:
+			n = uint64(binary.BigEndian.Uint32(data[pos:]))
+		}
+		pos += w
+	}
+	need := msgpackPayload(h, n)
+	switch h.class {
+	case mpFixArray, mpArray:
+		need = n
+	case mpFixMap, mpMap:
+		need = 2 * n
+	}
+	if rest := uint64(len(data) - pos); need > rest {
+		return 0, 0, pos, msgpackShort(pos, need, int(rest))
+	}
+	return c, n, pos, nil
+}
+
+// msgpackCount is budgetScan.count for msgpack, reading headers straight
+// from the table: it is all of the pre-scan for most values.
+func msgpackCount(s *budgetScan) (items, payload int64, err error) {
+	var stackBuf [32]int64
+	stack := stackBuf[:0] // items left in each open container
+	data, pos, left := s.data, 0, int64(1)
+	for {
+		for left == 0 {
+			if len(stack) == 0 {
+				return items, payload, nil
+			}
+			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
+		}
+		left--
+		items++
+		if pos < len(data) {
+			// The commonest headers, inline: fixints, nil, bools and
+			// short strings.
+			switch c := data[pos]; {
+			case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+				pos++
+				continue
+			case c >= 0xa0 && c <= 0xbf && int(c&0x1f) < len(data)-pos:
+				payload += int64(c & 0x1f)
+				pos += 1 + int(c&0x1f)
+				continue
+			}
+		}
+		c, n, next, err := msgpackHeader(data, pos)
+		if err != nil {
+			return 0, 0, err
+		}
+		h := msgpackHeads[c]
+		sub := n
+		switch h.class {
+		case mpFixMap, mpMap:
+			sub = 2 * n
+		case mpFixArray, mpArray:
+		default:
+			p := msgpackPayload(h, n)
+			payload += int64(p)
+			pos = next + int(p)
+			continue
+		}
+		pos = next
+		if err := s.enterCount(len(stack)); err != nil {
+			return 0, 0, err
+		}
+		if sub > 0 {
+			stack = append(stack, left)
+			left = int64(sub)
+		}
+	}
 }
 
 // Classes of MessagePack headers.
