@@ -117,6 +117,19 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 		}
 		left--
 		items++
+		if s.pos < len(s.data) {
+			// CBOR's commonest headers, inline: small integers,
+			// simple values and short strings.
+			switch c := s.data[s.pos]; {
+			case c < 0x18 || c >= 0x20 && c < 0x38 || c >= 0xf4 && c <= 0xf7:
+				s.pos++
+				continue
+			case c >= 0x60 && c < 0x78 && int(c&0x1f) < len(s.data)-s.pos:
+				payload += int64(c & 0x1f)
+				s.pos += 1 + int(c&0x1f)
+				continue
+			}
+		}
 		it, err := s.head()
 		if err != nil {
 			return 0, 0, false, err
