@@ -20,6 +20,27 @@ import (
 // Input over budget is refused with a *[BudgetError], which wraps
 // [ErrBudget]; the target is left as it was or zeroed, never half-filled
 // with attacker-chosen sizes. [WithBudget] gives a codec other limits.
+//
+// [Msgpack] and [CBOR] hold the budget with a pre-scan: before the library
+// decodes anything, the codec walks the input alongside the target's type
+// and adds up what decoding it would allocate (a slice's declared elements
+// times the element's size, msgpack's slices twice; a map's header, first
+// group and entries; a string's bytes; a pointee; what the library builds
+// for an interface: []any, map[string]any or map[any]any, boxed values;
+// a value of a recursive type its slot re-entry), refusing the input as
+// soon as the sum exceeds the budget, or as soon as arrays, maps and CBOR
+// tags nest deeper than its depth. The walk covers the whole input once,
+// from the top, so both limits hold across the codec's re-entries into the
+// library through slots (which restart cbor's own count of levels). The
+// estimate is conservative: what an accepted input really allocates,
+// library overhead included, stays within it (measured with
+// runtime.MemStats.TotalAlloc, see budget_mc_test.go); input the pre-scan
+// cannot place in the type (unknown fields, types decoded by their own
+// methods) is charged the type's worst cost per item. A type's own
+// UnmarshalBinary, DecodeMsgpack or UnmarshalCBOR method may allocate what
+// it likes: the budget charges its input as an interface's. For these two
+// codecs a MaxDepth above 65535 counts as 65535: cbor's own maximum, and
+// about what the libraries' recursion can take on a goroutine's stack.
 
 // DefaultMaxDepth is how deeply values may nest in the input of every
 // codec's Unmarshal unless [WithBudget] says otherwise: encoding/json's own
@@ -93,6 +114,24 @@ func (e *BudgetError) Error() string {
 
 // Unwrap returns ErrBudget.
 func (e *BudgetError) Unwrap() error { return ErrBudget }
+
+// Is reports whether target is [ErrMsgpackDepth] and e refuses msgpack
+// input for its depth: that error predates the budget, and callers test
+// for it.
+func (e *BudgetError) Is(target error) bool {
+	return target == ErrMsgpackDepth && e.Codec == "msgpack" && e.Limit == "depth"
+}
+
+// maxScanDepth is the deepest nesting a Budget may allow msgpack and CBOR:
+// cbor's own maximum (its DecOptions refuse more), and about what the
+// libraries' recursion can take on a goroutine's stack.
+const maxScanDepth = 65535
+
+// clampDepth returns b with MaxDepth at most maxScanDepth.
+func (b Budget) clampDepth() Budget {
+	b.MaxDepth = min(b.MaxDepth, maxScanDepth)
+	return b
+}
 
 // budgeted is implemented by this package's codecs.
 type budgeted interface {

@@ -16,23 +16,29 @@ import (
 // cached property of the target.
 var CBOR Codec = cborCodec{}
 
-// The decoding limits of [CBOR]: the library's defaults, stated here
-// because they are what keeps forged input from making the decoder
-// allocate. cbor checks that input is well formed and within them before
-// decoding, so a declared length never exceeds what the input holds.
+// The decoding limits of [CBOR]. Nesting is bounded by the decode budget
+// (see [Budget]; CBORMaxNestedLevels is its default), which the codec's
+// pre-scan enforces over the whole input, across the re-entries into cbor
+// that restart cbor's own count (cbor's limit is set to its maximum). The
+// element and pair limits are cbor's defaults: cbor checks that input is
+// well formed and within them before decoding, so a declared length never
+// exceeds what the input holds; the pre-scan bounds what the elements cost.
 const (
-	CBORMaxNestedLevels  = 32
+	CBORMaxNestedLevels  = DefaultMaxDepth
 	CBORMaxArrayElements = 131072
 	CBORMaxMapPairs      = 131072
 )
 
-type cborCodec struct{}
+// cborCodec is [CBOR] under a decode budget; the zero value is CBOR itself.
+type cborCodec struct{ budget Budget }
+
+func (cborCodec) withBudget(b Budget) Codec { return cborCodec{b.clampDepth()} }
 
 var (
 	cborStrip = newStripper(&cborDialect)
 	cborDec   = func() cbor.DecMode {
 		dm, err := cbor.DecOptions{
-			MaxNestedLevels:  CBORMaxNestedLevels,
+			MaxNestedLevels:  maxScanDepth,
 			MaxArrayElements: CBORMaxArrayElements,
 			MaxMapPairs:      CBORMaxMapPairs,
 		}.DecMode()
@@ -58,8 +64,12 @@ func (cborCodec) Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal decodes data into v, which must be a non-nil pointer, and
-// resets v's cached properties.
-func (cborCodec) Unmarshal(data []byte, v any) error {
+// resets v's cached properties. Input over the decode budget (see
+// [Budget]) is refused before decoding with a *[BudgetError].
+func (c cborCodec) Unmarshal(data []byte, v any) error {
+	if err := checkCBOR(data, decodeTargetType(v), c.budget); err != nil {
+		return err
+	}
 	target, e, err := cborStrip.decodable(v)
 	if err != nil {
 		return err

@@ -84,9 +84,11 @@
 //     encoding/json refuses it and msgpack panics, the codecs allocate it;
 //   - errors of decoding name the view where the library would name the
 //     struct type (encoding/json's UnmarshalTypeError.Struct is empty);
-//   - msgpack: input nested deeper than [MsgpackMaxDepth] is refused, and
-//     where msgpack v5 panics on odd input (a map repeating the key of an
-//     interface field) Unmarshal returns [ErrMsgpackPanic] instead;
+//   - input over the decode budget (see Hostile input below) is refused,
+//     where the library would decode it or run out of memory or stack;
+//   - msgpack: where msgpack v5 panics on odd input (a map repeating the
+//     key of an interface field) Unmarshal returns [ErrMsgpackPanic]
+//     instead;
 //   - msgpack: a type given its encoder by msgpack.Register or
 //     RegisterExtEncoder without methods of its own is not recognised, and is
 //     encoded field by field when it holds cached properties.
@@ -96,6 +98,25 @@
 // alone, and with JSON and CBOR the cost grows with the square of the depth:
 // each slot's output is copied and checked again by every slot around it,
 // and JSON walks what each slot encodes for cycles.
+//
+// # Hostile input
+//
+// Bytes read from a cache may have been written by anyone who can reach
+// it, so every Unmarshal runs within a decode budget ([Budget]; the
+// defaults are [DefaultMaxDepth] levels of nesting and
+// [DefaultAllocFactor]·n + [AllocSlack] bytes allocated for n bytes of
+// input, and [WithBudget] sets others). Input over it is refused with a
+// *[BudgetError], which wraps [ErrBudget], before anything is decoded: no
+// input can make a reader allocate out of proportion to its length,
+// exhaust its stack, or fill a target with attacker-chosen sizes. The
+// budget is measured against what a legitimate value of the same length
+// costs: a value with many tiny maps or nils decoded into large structs
+// (more than 16 bytes built per byte read) is refused even if it was
+// written honestly; give such a type a roomier budget. [Msgpack] and
+// [CBOR] check it with a pre-scan that knows the target type's element
+// sizes (budget.go says what it charges); msgpack's [MsgpackMaxDepth] and
+// [ErrMsgpackDepth] and CBOR's [CBORMaxNestedLevels] are the budget's
+// depth.
 //
 // msgpack and cbor write map entries in Go's random iteration order, with
 // or without this package: identical bytes means identical for the same

@@ -18,7 +18,11 @@ import (
 // and resets every cached property of the target.
 var Msgpack Codec = msgpackCodec{}
 
-type msgpackCodec struct{}
+// msgpackCodec is [Msgpack] under a decode budget; the zero value is
+// Msgpack itself.
+type msgpackCodec struct{ budget Budget }
+
+func (msgpackCodec) withBudget(b Budget) Codec { return msgpackCodec{b.clampDepth()} }
 
 var msgpackStrip = newStripper(&msgpackDialect)
 
@@ -39,10 +43,12 @@ func (msgpackCodec) Marshal(v any) ([]byte, error) {
 
 // Unmarshal decodes data into v, which must be a non-nil pointer, and
 // resets v's cached properties. Input whose declared lengths exceed what it
-// holds, or that nests deeper than [MsgpackMaxDepth], is refused before
-// decoding with an error wrapping io.ErrUnexpectedEOF or [ErrMsgpackDepth].
-func (msgpackCodec) Unmarshal(data []byte, v any) error {
-	if err := checkMsgpack(data); err != nil {
+// holds is refused before decoding with an error wrapping
+// io.ErrUnexpectedEOF; input over the decode budget (see [Budget]: nested
+// deeper than [MsgpackMaxDepth] by default, or whose decoding into v would
+// allocate too much) with a *[BudgetError].
+func (c msgpackCodec) Unmarshal(data []byte, v any) error {
+	if err := checkMsgpack(data, decodeTargetType(v), c.budget); err != nil {
 		return err
 	}
 	target, e, err := msgpackStrip.decodable(v)
