@@ -245,7 +245,23 @@ func TestWithDecodeBudget(t *testing.T) {
 		assert.Empty(t, got.Memo, "%s: a budgeted codec still strips cached properties", c.Name())
 
 		require.NoError(t, s.Set(ctx, "deep", deep))
-		_, err = s.Get(ctx, "deep")
+		got, err = s.Get(ctx, "deep")
+		if c == codec.Gob {
+			// Gob writes recursive types with cached properties as tables
+			// of rows linked by row numbers: the stream does not nest, and
+			// neither does its decoding, so the depth budget has nothing
+			// to bound and the value reads back whole.
+			require.NoError(t, err, "gob's table route does not nest")
+			n := 0
+			for p := got; p != nil; n++ {
+				if len(p.Next) == 0 {
+					break
+				}
+				p = p.Next[0]
+			}
+			assert.Equal(t, 39, n)
+			continue
+		}
 		var de *memcache.DecodeError
 		require.ErrorAs(t, err, &de, c.Name())
 		assert.ErrorIs(t, err, codec.ErrBudget, c.Name())
