@@ -135,7 +135,7 @@ func Inspect(ctx context.Context, b Backend, key string, opts ...Option) (*Inspe
 	}
 	it, err := b.Get(ctx, k)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("memcache: inspect %s (memcached key %q): %w", quoteKey(key), k, err)
 	}
 	guard := s.SizeGuard()
 	f := it.Flags
