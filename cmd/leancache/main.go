@@ -108,12 +108,11 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *servers == "" {
 		return badUsage("-servers is required")
 	}
-	addrs := strings.Split(*servers, ",")
-	sel, err := newSelector(*selector, addrs)
+	if *selector != "crc32" && *selector != "ketama" {
+		return badUsage(fmt.Sprintf("-selector %q: want crc32 or ketama", *selector))
+	}
+	sel, err := newSelector(*selector, strings.Split(*servers, ","))
 	if err != nil {
-		if errors.Is(err, errUsage) {
-			return badUsage(err.Error())
-		}
 		return err
 	}
 	client, err := memcache.NewClient(memcache.ClientConfig{Selector: sel, Timeout: *timeout})
@@ -139,20 +138,18 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return describe(stdout, in, server, *selector)
 }
 
-// newSelector spreads keys over addrs as the application's client does.
+// newSelector spreads keys over addrs as the application's client does:
+// by the named selector, crc32 or ketama.
 func newSelector(name string, addrs []string) (gomemcache.ServerSelector, error) {
-	switch name {
-	case "crc32":
-		var sl gomemcache.ServerList
-		if err := sl.SetServers(addrs...); err != nil {
-			return nil, fmt.Errorf("servers %q: %w", addrs, err)
-		}
-		return &sl, nil
-	case "ketama":
+	if name == "ketama" {
 		// Never take a server for down: the inspector asks once.
 		return ketama.New(ketama.Config{Servers: ketama.Servers(addrs...), FailureThreshold: -1})
 	}
-	return nil, fmt.Errorf("%w: -selector %q: want crc32 or ketama", errUsage, name)
+	var sl gomemcache.ServerList
+	if err := sl.SetServers(addrs...); err != nil {
+		return nil, fmt.Errorf("servers %q: %w", addrs, err)
+	}
+	return &sl, nil
 }
 
 // maxDump bounds the bytes of a foreign value that are dumped; -raw
