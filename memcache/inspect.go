@@ -268,7 +268,9 @@ func decodeForReading(s *Store[any], key string, payload []byte) (js []byte, gob
 		}
 		const said = "received concrete type "
 		if _, t, ok := strings.Cut(err.Error(), said); ok {
-			return nil, t, nil
+			// An unnamed type (the codec's view of a type with cached
+			// properties) is rendered " = struct {...}".
+			return nil, strings.TrimPrefix(t, " = "), nil
 		}
 		return nil, "", s.decodeError(key, err)
 	}

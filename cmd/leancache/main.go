@@ -95,7 +95,8 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	raw := fs.Bool("raw", false, "write the stored bytes only")
 	timeout := fs.Duration("timeout", 10*time.Second, "bound on the whole inspection")
 	if err := fs.Parse(args); err != nil {
-		return err
+		// The flag package has printed the error and the usage.
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	badUsage := func(msg string) error {
 		fmt.Fprintln(stderr, "leancache inspect:", msg)
