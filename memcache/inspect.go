@@ -158,15 +158,16 @@ func Inspect(ctx context.Context, b Backend, key string, opts ...Option) (*Inspe
 	}
 	in.CodecID = int(f & 0xff)
 	var c codec.Codec
-	for _, pc := range packageCodecs {
-		if codecID(pc) == f&0xff {
-			c, in.Codec = pc, pc.Name()
+	for name, id := range codecIDs {
+		if id == f&0xff {
+			c, _ = codec.ByName(name)
 		}
 	}
 	if c == nil {
 		in.Problem = &FormatError{Key: key, Flags: f, Want: "a codec of package codec", Got: in.Written}
 		return in, nil
 	}
+	in.Codec = c.Name()
 	// A store of the value's own codec, reading whatever fingerprint, with
 	// the server's limit: its open and read steps are the Store's.
 	s, err = NewStore[any](b, append(opts, WithCodec(c), WithoutFingerprint(), WithItemSizeMax(in.ItemSizeMax))...)
@@ -206,7 +207,6 @@ func Inspect(ctx context.Context, b Backend, key string, opts ...Option) (*Inspe
 var (
 	kindNames        = map[uint32]string{kindValue: "value", kindIndex: "index", kindChunk: "chunk"}
 	compressionNames = map[uint32]string{compressNone: "none", compressS2: "s2"}
-	packageCodecs    = []codec.Codec{codec.JSON, codec.Gob, codec.Msgpack, codec.CBOR}
 )
 
 // inspectChunks checks the index body as the store does, fetches all its
