@@ -209,7 +209,7 @@ func TestInspectProblems(t *testing.T) {
 			{name: "unknown version", item: &memcache.Item{Value: good.Value, Flags: good.Flags&^0xff0000 | 9<<16}, is: memcache.ErrFormat},
 			{name: "a chunk", item: &memcache.Item{Value: good.Value, Flags: index.Flags&^0xf000 | 2<<12}, is: memcache.ErrFormat},
 			{name: "bad index", item: &memcache.Item{Value: good.Value, Flags: index.Flags}, decode: true},
-			{name: "payload does not decode", item: &memcache.Item{Value: []byte("\xc1\xc1\xc1"), Flags: good.Flags &^ 0xff0000 | 1<<16}, decode: true},
+			{name: "payload does not decode", item: &memcache.Item{Value: []byte("\xc1\xc1\xc1"), Flags: good.Flags&^0xff0000 | 1<<16}, decode: true},
 			{name: "compression bomb", item: &memcache.Item{Value: bomb, Flags: good.Flags&^0xff0000 | 1<<16 | 1<<8}, is: codec.ErrBudget, decode: true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
