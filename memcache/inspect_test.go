@@ -15,7 +15,6 @@ import (
 
 	"github.com/leancache/leancache/codec"
 	"github.com/leancache/leancache/memcache"
-	"github.com/leancache/leancache/memcache/memcachetest"
 )
 
 // inspected is what these tests cache; Derived is a cached property.
@@ -36,19 +35,6 @@ func randomHex(n int) string {
 	b := make([]byte, n/2)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// inspectBackends runs f against the embedded backend and a real
-// memcached.
-func inspectBackends(t *testing.T, f func(t *testing.T, b memcache.Backend)) {
-	t.Run("embedded", func(t *testing.T) { f(t, memcache.NewEmbedded(memcache.EmbeddedConfig{})) })
-	t.Run("memcached", func(t *testing.T) {
-		srv := memcachetest.NewServer(t)
-		c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		f(t, c)
-	})
 }
 
 // inspectUnchanged inspects key and checks that the item under the
@@ -86,7 +72,7 @@ func TestInspectDescribesWhatTheStoreWrote(t *testing.T) {
 		{name: "compressed", opts: []memcache.Option{memcache.WithCompression(0)}, blob: randomHex(3000) + strings.Repeat("abc ", 5000), compressed: true},
 		{name: "chunked", opts: []memcache.Option{memcache.WithChunking()}, blob: randomHex(1_500_000), chunks: 2},
 	}
-	inspectBackends(t, func(t *testing.T, b memcache.Backend) {
+	backends(t, func(t *testing.T, b memcache.Backend) {
 		ctx := context.Background()
 		for _, c := range []codec.Codec{codec.JSON, codec.Gob, codec.Msgpack, codec.CBOR} {
 			for _, tc := range cases {
@@ -151,7 +137,7 @@ func TestInspectDescribesWhatTheStoreWrote(t *testing.T) {
 }
 
 func TestInspectForeignValue(t *testing.T) {
-	inspectBackends(t, func(t *testing.T, b memcache.Backend) {
+	backends(t, func(t *testing.T, b memcache.Backend) {
 		for _, flags := range []uint32{0, 42, 0x4B020001} {
 			require.NoError(t, b.Set(context.Background(), &memcache.Item{Key: "foreign", Value: []byte("written by php"), Flags: flags}))
 			in := inspectUnchanged(t, b, "foreign")
@@ -178,7 +164,7 @@ func (mineCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(dat
 
 // Items the Store would refuse to read are described, with what is wrong.
 func TestInspectProblems(t *testing.T) {
-	inspectBackends(t, func(t *testing.T, b memcache.Backend) {
+	backends(t, func(t *testing.T, b memcache.Backend) {
 		ctx := context.Background()
 		// A value as the Store writes it, to spoil in each case.
 		s, err := memcache.NewStore[*inspected](b, memcache.WithCodec(codec.Msgpack))
