@@ -1,6 +1,7 @@
 package memcache_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -197,6 +198,9 @@ func TestInspectProblems(t *testing.T) {
 			{name: "a chunk", item: &memcache.Item{Value: good.Value, Flags: index.Flags&^0xf000 | 2<<12}, is: memcache.ErrFormat},
 			{name: "bad index", item: &memcache.Item{Value: good.Value, Flags: index.Flags}, decode: true},
 			{name: "payload does not decode", item: &memcache.Item{Value: []byte("\xc1\xc1\xc1"), Flags: good.Flags&^0xff0000 | 1<<16}, decode: true},
+			// Nested a million deep: refused by the codec at its depth limit,
+			// not by the stack.
+			{name: "too deep", item: &memcache.Item{Value: append(bytes.Repeat([]byte{0x91}, 1_000_000), 0xc0), Flags: good.Flags&^0xff0000 | 1<<16}, decode: true},
 			{name: "compression bomb", item: &memcache.Item{Value: bomb, Flags: good.Flags&^0xff0000 | 1<<16 | 1<<8}, is: codec.ErrBudget, decode: true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
