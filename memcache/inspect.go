@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/leancache/leancache/codec"
 )
@@ -73,7 +76,7 @@ type Inspection struct {
 	// JSON is the value decoded generically and rendered as indented
 	// JSON, for reading: for json the payload itself, for msgpack and
 	// cbor the value decoded into an interface (map keys that are not
-	// strings rendered with fmt). Gob cannot be decoded without the Go
+	// strings, NaN and infinities rendered with fmt). Gob cannot be decoded without the Go
 	// type that wrote it, so for gob JSON is empty and GobType holds
 	// what the stream says of its type: its name and fields, as
 	// encoding/gob reports them.
@@ -260,11 +263,7 @@ func decodeForReading(s *Store[any], key string, payload []byte) (js []byte, gob
 		var v any
 		err := s.codec.Unmarshal(payload, &v)
 		if err == nil {
-			js, err := json.MarshalIndent(v, "", "  ")
-			if err != nil {
-				return nil, "", s.decodeError(key, err)
-			}
-			return js, "", nil
+			return renderJSON(s, key, v)
 		}
 		const said = "received concrete type "
 		if _, t, ok := strings.Cut(err.Error(), said); ok {
@@ -273,11 +272,31 @@ func decodeForReading(s *Store[any], key string, payload []byte) (js []byte, gob
 			return nil, strings.TrimPrefix(t, " = "), nil
 		}
 		return nil, "", s.decodeError(key, err)
+	case "msgpack":
+		// The codec decodes maps into an interface as map[string]any and
+		// refuses other keys; the library itself decodes them generically,
+		// once the codec has read the input whole within its budget.
+		var raw msgpack.RawMessage
+		if err := s.codec.Unmarshal(payload, &raw); err != nil {
+			return nil, "", s.decodeError(key, err)
+		}
+		dec := msgpack.NewDecoder(bytes.NewReader(payload))
+		dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, "", s.decodeError(key, err)
+		}
+		return renderJSON(s, key, v)
 	}
 	var v any
 	if err := s.codec.Unmarshal(payload, &v); err != nil {
 		return nil, "", s.decodeError(key, err)
 	}
+	return renderJSON(s, key, v)
+}
+
+// renderJSON renders v, decoded generically, as indented JSON.
+func renderJSON(s *Store[any], key string, v any) ([]byte, string, error) {
 	js, err := json.MarshalIndent(jsonable(v), "", "  ")
 	if err != nil {
 		return nil, "", s.decodeError(key, err)
@@ -287,9 +306,18 @@ func decodeForReading(s *Store[any], key string, payload []byte) (js []byte, gob
 
 // jsonable turns what msgpack and cbor decode into an interface into
 // what encoding/json takes: maps with keys of any type become maps keyed
-// by the key's fmt rendering.
+// by the key's fmt rendering, and the floats JSON has no number for (NaN,
+// infinities) strings.
 func jsonable(v any) any {
 	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Sprint(v)
+		}
+	case float32:
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprint(v)
+		}
 	case map[any]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -281,4 +282,20 @@ func TestInspectCountsNothing(t *testing.T) {
 	require.NoError(t, in.Problem)
 	assert.False(t, called)
 	assert.Zero(t, counters.Hits.Load())
+}
+
+// Values JSON has no literal for are rendered, not refused.
+func TestInspectRendersWhatJSONCannot(t *testing.T) {
+	ctx := context.Background()
+	b := memcache.NewEmbedded(memcache.EmbeddedConfig{})
+	for _, c := range []codec.Codec{codec.Msgpack, codec.CBOR} {
+		s, err := memcache.NewStore[map[int]any](b, memcache.WithCodec(c))
+		require.NoError(t, err)
+		require.NoError(t, s.Set(ctx, c.Name(), map[int]any{1: math.NaN(), 2: math.Inf(-1), 3: map[int]float32{4: float32(math.Inf(1))}}))
+		in := inspectUnchanged(t, b, c.Name())
+		require.NoError(t, in.Problem)
+		var got map[string]any
+		require.NoError(t, json.Unmarshal(in.JSON, &got), "%s", in.JSON)
+		assert.Equal(t, map[string]any{"1": "NaN", "2": "-Inf", "3": map[string]any{"4": "+Inf"}}, got, c.Name())
+	}
 }
