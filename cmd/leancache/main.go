@@ -167,7 +167,11 @@ func describe(w io.Writer, in *memcache.Inspection, server, selector string) err
 	p("memcached", "%s", in.StoreKey)
 	p("server", "%s (%s)", server, selector)
 	p("cas", "%d", in.CAS)
-	p("size", "%d bytes (%s), limit %d bytes (item_size_max %d), %.1f%% of it", in.Size, memcache.FormatBytes(in.Size), in.Limit, in.ItemSizeMax, 100*float64(in.Size)/float64(in.Limit))
+	what := ""
+	if in.Chunks != nil {
+		what = ", the index alone"
+	}
+	p("size", "%d bytes (%s), limit %d bytes (item_size_max %d), %.1f%% of it%s", in.Size, memcache.FormatBytes(in.Size), in.Limit, in.ItemSizeMax, 100*float64(in.Size)/float64(in.Limit), what)
 	if in.Foreign {
 		p("flags", "%#08x: foreign, written %s", in.Flags, in.Written)
 		p("bytes", "%d", len(in.Value))

@@ -184,7 +184,7 @@ func TestInspectChunked(t *testing.T) {
 	assert.Contains(t, out, fmt.Sprintf("chunks:      3 chunks of a %d-byte payload, 3 of 3 present, complete (token %s)\n", sz.Size, in.Chunks.Token))
 	assert.Contains(t, out, fmt.Sprintf("payload:     %d bytes\n", len(raw)))
 	// The index itself is small: token, count, length, checksum, trailer.
-	assert.Contains(t, out, "size:        32 bytes (32 B)")
+	assert.Regexp(t, `\nsize:        32 bytes \(32 B\), limit \d+ bytes \(item_size_max 1048576\), 0\.0% of it, the index alone\n`, out)
 	assert.Contains(t, out, `"Name": "widget"`)
 	assert.Contains(t, out, v.Body[:100])
 
