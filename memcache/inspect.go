@@ -113,7 +113,8 @@ var errNilBackend = errors.New("memcache: Inspect: nil backend")
 // flags say which was used) reads under key, and describes it. It only
 // reads (get, multi-get of the chunks, the item size limit), so the cache
 // is unchanged. The error is for what prevents an inspection: a key the
-// store cannot map, ErrCacheMiss when key holds nothing, a backend
+// store cannot map (ErrMalformedKey), nothing under key (errors.Is(err,
+// ErrCacheMiss), the message naming the memcached key), a backend
 // failure. What is wrong with the item itself is in Inspection.Problem.
 func Inspect(ctx context.Context, b Backend, key string, opts ...Option) (*Inspection, error) {
 	if b == nil {
