@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/leancache/leancache/memcache"
@@ -95,7 +96,7 @@ func keys(n int) []string {
 }
 
 // sink keeps results alive so that the compiler cannot drop the calls.
-var sink int
+var sink atomic.Int64
 
 // run splits b.N calls of op over g goroutines, each starting at its own
 // place in the key space so that they do not walk it in step.
@@ -114,9 +115,7 @@ func run(b *testing.B, g int, ks []string, op func(key string) int) {
 			for i := range n {
 				s += op(ks[(w*keyCount/g+i)%len(ks)])
 			}
-			if s < 0 {
-				sink = s
-			}
+			sink.Add(int64(s))
 		})
 	}
 	wg.Wait()
