@@ -38,13 +38,14 @@ type EmbeddedConfig struct {
 
 // Embedded is an in-process Backend with memcached's semantics: the same key
 // rules, item size rule, expiration rules, CAS tokens and outcomes of Add,
-// Replace, CompareAndSwap, Delete and Touch, and a memory cap with least
-// recently used eviction. It needs no server, which makes it the default for
+// Replace, CompareAndSwap, Delete and Touch, and a memory cap that evicts
+// the items least recently used, roughly (see below). It needs no server, which makes it the default for
 // demos, unit tests and local development.
 //
 // Values are copied in and out, so callers never share memory with the
-// cache. Every operation takes constant time per key and is safe for
-// concurrent use; reads of different keys, and of one key, run in parallel.
+// cache. Every operation takes constant time per key, amortized over the
+// evictions, and is safe for concurrent use; reads, of one key or many, run
+// in parallel.
 // Create one with NewEmbedded; the zero value is not ready for use.
 //
 // Two differences from a real server are on purpose. memcached's clock ticks
