@@ -41,12 +41,13 @@ type MemoOptions struct {
 	MaxEntries int
 	// TTL is how long a stored value is returned before it is computed
 	// again. Zero or negative means values never expire. Deadlines are
-	// kept by the monotonic clock. Hits read a coarse clock, which a
-	// goroutine of the package advances every 10 ms while TTL hits happen,
-	// and the exact clock only in the last 100 ms of a value's life; so a
-	// TTL hit costs about what an unbounded one does, and a value is never
-	// returned at or after its deadline unless that goroutine is held up
-	// for more than 90 ms, as only an overloaded process sees.
+	// kept by the monotonic clock. Hits read a coarse clock, which one
+	// goroutine of the package advances every 10 ms while TTL hits happen
+	// (it waits, with no timer, while none do), and the exact clock only in
+	// the last 100 ms of a value's life; so a TTL hit costs about what an
+	// unbounded one does, and a value is never returned at or after its
+	// deadline unless that goroutine is held up for more than 90 ms, as
+	// only an overloaded process sees.
 	TTL time.Duration
 }
 
