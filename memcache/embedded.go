@@ -12,10 +12,6 @@ import (
 // same as memcached's default -m 64.
 const DefaultEmbeddedMaxBytes = 64 << 20
 
-// maxRelativeExpiration is the largest expiration memcached reads as seconds
-// from now (30 days); larger values are absolute unix times.
-const maxRelativeExpiration = 60 * 60 * 24 * 30
-
 // EmbeddedConfig configures an [Embedded] backend. The zero value is a
 // default memcached: 64 MiB and a 1 MiB item size limit.
 type EmbeddedConfig struct {

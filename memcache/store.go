@@ -657,21 +657,9 @@ func (s *Store[T]) withFingerprint(data []byte, owned bool) []byte {
 
 var errTrailer = errors.New("value cut short or corrupt: its trailer does not state its length")
 
-// expirationAt converts a lifetime to memcached's expiration field: zero is
-// never, up to 30 days relative seconds (rounded up, so a short lifetime is
-// not zero), longer an absolute time, negative already expired.
-func (s *Store[T]) expirationAt(d time.Duration) int32 {
-	switch {
-	case d == 0:
-		return 0
-	case d < 0:
-		return -1
-	case d <= maxRelativeExpiration*time.Second:
-		return int32((d + time.Second - 1) / time.Second)
-	default:
-		return int32(s.now().Add(d).Unix())
-	}
-}
+// expirationAt converts a lifetime to memcached's expiration field as of
+// the store's clock.
+func (s *Store[T]) expirationAt(d time.Duration) int32 { return Expiration(d, s.now()) }
 
 // Set stores v under key. An oversized value is refused with a
 // *TooLargeError before any network I/O, and, as memcached itself does for a

@@ -18,10 +18,6 @@ import (
 // scs's own memcachedstore.
 const DefaultPrefix = "scs:session"
 
-// maxRelative is the longest expiration memcached reads as seconds from now
-// (30 days); larger values are absolute unix times.
-const maxRelative = 30 * 24 * 60 * 60
-
 // A Store keeps session data in memcached for a session manager such as
 // github.com/alexedwards/scs/v2, whose Store and CtxStore interfaces it
 // satisfies without this module depending on scs:
@@ -318,23 +314,13 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 
 // expiration turns expiry into a memcached expiration as of now (see
 // CommitCtx), and reports false when the session should not be stored at
-// all.
+// all. memcache.Expiration applies memcached's rules; the second added is
+// memcached's tick, so that the item outlives the session's own expiry.
 func expiration(expiry, now time.Time) (int32, bool) {
 	d := expiry.Sub(now)
 	if d <= 0 {
 		return 0, false
 	}
-	// Rounded up, plus memcached's tick; d may be the largest Duration
-	// (Sub saturates), so nothing is added to it.
-	secs := int64(d/time.Second) + 1
-	if d%time.Second != 0 {
-		secs++
-	}
-	if secs <= maxRelative {
-		return int32(secs), true
-	}
-	if !expiry.Before(lastExpiry) {
-		return math.MaxInt32, true
-	}
-	return int32(min(expiry.Add(time.Second-1).Unix()+1, math.MaxInt32)), true
+	// d may be the largest Duration (Sub saturates): nothing can be added.
+	return memcache.Expiration(min(d, math.MaxInt64-time.Second)+time.Second, now), true
 }
