@@ -35,7 +35,7 @@ type Store[T any] struct {
 	compress    compressor
 	itemSizeMax atomic.Int64
 	topFields   int
-	counters    *Counters
+	counters    storeCounters
 	failClosed  bool
 	onError     func(key string, err error)
 	now         func() time.Time
@@ -128,8 +128,10 @@ func WithMiddleware(mw ...Middleware) Option {
 	return func(o *storeConfig) { o.middleware = append(o.middleware, mw...) }
 }
 
-// WithCounters counts the store's traffic in c: its middleware is added to
-// the chain, and the store counts size-guard rejections in c.Rejected.
+// WithCounters counts the store's traffic in c: c's Middleware goes first
+// in the chain, outside the middleware of WithMiddleware, and the store
+// counts its own events in c (see Counters). WithMiddleware(c.Middleware())
+// counts the same at another place in the chain.
 func WithCounters(c *Counters) Option { return func(o *storeConfig) { o.counters = c } }
 
 // WithFailClosed makes GetOrLoad return a backend failure instead of
@@ -221,9 +223,9 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	if cfg.counters != nil {
 		mws = append([]Middleware{cfg.counters.Middleware()}, mws...)
 	}
+	next := chain(backendHandler(b), mws)
 	s := &Store[T]{
 		backend:    b,
-		handler:    chain(backendHandler(b), mws),
 		direct:     len(mws) == 0,
 		codec:      cfg.codec,
 		codecID:    codecID(cfg.codec),
@@ -231,7 +233,6 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		expiration: cfg.expiration,
 		compress:   cfg.compress,
 		topFields:  cfg.topFields,
-		counters:   cfg.counters,
 		failClosed: cfg.failClosed,
 		onError:    cfg.onError,
 		now:        cfg.now,
@@ -240,6 +241,15 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	if cfg.schema {
 		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
 		s.ownsOutput = ownsOutput
+	}
+	// Every request carries the store's counters, so that a Counters
+	// middleware attached with WithMiddleware joins them too.
+	s.handler = func(ctx context.Context, req *Request) (*Response, error) {
+		req.counters = &s.counters
+		return next(ctx, req)
+	}
+	if cfg.counters != nil {
+		s.counters.join(cfg.counters)
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout = cfg.loadTimeout
@@ -503,9 +513,7 @@ func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, e
 // schemaMiss counts a value of another schema and returns the miss it
 // reads as.
 func (s *Store[T]) schemaMiss(key string, flags uint32, got string) error {
-	if s.counters != nil {
-		s.counters.SchemaMisses.Add(1)
-	}
+	s.counters.count(schemaMisses)
 	return &FormatError{Key: key, Flags: flags, Want: "under schema fingerprint " + s.fingerprint.String(), Got: got, schema: true}
 }
 
@@ -550,14 +558,10 @@ func (s *Store[T]) fetchChunks(ctx context.Context, k string, x chunkIndex) ([]b
 func (s *Store[T]) assembled(a *assembly) ([]byte, error) {
 	body, ok := a.done()
 	if !ok {
-		if s.counters != nil {
-			s.counters.ChunkMisses.Add(1)
-		}
+		s.counters.count(chunkMisses)
 		return nil, ErrCacheMiss
 	}
-	if s.counters != nil {
-		s.counters.ChunkedReads.Add(1)
-	}
+	s.counters.count(chunkedReads)
 	return body, nil
 }
 
@@ -568,8 +572,8 @@ func (s *Store[T]) maxDecodedSize() int { return s.compress.maxDecodedSize() }
 // decodeError wraps what made a value under the caller's key unreadable,
 // and counts it in Counters.OverBudget if it was over the decode budget.
 func (s *Store[T]) decodeError(key string, err error) *DecodeError {
-	if s.counters != nil && errors.Is(err, codec.ErrBudget) {
-		s.counters.OverBudget.Add(1)
+	if errors.Is(err, codec.ErrBudget) {
+		s.counters.count(overBudget)
 	}
 	return &DecodeError{Key: key, Codec: s.codec.Name(), Err: err}
 }
@@ -631,9 +635,7 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 		index := s.withFingerprint(x.appendTo(make([]byte, 0, chunkIndexLen+trailerLen)), true)
 		return encoded{item: &Item{Key: k, Value: index, Flags: makeFlagsOf(version, kindIndex, comp, s.codecID), Expiration: exp}, chunks: chunks}, nil
 	}
-	if s.counters != nil {
-		s.counters.Rejected.Add(1)
-	}
+	s.counters.count(rejected)
 	if s.chunking {
 		return encoded{}, newTooLargeError(s.codec, key, rawLen, maxSize, v, cmp.Or(max(s.topFields, 0), 5))
 	}
@@ -705,9 +707,7 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 	if len(enc.chunks) > 0 {
 		switch {
 		case err == nil:
-			if s.counters != nil {
-				s.counters.ChunkedWrites.Add(1)
-			}
+			s.counters.count(chunkedWrites)
 		case isCacheOutcome(err):
 			// The server is fine but refused the index (Add, Replace,
 			// CompareAndSwap): its chunks can go now.
