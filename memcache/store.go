@@ -85,10 +85,13 @@ func WithNamespace(namespace, version string) Option {
 // means until evicted.
 func WithExpiration(d time.Duration) Option { return func(o *storeConfig) { o.expiration = d } }
 
-// WithCompression compresses encoded values of at least threshold bytes
-// with S2 (zero means DefaultCompressThreshold) when that makes them
-// smaller. Reads decompress whatever the flags say, with or without this
-// option.
+// WithCompression turns compression on: encoded values of at least
+// threshold bytes are compressed with S2 when that makes them smaller. As
+// with other zero-valued settings in Go, a threshold of zero (or less)
+// means the default, DefaultCompressThreshold (1 KiB), not "off":
+// compression is off in a store without this option, and no threshold
+// turns it off. Reads decompress whatever the flags say, with or without
+// this option.
 func WithCompression(threshold int) Option {
 	return func(o *storeConfig) {
 		if threshold <= 0 {
