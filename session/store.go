@@ -79,9 +79,10 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithClock sets the clock that expiry times are measured against when they
-// are turned into memcached expirations; the default is time.Now. Tests
-// pair it with the clock of an embedded backend (memcache.EmbeddedConfig.Now)
-// to move time without sleeping.
+// are turned into memcached expirations; the default is time.Now. Tests in
+// a testing/synctest bubble need no clock of their own: there time.Now is
+// the bubble's, for the store and an embedded backend alike, and
+// time.Sleep moves it at once.
 func WithClock(now func() time.Time) Option {
 	return func(c *storeConfig) { c.now = now }
 }
