@@ -139,11 +139,12 @@ const defaultFingerprint = true
 // WithChunking stores values that do not fit one item, even compressed, in
 // chunks: pieces under keys of their own, written first, then an index
 // item under the value's key that names them with a random token (see
-// chunk.go for the format). A read fetches the index, checks it, then the
-// chunks in multi-gets of at most 64 keys (see the package documentation
-// on the read path's budget); a chunk that is missing (evicted, expired)
-// or belongs to another write makes the value a miss, so readers never see
-// a torn or mixed value. Without it, such a value is refused with a *TooLargeError.
+// Chunked values in the package documentation). A read fetches the index,
+// checks it, then the chunks in multi-gets of at most 64 keys (see the read
+// path's budget there); a chunk that is missing (evicted, expired) or
+// belongs to another write makes the value a miss, so readers never see a
+// torn or mixed value. Without it, such a value is refused with a
+// *TooLargeError.
 //
 // With chunking, a value is refused only beyond the store's maximum
 // decoded size (WithMaxDecodedSize, DefaultMaxDecodedSize by default),

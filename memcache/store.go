@@ -15,8 +15,9 @@ import (
 // strips their cached properties, described in the item flags, marked with
 // the fingerprint of T's wire schema, optionally compressed, and checked
 // against the server's item size limit before any network I/O (or, with
-// WithChunking, split over several items when it does not fit one). Every call takes a context and returns when it is done, even
-// on backends that cannot be interrupted.
+// WithChunking, split over several items when it does not fit one), by the
+// rules in the package documentation. Every call takes a context and
+// returns when it is done, even on backends that cannot be interrupted.
 //
 // For struct types that hold cacheprop cells, use a pointer type
 // (Store[*Product]): the cells must not be copied.
@@ -133,7 +134,8 @@ func (s *Store[T]) Fingerprint() (Fingerprint, bool) { return s.fingerprint, s.f
 func (s *Store[T]) Codec() codec.Codec { return s.codec }
 
 // Key returns the memcached key the store uses for key: prefixed, and
-// mapped to a digest if it would be illegal (see the package's key rules).
+// mapped to a digest if it would be illegal (see Keys in the package
+// documentation).
 func (s *Store[T]) Key(key string) (string, error) { return s.keys.storeKey(key) }
 
 // LoadItemSizeMax reads the server's item_size_max (with `stats settings`
