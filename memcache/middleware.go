@@ -130,7 +130,9 @@ type Counters struct {
 	OverBudget atomic.Int64
 }
 
-// Middleware returns the middleware that updates c.
+// Middleware returns the middleware that updates c. In a store's chain
+// (WithMiddleware) it also makes c one of the Counters the store counts
+// its own events in, from the first request that passes through it on.
 func (c *Counters) Middleware() Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, req *Request) (*Response, error) {
