@@ -132,7 +132,8 @@ type Counters struct {
 
 // Middleware returns the middleware that updates c. In a store's chain
 // (WithMiddleware) it also makes c one of the Counters the store counts
-// its own events in, from the first request that passes through it on.
+// its own events in, from the first request that passes through it,
+// credited with those the store counted before.
 func (c *Counters) Middleware() Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, req *Request) (*Response, error) {
