@@ -3,6 +3,7 @@ package memcache_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -68,4 +69,17 @@ func TestExpiration(t *testing.T) {
 	// A whole-second now is not rounded up.
 	whole := now.Truncate(time.Second)
 	assert.Equal(t, int32(whole.Add(40*24*time.Hour).Unix()), memcache.Expiration(40*24*time.Hour, whole))
+}
+
+func ExampleExpiration() {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	fmt.Println(memcache.Expiration(0, now))                     // never
+	fmt.Println(memcache.Expiration(1500*time.Millisecond, now)) // relative, rounded up
+	fmt.Println(memcache.Expiration(40*24*time.Hour, now))       // absolute: 2027-01-10T12:00:00Z
+	fmt.Println(memcache.Expiration(20*365*24*time.Hour, now))   // capped at 2038
+	// Output:
+	// 0
+	// 2
+	// 1799582400
+	// 2147483647
 }
