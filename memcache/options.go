@@ -94,6 +94,16 @@ func WithMiddleware(mw ...Middleware) Option {
 // counts the same at another place in the chain.
 func WithCounters(c *Counters) Option { return func(o *storeConfig) { o.counters = c } }
 
+// WithLoadTimeout bounds each load that GetOrLoad shares: the loader's
+// context gets a deadline d after the load starts, and when it passes the
+// load ends for its key with an error wrapping context.DeadlineExceeded,
+// even if the loader ignores its context and never returns, so that later
+// callers start a fresh load instead of joining a stuck one. The load's
+// second read of the cache and its write count against d. Zero or negative
+// (the default) means no bound: a load lasts as long as its loader. Each
+// caller's own context still bounds how long that caller waits.
+func WithLoadTimeout(d time.Duration) Option { return func(o *storeConfig) { o.loadTimeout = d } }
+
 // WithFailClosed makes GetOrLoad return a backend failure instead of
 // answering from the loader. By default GetOrLoad fails open: when memcached
 // is down or slow it loads, answers and reports the failure to the error
