@@ -14,16 +14,12 @@ import (
 // same as memcached's default -m 64.
 const DefaultEmbeddedMaxBytes = 64 << 20
 
-// maxRelativeExpiration is the largest expiration memcached reads as seconds
-// from now (30 days); larger values are absolute unix times.
-const maxRelativeExpiration = 60 * 60 * 24 * 30
-
 // EmbeddedConfig configures an [Embedded] backend. The zero value is a
 // default memcached: 64 MiB and a 1 MiB item size limit.
 type EmbeddedConfig struct {
 	// MaxBytes caps the memory the items may use, counting each item as
-	// its key, its value and memcached's per-item overhead (ItemOverhead,
-	// plus FlagsOverhead with non-zero flags). Storing past the cap evicts
+	// its key, its value and memcached's per-item overhead (what
+	// MaxValueLen leaves out of item_size_max). Storing past the cap evicts
 	// the items least recently used, as far as Embedded tracks recency
 	// (see there). Zero means DefaultEmbeddedMaxBytes.
 	MaxBytes int64
@@ -383,9 +379,9 @@ func (e *Embedded) store(ctx context.Context, op string, item *Item) error {
 // itemSize is what an item counts against MaxBytes: memcached's own
 // accounting, so a cap means about what -m means.
 func itemSize(key string, valueLen int, flags uint32) int64 {
-	n := int64(len(key) + valueLen + ItemOverhead)
+	n := int64(len(key) + valueLen + itemOverhead)
 	if flags != 0 {
-		n += FlagsOverhead
+		n += flagsOverhead
 	}
 	return n
 }

@@ -82,7 +82,7 @@ func TestEmbeddedEvictsLeastRecentlyUsed(t *testing.T) {
 	// Touch refreshes too, as it does in memcached; then c is the oldest.
 	require.NoError(t, e.Touch(ctx, "a", 0))
 	require.NoError(t, e.Touch(ctx, "d", 0))
-	// Non-zero flags cost FlagsOverhead more, so this needs two slots.
+	// Non-zero flags cost flagsOverhead more, so this needs two slots.
 	require.NoError(t, e.Set(ctx, &Item{Key: "e", Value: value, Flags: 1}))
 	m, err = e.GetMulti(ctx, []string{"a", "c", "d", "e"})
 	require.NoError(t, err)

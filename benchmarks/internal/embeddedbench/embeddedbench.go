@@ -26,7 +26,7 @@ type Cache struct {
 }
 
 // New builds a contender able to hold maxBytes of items, each counted as
-// its key, its value and memcache.ItemOverhead.
+// its key, its value and memcached's per-item overhead.
 type New func(maxBytes int64) Cache
 
 // Embedded is the contender under test.
