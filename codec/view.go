@@ -145,6 +145,8 @@ type entry struct {
 	rtype unsafe.Pointer // view's runtime type word, to retype interfaces
 	reset bool           // Unmarshal must reset cached properties afterwards
 	err   error
+	// transient: err is not the type's fault; the entry is not cached.
+	transient bool
 }
 
 // A stripper builds and caches views for one dialect.
@@ -168,6 +170,10 @@ type stripper struct {
 	// that a failed build leaves nothing half-made behind.
 	added     []planKey
 	addedSlot []slotKey
+	// taken lists the slots the build in progress took from the pools,
+	// and exhausted whether it found a pool empty.
+	taken     []slotRef
+	exhausted bool
 }
 
 func newStripper(d *dialect) *stripper {
@@ -189,9 +195,27 @@ func (s *stripper) cachedEntry(m *sync.Map, t reflect.Type, dec bool) *entry {
 	if e, ok := m.Load(t); ok {
 		return e.(*entry)
 	}
+	e := s.newEntry(t, dec)
+	if e.transient {
+		return e
+	}
 	// A race builds the entry twice; both builds give the same answer.
-	actual, _ := m.LoadOrStore(t, s.newEntry(t, dec))
+	actual, _ := m.LoadOrStore(t, e)
 	return actual.(*entry)
+}
+
+// undo removes what a failed build added, slots included, so that it
+// leaves nothing half-made behind and takes nothing for good.
+func (s *stripper) undo() {
+	s.pending = nil
+	for _, k := range s.added {
+		delete(s.done, k)
+	}
+	for _, k := range s.addedSlot {
+		delete(s.slotMemo, k)
+	}
+	releaseSlots(s.taken)
+	s.taken = s.taken[:0]
 }
 
 func (s *stripper) newEntry(t reflect.Type, dec bool) *entry {
@@ -206,24 +230,29 @@ func (s *stripper) newEntry(t reflect.Type, dec bool) *entry {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.added, s.addedSlot = s.added[:0], s.addedSlot[:0]
+	s.added, s.addedSlot, s.taken, s.exhausted = s.added[:0], s.addedSlot[:0], s.taken[:0], false
+	finished := false
+	defer func() {
+		if !finished { // a panic (a bug of ours) goes on, taking nothing
+			s.undo()
+		}
+	}()
 	v, err := s.build(planKey{t: t, dec: dec}, "")
+	finished = true
 	if err == nil {
 		err = s.fillPending()
 	}
 	if err != nil {
-		s.pending = nil
-		for _, k := range s.added {
-			delete(s.done, k)
-		}
-		for _, k := range s.addedSlot {
-			delete(s.slotMemo, k)
-		}
+		s.undo()
 		var ute *UnsupportedTypeError
 		if errors.As(err, &ute) {
 			ute.Codec, ute.Type = s.d.name, t
 		}
 		e.err = err
+		// A type's own shape fails every time: its error is cached. An
+		// empty slot pool is the process's state, which a later build may
+		// find otherwise.
+		e.transient = s.exhausted
 		return e
 	}
 	if v != t {
@@ -294,8 +323,13 @@ func (s *stripper) build(k planKey, path string) (v reflect.Type, err error) {
 	}
 	// reflect's type constructors panic on what they cannot build; turn
 	// that into an error naming the field rather than crash the caller.
+	// Any other panic is a bug of ours and goes on, after newEntry's
+	// deferred unlock.
 	defer func() {
 		if r := recover(); r != nil {
+			if !isReflectPanic(r) {
+				panic(r)
+			}
 			v, err = nil, unsupported(path, "reflect cannot build its view: %v", r)
 		}
 	}()
