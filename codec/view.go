@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -502,58 +501,6 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 	return v, nil
 }
 
-// omission makes sure field sf, whose view type ft differs from its type,
-// is omitted exactly when the library omits it from the original: a
-// wrapper's IsZero then decides, or the field is reported as unsupported
-// when its layout admits no wrapper.
-func (s *stripper) omission(k planKey, sf reflect.StructField, ft reflect.Type, fpath string) (reflect.Type, error) {
-	empty, zero := s.d.omit(sf, k.t)
-	if !empty && !zero {
-		return ft, nil
-	}
-	if wrapperTypes[ft] {
-		return s.d.anyBox(empty, zero), nil
-	}
-	if !s.d.needsZeroMethod(sf, k.t) && slotOf(ft) == nil {
-		return ft, nil
-	}
-	switch sf.Type.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map:
-		return s.slot(planKey{t: sf.Type, addr: k.addr, dec: k.dec, level: k.level}, empty, zero, ft)
-	}
-	return nil, unsupported(fpath, "%s decides its omission by a zero test the view of %s cannot reproduce; omit by pointer, or drop the option", s.d.name, sf.Type)
-}
-
-// sameLayout checks what zero-copy views rely on: the view has the
-// original's size, alignment and field offsets, hence its pointer layout
-// (field types are the same or views of the same layout).
-func sameLayout(t, v reflect.Type) error {
-	if t.Size() != v.Size() || t.Align() != v.Align() || t.NumField() != v.NumField() {
-		return fmt.Errorf("view of %s has a different size or alignment", t)
-	}
-	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Offset != v.Field(i).Offset {
-			return fmt.Errorf("view of %s moves field %s", t, t.Field(i).Name)
-		}
-	}
-	return nil
-}
-
-// rtypeOf returns the runtime type word of t, the first word of an
-// interface holding a value of type t.
-func rtypeOf(t reflect.Type) unsafe.Pointer {
-	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
-}
-
-// retype returns v, an interface, with its type word replaced by rtype: the
-// same data seen as the view's type. The view has the original's layout,
-// so the data word means the same (both are stored directly in the
-// interface or both indirectly, by the same rule on the same shape).
-func retype(v any, rtype unsafe.Pointer) any {
-	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[0] = rtype
-	return v
-}
-
 // stripCache memoizes reachesStrip.
 var stripCache sync.Map // map[reflect.Type]bool
 
@@ -567,93 +514,4 @@ func reachesStrip(t reflect.Type) bool {
 	r := walkType(t, map[reflect.Type]bool{}, true)
 	stripCache.Store(t, r)
 	return r
-}
-
-// tagOptions splits a tag value into its name and options.
-func tagOptions(tag string) (name string, opts []string) {
-	parts := strings.Split(tag, ",")
-	return parts[0], parts[1:]
-}
-
-func hasOption(opts []string, o string) bool {
-	for _, x := range opts {
-		if x == o {
-			return true
-		}
-	}
-	return false
-}
-
-// setTag returns tag with key's value replaced by value (added if absent),
-// other keys kept.
-func setTag(tag reflect.StructTag, key, value string) reflect.StructTag {
-	var b strings.Builder
-	rest := string(tag)
-	found := false
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " ")
-		i := strings.IndexByte(rest, ':')
-		if i <= 0 || i+1 >= len(rest) || rest[i+1] != '"' {
-			break
-		}
-		k := rest[:i]
-		j := i + 2
-		for j < len(rest) && rest[j] != '"' {
-			if rest[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		if j >= len(rest) {
-			break
-		}
-		kv := rest[:j+1]
-		rest = rest[j+1:]
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		if k == key {
-			found = true
-			fmt.Fprintf(&b, "%s:%q", key, value)
-		} else {
-			b.WriteString(kv)
-		}
-	}
-	if !found {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%s:%q", key, value)
-	}
-	return reflect.StructTag(b.String())
-}
-
-// withOption returns the tag value with option o added.
-func withOption(value, o string) string {
-	if _, opts := tagOptions(value); hasOption(opts, o) {
-		return value
-	}
-	return value + "," + o
-}
-
-// isZeroer is the IsZero method the libraries consult for omission.
-type isZeroer interface{ IsZero() bool }
-
-var isZeroerType = reflect.TypeFor[isZeroer]()
-
-// hasZeroMethod reports whether t or *t has an IsZero method.
-func hasZeroMethod(t reflect.Type) bool {
-	return t.Implements(isZeroerType) || t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(isZeroerType)
-}
-
-// zeroTestDiffers reports whether a zero test on a view of t can disagree
-// with the library's on the original: the view lacks t's IsZero method, and
-// a struct's view still holds the cached fields, which the type without
-// them lacks.
-func zeroTestDiffers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Struct, reflect.Array:
-		return reachesCached(t) || hasZeroMethod(t)
-	}
-	return hasZeroMethod(t)
 }

@@ -273,7 +273,7 @@ func ExampleWithFingerprint() {
 	fmt.Println(p.FullName)
 
 	fp, _ := after.Fingerprint()
-	text, _ := memcache.WireSchema(reflect.TypeFor[*ProfileV2](), codec.JSON)
+	text, _ := codec.WireSchema(reflect.TypeFor[*ProfileV2](), codec.JSON)
 	fmt.Println(fp)
 	fmt.Println(text)
 	// Output:

@@ -238,7 +238,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		chunking:   cfg.chunking,
 	}
 	if cfg.schema {
-		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
+		s.fingerprint, s.fingerprinted = codec.SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
 		s.ownsOutput = ownsOutput
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))

@@ -1,4 +1,4 @@
-package memcache_test
+package codec_test
 
 import (
 	"encoding/json"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/leancache/leancache/cacheprop"
 	"github.com/leancache/leancache/codec"
-	"github.com/leancache/leancache/memcache"
 )
 
 type fpAddress struct {
@@ -41,14 +40,14 @@ type fpTree struct {
 // schemaOf is WireSchema for T, failing the test for an unknown codec.
 func schemaOf[T any](t *testing.T, c codec.Codec) string {
 	t.Helper()
-	s, ok := memcache.WireSchema(reflect.TypeFor[T](), c)
+	s, ok := codec.WireSchema(reflect.TypeFor[T](), c)
 	require.True(t, ok, c.Name())
 	return s
 }
 
-func fingerprintOf[T any](t *testing.T, c codec.Codec) memcache.Fingerprint {
+func fingerprintOf[T any](t *testing.T, c codec.Codec) codec.Fingerprint {
 	t.Helper()
-	fp, ok := memcache.SchemaFingerprint(reflect.TypeFor[T](), c)
+	fp, ok := codec.SchemaFingerprint(reflect.TypeFor[T](), c)
 	require.True(t, ok, c.Name())
 	return fp
 }
@@ -61,7 +60,7 @@ func TestWireSchemaGolden(t *testing.T) {
 		name   string
 		codec  codec.Codec
 		schema func(t *testing.T, c codec.Codec) string
-		fp     func(t *testing.T, c codec.Codec) memcache.Fingerprint
+		fp     func(t *testing.T, c codec.Codec) codec.Fingerprint
 		text   string
 		hex    string
 	}{
@@ -101,14 +100,21 @@ func TestFingerprintIsStable(t *testing.T) {
 }
 
 func TestFingerprintUnknownCodec(t *testing.T) {
-	_, ok := memcache.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), plainJSON{})
+	_, ok := codec.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), plainJSON{})
 	assert.False(t, ok, "a codec of another name that describes nothing has no fingerprint")
-	fp, ok := memcache.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), describedJSON{})
+	fp, ok := codec.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), describedJSON{})
 	assert.True(t, ok)
-	text, _ := memcache.WireSchema(reflect.TypeFor[*fpCustomer](), describedJSON{})
-	assert.Equal(t, "leancache-schema/1 described-json *memcache_test.fpCustomer/v1", text)
+	text, _ := codec.WireSchema(reflect.TypeFor[*fpCustomer](), describedJSON{})
+	assert.Equal(t, "leancache-schema/1 described-json *codec_test.fpCustomer/v1", text)
 	assert.NotZero(t, fp)
 }
+
+// plainJSON is a codec of another name that describes nothing.
+type plainJSON struct{}
+
+func (plainJSON) Name() string                       { return "plain-json" }
+func (plainJSON) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
+func (plainJSON) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // describedJSON is a custom codec that describes its own schema.
 type describedJSON struct{ plainJSON }
@@ -206,8 +212,8 @@ func TestFingerprintCountsWhatIsOnTheWire(t *testing.T) {
 		{"gob keeps an embedded struct a field", reflect.TypeFor[fpEmbedded](), false, []codec.Codec{codec.Gob}},
 	} {
 		for _, c := range tc.codecs {
-			a, _ := memcache.SchemaFingerprint(base, c)
-			b, _ := memcache.SchemaFingerprint(tc.t, c)
+			a, _ := codec.SchemaFingerprint(base, c)
+			b, _ := codec.SchemaFingerprint(tc.t, c)
 			if tc.same {
 				assert.Equal(t, a, b, "%s, %s", tc.name, c.Name())
 			} else {
@@ -271,7 +277,7 @@ type fpEmbedsTime struct {
 }
 
 func TestFingerprintTypesWithTheirOwnEncoding(t *testing.T) {
-	assert.Equal(t, `leancache-schema/1 json {"At" m("github.com/leancache/leancache/memcache_test.stamp")}`, schemaOf[fpStamped](t, codec.JSON))
+	assert.Equal(t, `leancache-schema/1 json {"At" m("github.com/leancache/leancache/codec_test.stamp")}`, schemaOf[fpStamped](t, codec.JSON))
 	assert.Equal(t, `leancache-schema/1 gob {"At" {}}`, schemaOf[fpStamped](t, codec.Gob), "gob does not call MarshalJSON")
 	// A struct embedding time.Time is encoded by time.Time's methods.
 	assert.Equal(t, `leancache-schema/1 json m("time.Time")`[:len(`leancache-schema/1 json m(`)], schemaOf[fpEmbedsTime](t, codec.JSON)[:len(`leancache-schema/1 json m(`)])

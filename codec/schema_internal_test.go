@@ -1,4 +1,4 @@
-package memcache
+package codec
 
 import (
 	"encoding/json"
@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
-
-	"github.com/leancache/leancache/codec"
 )
 
 // Types whose field lists follow each codec's less obvious rules.
@@ -97,7 +95,7 @@ func fill(v reflect.Value, depth int) {
 }
 
 // writtenNames returns the top-level keys a codec writes for v.
-func writtenNames(t *testing.T, c codec.Codec, v any) []string {
+func writtenNames(t *testing.T, c Codec, v any) []string {
 	t.Helper()
 	data, err := c.Marshal(v)
 	require.NoError(t, err, c.Name())
@@ -135,7 +133,7 @@ func writtenNames(t *testing.T, c codec.Codec, v any) []string {
 func TestSchemaFieldsAreWhatTheCodecWrites(t *testing.T) {
 	for _, v := range []any{&xMixed{}, &xMsgpackInline{}} {
 		fill(reflect.ValueOf(v), 0)
-		for _, c := range []codec.Codec{codec.JSON, codec.Msgpack, codec.CBOR} {
+		for _, c := range []Codec{JSON, Msgpack, CBOR} {
 			typ := reflect.TypeOf(v).Elem()
 			fields, _ := schemaDialects[c.Name()].fields(typ, true)
 			var names []string
