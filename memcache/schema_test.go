@@ -303,3 +303,74 @@ func TestFingerprintNeverWritesIntoTheCallersMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "value", string(got))
 }
+
+// textMarker gives the types embedding it a MarshalText method, which gob
+// ignores: gob encodes them by their fields.
+type textMarker struct{}
+
+func (textMarker) MarshalText() ([]byte, error) { return []byte("label"), nil }
+
+// writeLabelV2 and readLabelV1 stand for two deploys of one type: the same
+// name (gobLabel in gobText) with other fields.
+func writeLabelV2(t *testing.T, b memcache.Backend, key string, opts ...memcache.Option) {
+	type gobLabel struct {
+		textMarker
+		Text []int
+	}
+	type gobText struct{ Label gobLabel }
+	s := newStore[*gobText](t, b, append([]memcache.Option{memcache.WithCodec(codec.Gob)}, opts...)...)
+	require.NoError(t, s.Set(context.Background(), key, &gobText{Label: gobLabel{Text: []int{1, 2}}}))
+}
+
+func readLabelV1(t *testing.T, b memcache.Backend, key string, opts ...memcache.Option) (error, int64) {
+	type gobLabel struct {
+		textMarker
+		Text string
+	}
+	type gobText struct{ Label gobLabel }
+	_, err, n := readAs[*gobText](t, b, codec.Gob, key, opts...)
+	return err, n
+}
+
+// A recursive type before and after a deploy added a cached property:
+// gob writes the second in its table format.
+type (
+	gobTreeV1 struct {
+		Name string
+		Kids []*gobTreeV1
+	}
+	gobTreeV2 struct {
+		Name  string
+		Kids  []*gobTreeV2
+		Count int `cacheprop:"count"`
+	}
+)
+
+// TestGobOldReadersNeverFailToDecode writes a value of each new shape and
+// reads it with the store of the old one, through a real memcached: a
+// shape gob cannot read as the old one is a schema miss, never a decode
+// error.
+func TestGobOldReadersNeverFailToDecode(t *testing.T) {
+	b := realServer(t)
+	ctx := context.Background()
+	ns := memcache.WithNamespace("gob-old-readers", "")
+	check := func(name string, err error, misses int64) {
+		t.Helper()
+		require.ErrorIs(t, err, memcache.ErrCacheMiss, "%s: an old reader misses", name)
+		assert.EqualValues(t, 1, misses, "%s: counted as a schema miss", name)
+	}
+
+	writeLabelV2(t, b, "text", ns)
+	err, n := readLabelV1(t, b, "text", ns)
+	check("a MarshalText type's fields changed", err, n)
+
+	tree := newStore[*gobTreeV2](t, b, memcache.WithCodec(codec.Gob), ns)
+	require.NoError(t, tree.Set(ctx, "tree", &gobTreeV2{Name: "root", Kids: []*gobTreeV2{{Name: "kid"}}, Count: 2}))
+	_, err, n = readAs[*gobTreeV1](t, b, codec.Gob, "tree", ns)
+	check("a recursive type gained a cached property", err, n)
+	// And the other way round: the old writer, the new reader.
+	old := newStore[*gobTreeV1](t, b, memcache.WithCodec(codec.Gob), ns)
+	require.NoError(t, old.Set(ctx, "tree1", &gobTreeV1{Name: "root"}))
+	_, err, n = readAs[*gobTreeV2](t, b, codec.Gob, "tree1", ns)
+	check("a recursive type lost its table format", err, n)
+}
