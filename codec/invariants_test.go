@@ -1,7 +1,11 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -145,5 +149,147 @@ func TestExhaustedPoolIsNotCached(t *testing.T) {
 	first := jsonStrip.encEntry(reflect.PointerTo(bad))
 	if first.err == nil || jsonStrip.encEntry(reflect.PointerTo(bad)) != first {
 		t.Fatalf("a deterministic type error is not cached: %v", first.err)
+	}
+}
+
+// Invariant: a view has its type's size, alignment and field offsets, down
+// through every struct it holds, for every type of the corpus and codec.
+func TestViewsKeepTheLayout(t *testing.T) {
+	var check func(t *testing.T, orig, view reflect.Type, seen map[reflect.Type]bool)
+	check = func(t *testing.T, orig, view reflect.Type, seen map[reflect.Type]bool) {
+		if orig == view || seen[view] {
+			return
+		}
+		seen[view] = true
+		if slotOf(view) != nil || wrapperTypes[view] {
+			// A wrapper stands for a field of its layout: one word, or a
+			// slice header.
+			if view.Size() != orig.Size() || view.Align() != orig.Align() {
+				t.Errorf("wrapper %v for %v has another size or alignment", view, orig)
+			}
+			return
+		}
+		if orig.Kind() != view.Kind() {
+			t.Fatalf("view %v of %v has another kind", view, orig)
+		}
+		switch orig.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			check(t, orig.Elem(), view.Elem(), seen)
+		case reflect.Struct:
+			if err := sameLayout(orig, view); err != nil {
+				t.Error(err)
+			}
+			for i := 0; i < orig.NumField(); i++ {
+				check(t, orig.Field(i).Type, view.Field(i).Type, seen)
+			}
+		}
+	}
+	views := 0
+	for _, c := range rawCorpus() {
+		typ := reflect.TypeOf(c.Value())
+		for _, s := range []*stripper{jsonStrip, msgpackStrip, cborStrip} {
+			for _, e := range []*entry{s.encEntry(typ), s.decEntry(typ)} {
+				if e.err != nil || e.view == nil {
+					continue
+				}
+				views++
+				check(t, typ, e.view, map[reflect.Type]bool{})
+			}
+		}
+	}
+	if views == 0 {
+		t.Fatal("no views built")
+	}
+	// And the check does see a moved field.
+	a := reflect.TypeFor[struct {
+		A, B int8
+		C    int64
+	}]()
+	b := reflect.TypeFor[struct {
+		A int16
+		B int8
+		C int64
+	}]()
+	if sameLayout(a, b) == nil {
+		t.Fatal("sameLayout misses a moved field")
+	}
+}
+
+// Invariant: a slot's information is published before any view using it:
+// goroutines that build a new recursive type at once and encode with it
+// at once find every slot filled (and -race finds no unordered access).
+func TestSlotInfoIsPublishedFirst(t *testing.T) {
+	type published struct {
+		Next *published
+		Memo string `cacheprop:"memo"`
+		N    int
+	}
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := JSON.Marshal(&published{Next: &published{N: 1}})
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := jsonStrip.encEntry(reflect.TypeFor[*published]())
+	if e.view == nil {
+		t.Fatal("no view")
+	}
+	var walk func(v reflect.Type, seen map[reflect.Type]bool)
+	walk = func(v reflect.Type, seen map[reflect.Type]bool) {
+		if seen[v] {
+			return
+		}
+		seen[v] = true
+		if si := slotOf(v); si != nil {
+			if si.view == nil {
+				t.Fatalf("published slot %v has no view", v)
+			}
+			walk(si.view, seen)
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			walk(v.Elem(), seen)
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				walk(v.Field(i).Type, seen)
+			}
+		}
+	}
+	walk(e.view, map[reflect.Type]bool{})
+}
+
+// slots_list.go is what gen_slots.go writes, and entry i of each list is
+// the slot of index i (slotAt finds a slot by its type's array length).
+func TestSlotListIsGenerated(t *testing.T) {
+	for i := range slotCount {
+		for _, typ := range []reflect.Type{ptrSlotTypes[i], sliceSlotTypes[i]} {
+			if r, ok := slotIndex[typ]; !ok || r.i != i {
+				t.Fatalf("entry %d is %v, indexed %v", i, typ, r.i)
+			}
+			if want := fmt.Sprintf("[[%d]struct {}]", i); !strings.HasSuffix(typ.Name(), want) {
+				t.Fatalf("entry %d is %v, want the instance of %s", i, typ, want)
+			}
+		}
+	}
+	if testing.Short() {
+		t.Skip("go run gen_slots.go: not in -short")
+	}
+	out, err := exec.Command("go", "run", "gen_slots.go", "-stdout").Output()
+	if err != nil {
+		t.Fatalf("go run gen_slots.go: %v", err)
+	}
+	file, err := os.ReadFile("slots_list.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, file) {
+		t.Fatal("slots_list.go is not what gen_slots.go writes: run go generate")
 	}
 }

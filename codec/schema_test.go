@@ -282,3 +282,44 @@ func TestFingerprintTypesWithTheirOwnEncoding(t *testing.T) {
 	// A struct embedding time.Time is encoded by time.Time's methods.
 	assert.Equal(t, `leancache-schema/1 json m("time.Time")`[:len(`leancache-schema/1 json m(`)], schemaOf[fpEmbedsTime](t, codec.JSON)[:len(`leancache-schema/1 json m(`)])
 }
+
+// textOnly has MarshalText, which gob ignores: gob writes its fields.
+type textOnly struct{ Text string }
+
+func (t textOnly) MarshalText() ([]byte, error) { return []byte(t.Text), nil }
+
+type fpHoldsText struct{ Label textOnly }
+
+func TestGobFingerprintIgnoresMarshalText(t *testing.T) {
+	assert.Equal(t, `leancache-schema/1 gob {"Label" {"Text" string}}`, schemaOf[fpHoldsText](t, codec.Gob),
+		"gob encodes a MarshalText type by its fields, so they count")
+	assert.Equal(t, `leancache-schema/1 json {"Label" m("github.com/leancache/leancache/codec_test.textOnly")}`, schemaOf[fpHoldsText](t, codec.JSON))
+}
+
+type (
+	fpRecursive struct {
+		Name string
+		Kids []*fpRecursive
+	}
+	fpRecursiveCached struct {
+		Name string
+		Kids []*fpRecursiveCached
+		Memo string `cacheprop:"memo"`
+	}
+)
+
+// A recursive type that gains a cached property is written in gob's table
+// format, which readers of the plain type cannot decode: the fingerprint
+// changes. The other codecs write the same bytes and keep it.
+func TestGobFingerprintOfTheTableFormat(t *testing.T) {
+	assert.Equal(t, `leancache-schema/1 gob tables({"Kids" []^2;"Name" string})`, schemaOf[*fpRecursiveCached](t, codec.Gob))
+	assert.Equal(t, `leancache-schema/1 gob {"Kids" []^2;"Name" string}`, schemaOf[*fpRecursive](t, codec.Gob))
+	for _, c := range []codec.Codec{codec.JSON, codec.Msgpack, codec.CBOR} {
+		assert.Equal(t, fingerprintOf[*fpRecursive](t, c), fingerprintOf[*fpRecursiveCached](t, c), c.Name())
+	}
+	// And the plain type cannot read the table format: what the miss avoids.
+	data, err := codec.Gob.Marshal(&fpRecursiveCached{Name: "root", Kids: []*fpRecursiveCached{{Name: "kid"}}})
+	require.NoError(t, err)
+	var old fpRecursive
+	assert.Error(t, codec.Gob.Unmarshal(data, &old), "the table format is not plain gob")
+}
