@@ -368,7 +368,6 @@ type keyedField struct {
 	depth   int
 	tagged  bool
 	asInt   bool // cbor keyasint: the key is written as an integer
-	skipped bool
 }
 
 // A fieldTag interprets one struct field for a keyed codec: whether the

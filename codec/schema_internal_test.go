@@ -45,14 +45,17 @@ type (
 		xTagged `json:"tagged" msgpack:"tagged" cbor:"tagged"`
 		xDup1
 		xDup2
-		Plain      string
-		Dash       string `json:"-,"`
-		Skipped    string `json:"-" msgpack:"-" cbor:"-"`
-		Renamed    int    `json:"re" msgpack:"re_mp" cbor:"re_cbor"`
-		JSONOnly   int    `json:"jsonOnly"`
-		Quoted     int64  `json:"quoted,string"`
-		BadTag     int    `json:"a\"b"`
-		KeyAsInt   string `cbor:"7,keyasint"`
+		Plain string
+		//lint:ignore SA5008 encoding/json names this field "-": the schema must too
+		Dash     string `json:"-,"`
+		Skipped  string `json:"-" msgpack:"-" cbor:"-"`
+		Renamed  int    `json:"re" msgpack:"re_mp" cbor:"re_cbor"`
+		JSONOnly int    `json:"jsonOnly"`
+		Quoted   int64  `json:"quoted,string"`
+		//lint:ignore SA5008 an invalid name, which encoding/json ignores: the schema must too
+		BadTag   int    `json:"a\"b"`
+		KeyAsInt string `cbor:"7,keyasint"`
+		//lint:ignore U1000 unexported: never on the wire
 		unexported int
 		When       time.Time
 		Cached     string `cacheprop:"x"`

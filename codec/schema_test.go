@@ -28,7 +28,8 @@ type fpCustomer struct {
 	Raw     json.RawMessage  `json:"raw"`
 	Summary string           `json:"-" cacheprop:"summary"`
 	Profile cacheprop.Lazy[string]
-	secret  string //nolint:unused // unexported: never on the wire
+	//lint:ignore U1000 unexported: never on the wire
+	secret string
 }
 
 type fpTree struct {
@@ -182,7 +183,8 @@ type (
 	fpUnexportedAdded struct {
 		ID   int
 		Name string
-		note string //nolint:unused // unexported: never on the wire
+		//lint:ignore U1000 unexported: never on the wire
+		note string
 	}
 )
 
@@ -224,15 +226,17 @@ func TestFingerprintCountsWhatIsOnTheWire(t *testing.T) {
 }
 
 type fpArray struct {
-	_        struct{} `cbor:",toarray"`
-	_msgpack struct{} `msgpack:",as_array"` //nolint:unused // read by msgpack
+	_ struct{} `cbor:",toarray"`
+	//lint:ignore U1000 read by msgpack
+	_msgpack struct{} `msgpack:",as_array"`
 	ID       int
 	Name     string
 }
 
 type fpArrayReordered struct {
-	_        struct{} `cbor:",toarray"`
-	_msgpack struct{} `msgpack:",as_array"` //nolint:unused // read by msgpack
+	_ struct{} `cbor:",toarray"`
+	//lint:ignore U1000 read by msgpack
+	_msgpack struct{} `msgpack:",as_array"`
 	Name     string
 	ID       int
 }

@@ -71,12 +71,12 @@ func realServer(t *testing.T) memcache.Backend {
 // readAs reads key with a store of type B and the given codec, counting in
 // counters, and reports the value, the error and how many schema misses it
 // counted.
-func readAs[B any](t *testing.T, b memcache.Backend, c codec.Codec, key string, opts ...memcache.Option) (B, error, int64) {
+func readAs[B any](t *testing.T, b memcache.Backend, c codec.Codec, key string, opts ...memcache.Option) (B, int64, error) {
 	t.Helper()
 	counters := &memcache.Counters{}
 	s := newStore[B](t, b, append([]memcache.Option{memcache.WithCodec(c), memcache.WithFingerprint(), memcache.WithCounters(counters)}, opts...)...)
 	v, err := s.Get(context.Background(), key)
-	return v, err, counters.SchemaMisses.Load()
+	return v, counters.SchemaMisses.Load(), err
 }
 
 // TestSchemaChangesAgainstMemcached writes a value with a store of version
@@ -101,20 +101,20 @@ func TestSchemaChangesAgainstMemcached(t *testing.T) {
 				assert.Contains(t, fe.Error(), "schema fingerprint", name)
 				assert.EqualValues(t, 1, counted, "%s: counted as a schema miss", name)
 			}
-			v1, err, n := readAs[*acctFieldAdded](t, b, c, "u", ns)
+			v1, n, err := readAs[*acctFieldAdded](t, b, c, "u", ns)
 			miss("field added", err, n)
 			assert.Nil(t, v1)
-			v2, err, n := readAs[*acctFieldRemoved](t, b, c, "u", ns)
+			v2, n, err := readAs[*acctFieldRemoved](t, b, c, "u", ns)
 			miss("field removed", err, n)
 			assert.Nil(t, v2)
-			v3, err, n := readAs[*acctFieldRenamed](t, b, c, "u", ns)
+			v3, n, err := readAs[*acctFieldRenamed](t, b, c, "u", ns)
 			miss("field renamed", err, n)
 			assert.Nil(t, v3, "a renamed field never reads as zero")
-			v4, err, n := readAs[*acctFieldRetyped](t, b, c, "u", ns)
+			v4, n, err := readAs[*acctFieldRetyped](t, b, c, "u", ns)
 			miss("field retyped", err, n)
 			assert.Nil(t, v4)
 
-			got, err, n := readAs[*acctCachedAdded](t, b, c, "u", ns)
+			got, n, err := readAs[*acctCachedAdded](t, b, c, "u", ns)
 			require.NoError(t, err, "cached properties added: still a hit")
 			assert.Zero(t, n)
 			assert.Equal(t, &acctCachedAdded{ID: 7, Name: "ann", Email: "ann@example.com"}, got)
@@ -123,17 +123,17 @@ func TestSchemaChangesAgainstMemcached(t *testing.T) {
 			// one that dropped them, and by the one that changed them.
 			withCached := newStore[*acctCachedAdded](t, b, memcache.WithCodec(c), memcache.WithFingerprint(), ns)
 			require.NoError(t, withCached.Set(ctx, "u2", &acctCachedAdded{ID: 8, Name: "bob", Initial: "b"}))
-			back, err, n := readAs[*acctA](t, b, c, "u2", ns)
+			back, n, err := readAs[*acctA](t, b, c, "u2", ns)
 			require.NoError(t, err, "cached properties removed: still a hit")
 			assert.Zero(t, n)
 			assert.Equal(t, &acctA{ID: 8, Name: "bob"}, back)
-			changed, err, n := readAs[*acctCachedChanged](t, b, c, "u2", ns)
+			changed, n, err := readAs[*acctCachedChanged](t, b, c, "u2", ns)
 			require.NoError(t, err, "cached property changed: still a hit")
 			assert.Zero(t, n)
 			assert.Equal(t, &acctCachedChanged{ID: 8, Name: "bob"}, changed)
 
 			// Unchanged: the same type in another store reads it.
-			same, err, n := readAs[*acctA](t, b, c, "u", ns)
+			same, n, err := readAs[*acctA](t, b, c, "u", ns)
 			require.NoError(t, err)
 			assert.Zero(t, n)
 			assert.Equal(t, &want, same)
@@ -198,7 +198,7 @@ func TestWithoutFingerprintWritesAsBefore(t *testing.T) {
 	assert.Equal(t, uint32(0x4C010001), it.Flags, "format version 1, json")
 
 	// A fingerprinting store does not trust a value with no fingerprint.
-	_, err, n := readAs[*acctA](t, b, codec.JSON, "u")
+	_, n, err := readAs[*acctA](t, b, codec.JSON, "u")
 	require.ErrorIs(t, err, memcache.ErrCacheMiss)
 	assert.EqualValues(t, 1, n)
 
@@ -322,14 +322,14 @@ func writeLabelV2(t *testing.T, b memcache.Backend, key string, opts ...memcache
 	require.NoError(t, s.Set(context.Background(), key, &gobText{Label: gobLabel{Text: []int{1, 2}}}))
 }
 
-func readLabelV1(t *testing.T, b memcache.Backend, key string, opts ...memcache.Option) (error, int64) {
+func readLabelV1(t *testing.T, b memcache.Backend, key string, opts ...memcache.Option) (int64, error) {
 	type gobLabel struct {
 		textMarker
 		Text string
 	}
 	type gobText struct{ Label gobLabel }
-	_, err, n := readAs[*gobText](t, b, codec.Gob, key, opts...)
-	return err, n
+	_, n, err := readAs[*gobText](t, b, codec.Gob, key, opts...)
+	return n, err
 }
 
 // A recursive type before and after a deploy added a cached property:
@@ -361,16 +361,16 @@ func TestGobOldReadersNeverFailToDecode(t *testing.T) {
 	}
 
 	writeLabelV2(t, b, "text", ns)
-	err, n := readLabelV1(t, b, "text", ns)
+	n, err := readLabelV1(t, b, "text", ns)
 	check("a MarshalText type's fields changed", err, n)
 
 	tree := newStore[*gobTreeV2](t, b, memcache.WithCodec(codec.Gob), ns)
 	require.NoError(t, tree.Set(ctx, "tree", &gobTreeV2{Name: "root", Kids: []*gobTreeV2{{Name: "kid"}}, Count: 2}))
-	_, err, n = readAs[*gobTreeV1](t, b, codec.Gob, "tree", ns)
+	_, n, err = readAs[*gobTreeV1](t, b, codec.Gob, "tree", ns)
 	check("a recursive type gained a cached property", err, n)
 	// And the other way round: the old writer, the new reader.
 	old := newStore[*gobTreeV1](t, b, memcache.WithCodec(codec.Gob), ns)
 	require.NoError(t, old.Set(ctx, "tree1", &gobTreeV1{Name: "root"}))
-	_, err, n = readAs[*gobTreeV2](t, b, codec.Gob, "tree1", ns)
+	_, n, err = readAs[*gobTreeV2](t, b, codec.Gob, "tree1", ns)
 	check("a recursive type lost its table format", err, n)
 }
