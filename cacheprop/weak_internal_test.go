@@ -12,7 +12,7 @@ import (
 )
 
 type item struct {
-	id   int
+	id int
 	//lint:ignore U1000 never read: a pointer keeps items out of tiny, batched allocations
 	next *item
 }

@@ -364,10 +364,10 @@ func (w *schemaWalk) goFields(t reflect.Type, addr bool) string {
 // algorithm: found at some depth of embedding, tagged or not.
 type keyedField struct {
 	wireField
-	index   []int // the field's index sequence, for the codec's order
-	depth   int
-	tagged  bool
-	asInt   bool // cbor keyasint: the key is written as an integer
+	index  []int // the field's index sequence, for the codec's order
+	depth  int
+	tagged bool
+	asInt  bool // cbor keyasint: the key is written as an integer
 }
 
 // A fieldTag interprets one struct field for a keyed codec: whether the
