@@ -478,7 +478,7 @@ func jsonFieldTag(sf reflect.StructField) (name string, write, promote, tagged, 
 		return "", true, true, false, false, nil
 	}
 	name, raw := tagOptions(sf.Tag.Get("json"))
-	if !validJSONName(name) {
+	if !jsonValidTag(name) {
 		name = ""
 	}
 	opts = keptOptions(raw, "omitempty", "omitzero")

@@ -405,8 +405,16 @@ func schemaCrossCorpus() []any {
 	return out
 }
 
-// xOptions has the tag options the schema counts.
+// XBadName is embedded under a json name encoding/json finds invalid, so
+// it ignores the name and promotes the fields.
+type XBadName struct{ Promoted int }
+
+// xOptions has the tag options the schema counts, and a cached property,
+// so that the keyed codecs write it through a view.
 type xOptions struct {
+	//lint:ignore SA5008 an invalid name, which encoding/json ignores
+	XBadName `json:"a\"b"`
+	Memo     string `cacheprop:"memo"`
 	Quoted   int    `json:",string"`
 	Omitted  string `json:",omitempty" msgpack:",omitempty" cbor:",omitempty"`
 	Interned string `msgpack:",intern"`
@@ -435,4 +443,29 @@ func TestSchemaFieldsAreWhatTheCodecWrites(t *testing.T) {
 		}
 		assert.Empty(t, gobMismatches(t, v, typ), "gob")
 	}
+}
+
+// encoding/json ignores an embedded struct's invalid name and promotes its
+// fields; so do JSON's views and the schema.
+func TestJSONPromotesUnderAnInvalidName(t *testing.T) {
+	v := &xOptions{XBadName: XBadName{Promoted: 1}}
+	for name, marshal := range map[string]func(any) ([]byte, error){"encoding/json": json.Marshal, "JSON": JSON.Marshal} {
+		data, err := marshal(v)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(data, &m))
+		assert.Contains(t, m, "Promoted", name)
+		assert.NotContains(t, m, "XBadName", name)
+	}
+	assert.Contains(t, schemaKeysOf(JSON, reflect.TypeFor[xOptions]()), "Promoted")
+}
+
+// schemaKeysOf returns the top-level field names of t's schema under c.
+func schemaKeysOf(c Codec, t reflect.Type) []string {
+	fields, _ := schemaDialects[c.Name()].fields(t, true)
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
+	return names
 }

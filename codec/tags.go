@@ -86,19 +86,3 @@ func keptOptions(opts []string, want ...string) []string {
 	}
 	return out
 }
-
-// validJSONName is encoding/json's isValidTag: a tag name that fails it is
-// ignored, and the field keeps its Go name.
-func validJSONName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c > 0x7f):
-			return false
-		}
-	}
-	return true
-}
