@@ -149,7 +149,7 @@
 //     build); any other is a bug and goes on (TestBuildRecoversOnlyReflectPanics).
 //   - Slot types are generated: slots_list.go is written by go generate
 //     (gen_slots.go), and entry i of each list has index i
-//     (TestSlotListEntryHasItsIndex).
+//     (TestSlotListIsGenerated).
 //
 // msgpack and cbor write map entries in Go's random iteration order, with
 // or without this package: identical bytes means identical for the same
