@@ -12,8 +12,9 @@ import (
 )
 
 type item struct {
-	id   int
-	next *item // a pointer keeps items out of tiny, batched allocations
+	id int
+	//lint:ignore U1000 never read: a pointer keeps items out of tiny, batched allocations
+	next *item
 }
 
 func TestWeakTableShrinksItsMap(t *testing.T) {

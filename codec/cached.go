@@ -12,6 +12,15 @@ import (
 // does it reach a cached property at all (if not, the library can have it
 // untouched), and how are its cached properties reset after a decode.
 
+// ReachesCachedProperties reports whether a value of type t can hold a
+// cached property (a field tagged cacheprop, or a cacheprop cell) through
+// struct fields, embedded or not, pointers, slices, arrays, or map keys and
+// values. What an interface holds is known per value only and is not
+// followed. It is the test every codec of this package applies before
+// handing a type to its library untouched; other packages ask it rather
+// than walk types themselves. Memoized per type.
+func ReachesCachedProperties(t reflect.Type) bool { return reachesCached(t) }
+
 // reachCache memoizes reachesCached.
 var reachCache sync.Map // map[reflect.Type]bool
 

@@ -110,3 +110,31 @@ func TestResetCachedAllocatesNothingWithoutCycles(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { resetCached(v) })
 	assert.Zero(t, allocs)
 }
+
+func TestReachesCachedProperties(t *testing.T) {
+	type leaf struct {
+		Memo string `cacheprop:"memo"`
+	}
+	type hidden struct {
+		//lint:ignore U1000 unexported: it still holds cached properties
+		l leaf
+	}
+	type self struct {
+		Next *self
+		N    int
+	}
+	for typ, want := range map[reflect.Type]bool{
+		reflect.TypeFor[leaf]():                            true,
+		reflect.TypeFor[*[]map[string][2]leaf]():           true,
+		reflect.TypeFor[map[leaf]int]():                    true,
+		reflect.TypeFor[hidden]():                          true, // unexported fields count: reset reaches them
+		reflect.TypeFor[struct{ Any any }]():               false,
+		reflect.TypeFor[self]():                            false,
+		reflect.TypeFor[struct{ L cacheprop.Lazy[int] }](): true,
+		reflect.TypeFor[int]():                             false,
+	} {
+		if got := ReachesCachedProperties(typ); got != want {
+			t.Errorf("ReachesCachedProperties(%v) = %v, want %v", typ, got, want)
+		}
+	}
+}

@@ -291,7 +291,7 @@ func TestGarbageNeverPanics(t *testing.T) {
 		for _, lib := range stripping() {
 			for _, newT := range garbageTargets {
 				dst := newT()
-				_, p := catch(func() error { return lib.codec.Unmarshal(data, dst) })
+				p, _ := catch(func() error { return lib.codec.Unmarshal(data, dst) })
 				if p != nil {
 					t.Fatalf("%s panics on %x into %T: %v", lib.name, data, dst, p)
 				}

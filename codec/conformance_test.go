@@ -66,8 +66,8 @@ func TestConformance(t *testing.T) {
 					{"stale", c.Value(), c.Twin()},
 				}
 				for _, tg := range targets {
-					err, p := catch(func() error { return lib.codec.Unmarshal(got, tg.dst) })
-					errT, pT := catch(func() error { return lib.unmarshal(want, tg.twDst) })
+					p, err := catch(func() error { return lib.codec.Unmarshal(got, tg.dst) })
+					pT, errT := catch(func() error { return lib.unmarshal(want, tg.twDst) })
 					if pT != nil {
 						// msgpack panics on values it cannot set: embedded
 						// unexported fields (a view's embedded fields are
@@ -157,7 +157,7 @@ func cachedHolding(v reflect.Value, path string, seen map[uintptr]bool) []string
 }
 
 // catch runs f and returns its error or what it panicked with.
-func catch(f func() error) (err error, panicked any) {
+func catch(f func() error) (panicked any, err error) {
 	defer func() { panicked = recover() }()
-	return f(), nil
+	return nil, f()
 }

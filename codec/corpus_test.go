@@ -523,6 +523,7 @@ type ccZeroPtrsTwin struct {
 // fallback to json tags, omitzero.
 
 type ccArray struct {
+	//lint:ignore U1000 read by msgpack
 	_msgpack struct{} `msgpack:",as_array"`
 	_        struct{} `cbor:",toarray"`
 	A        int
@@ -533,6 +534,7 @@ type ccArray struct {
 }
 
 type ccArrayTwin struct {
+	//lint:ignore U1000 read by msgpack
 	_msgpack struct{} `msgpack:",as_array"`
 	_        struct{} `cbor:",toarray"`
 	A        int
@@ -706,8 +708,6 @@ func rawCorpus() []corpusCase {
 func computeCached(v any) {
 	computeValue(reflect.ValueOf(v), map[uintptr]bool{})
 }
-
-var propertyIface = reflect.TypeFor[cacheprop.Property]()
 
 func computeValue(v reflect.Value, seen map[uintptr]bool) {
 	switch v.Kind() {

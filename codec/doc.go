@@ -76,7 +76,10 @@
 //     omitempty when the field's type has an IsZero method;
 //   - a process that needs more than 256 slots of one layout (pointer or
 //     map, slice): each recursive field type takes one slot per codec and
-//     direction (for json, per addressability too), about seven in all.
+//     direction (for json, per addressability too), about seven in all. A
+//     type whose build fails takes none, and this error alone is not
+//     remembered: the type is built again once slots are free. Every other
+//     error of a type is its shape's and is returned at once thereafter.
 //
 // And these behave differently from the library on the type without the
 // cached fields:
@@ -118,7 +121,39 @@
 // [ErrMsgpackDepth] and CBOR's [CBORMaxNestedLevels] are the budget's
 // depth.
 //
+// # Wire schemas
+//
+// [WireSchema] renders what decides the bytes a codec writes for a type
+// (the fields it writes, under the names and with the tag options it uses,
+// recursively) and [SchemaFingerprint] hashes it, so that a cache can tell
+// a value written under another shape from one it can read (memcache's
+// Store WithFingerprint does). The schema comes from the same rules the
+// views are built with: each library's field classification, tag parsing
+// and own-method detection are written once, in this package.
+//
+// # Invariants
+//
+// The views rest on these, each checked by a test in invariants_test.go
+// (or named there):
+//   - Same layout: a view has its type's size, alignment and field offsets,
+//     hence its pointer layout (sameLayout, checked on every struct view
+//     built; TestViewsKeepTheLayout).
+//   - Published before use: a slot's information (what it stands for, its
+//     view) is written before any view using the slot is published through
+//     the codecs' caches, which is what lets slotAt read it without a lock
+//     (TestSlotInfoIsPublishedFirst, under -race).
+//   - A failed build returns everything it took: views, slot memos and the
+//     slots themselves, also when it panics (TestFailedBuildReturnsItsSlots,
+//     TestBuildRecoversOnlyReflectPanics).
+//   - Only reflect's own panics are recovered (a type reflect cannot
+//     build); any other is a bug and goes on (TestBuildRecoversOnlyReflectPanics).
+//   - Slot types are generated: slots_list.go is written by go generate
+//     (gen_slots.go), and entry i of each list has index i
+//     (TestSlotListIsGenerated).
+//
 // msgpack and cbor write map entries in Go's random iteration order, with
 // or without this package: identical bytes means identical for the same
 // order.
 package codec
+
+//go:generate go run gen_slots.go

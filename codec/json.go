@@ -185,7 +185,8 @@ func jsonClassify(sf reflect.StructField) fieldClass {
 	if ft.Name() == "" && ft.Kind() == reflect.Pointer {
 		ft = ft.Elem()
 	}
-	if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
+	// encoding/json ignores an invalid name, and promotes the struct.
+	if jsonValidTag(name) || !sf.Anonymous || ft.Kind() != reflect.Struct {
 		return classField
 	}
 	return classInline

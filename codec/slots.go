@@ -56,9 +56,33 @@ func (si *slotInfo) isZero(p unsafe.Pointer) bool {
 	return si.zero != nil && si.zero(p)
 }
 
+// A slotPool hands out the slots of one layout. A nil info is a free slot:
+// a build that fails gives back every slot it took (see release), so a
+// failing type costs the process nothing.
 type slotPool struct {
-	used  int
 	infos [slotCount]*slotInfo
+}
+
+// take gives si the first free slot and returns its index, or -1 when all
+// are in use. The caller holds slotMu.
+func (p *slotPool) take(si *slotInfo) int {
+	for i, x := range p.infos {
+		if x == nil {
+			p.infos[i] = si
+			return i
+		}
+	}
+	return -1
+}
+
+// release frees the slots listed. A failed build calls it: the views that
+// use those slots are never published, so no reader can see them.
+func releaseSlots(refs []slotRef) {
+	slotMu.Lock()
+	defer slotMu.Unlock()
+	for _, r := range refs {
+		r.pool.infos[r.i] = nil
+	}
 }
 
 var (
@@ -125,15 +149,15 @@ func (s *stripper) slot(k planKey, empty, zero bool, view reflect.Type) (reflect
 		si.zero = s.d.slotZero(k.t, empty, zero)
 	}
 	slotMu.Lock()
-	i := pool.used
-	if i < slotCount {
-		pool.used++
-		pool.infos[i] = si
-	}
+	i := pool.take(si)
 	slotMu.Unlock()
-	if i == slotCount {
+	if i < 0 {
+		// This depends on the process, not on the type: the build's error
+		// is not cached (see newEntry).
+		s.exhausted = true
 		return nil, unsupported("", "more than %d recursive or self-omitting field types of this layout in the process", slotCount)
 	}
+	s.taken = append(s.taken, slotRef{pool, i})
 	if view == nil {
 		s.pending = append(s.pending, si)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -145,6 +144,8 @@ type entry struct {
 	rtype unsafe.Pointer // view's runtime type word, to retype interfaces
 	reset bool           // Unmarshal must reset cached properties afterwards
 	err   error
+	// transient: err is not the type's fault; the entry is not cached.
+	transient bool
 }
 
 // A stripper builds and caches views for one dialect.
@@ -168,6 +169,10 @@ type stripper struct {
 	// that a failed build leaves nothing half-made behind.
 	added     []planKey
 	addedSlot []slotKey
+	// taken lists the slots the build in progress took from the pools,
+	// and exhausted whether it found a pool empty.
+	taken     []slotRef
+	exhausted bool
 }
 
 func newStripper(d *dialect) *stripper {
@@ -189,9 +194,27 @@ func (s *stripper) cachedEntry(m *sync.Map, t reflect.Type, dec bool) *entry {
 	if e, ok := m.Load(t); ok {
 		return e.(*entry)
 	}
+	e := s.newEntry(t, dec)
+	if e.transient {
+		return e
+	}
 	// A race builds the entry twice; both builds give the same answer.
-	actual, _ := m.LoadOrStore(t, s.newEntry(t, dec))
+	actual, _ := m.LoadOrStore(t, e)
 	return actual.(*entry)
+}
+
+// undo removes what a failed build added, slots included, so that it
+// leaves nothing half-made behind and takes nothing for good.
+func (s *stripper) undo() {
+	s.pending = nil
+	for _, k := range s.added {
+		delete(s.done, k)
+	}
+	for _, k := range s.addedSlot {
+		delete(s.slotMemo, k)
+	}
+	releaseSlots(s.taken)
+	s.taken = s.taken[:0]
 }
 
 func (s *stripper) newEntry(t reflect.Type, dec bool) *entry {
@@ -206,24 +229,29 @@ func (s *stripper) newEntry(t reflect.Type, dec bool) *entry {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.added, s.addedSlot = s.added[:0], s.addedSlot[:0]
+	s.added, s.addedSlot, s.taken, s.exhausted = s.added[:0], s.addedSlot[:0], s.taken[:0], false
+	finished := false
+	defer func() {
+		if !finished { // a panic (a bug of ours) goes on, taking nothing
+			s.undo()
+		}
+	}()
 	v, err := s.build(planKey{t: t, dec: dec}, "")
+	finished = true
 	if err == nil {
 		err = s.fillPending()
 	}
 	if err != nil {
-		s.pending = nil
-		for _, k := range s.added {
-			delete(s.done, k)
-		}
-		for _, k := range s.addedSlot {
-			delete(s.slotMemo, k)
-		}
+		s.undo()
 		var ute *UnsupportedTypeError
 		if errors.As(err, &ute) {
 			ute.Codec, ute.Type = s.d.name, t
 		}
 		e.err = err
+		// A type's own shape fails every time: its error is cached. An
+		// empty slot pool is the process's state, which a later build may
+		// find otherwise.
+		e.transient = s.exhausted
 		return e
 	}
 	if v != t {
@@ -294,8 +322,13 @@ func (s *stripper) build(k planKey, path string) (v reflect.Type, err error) {
 	}
 	// reflect's type constructors panic on what they cannot build; turn
 	// that into an error naming the field rather than crash the caller.
+	// Any other panic is a bug of ours and goes on, after newEntry's
+	// deferred unlock.
 	defer func() {
 		if r := recover(); r != nil {
+			if !isReflectPanic(r) {
+				panic(r)
+			}
 			v, err = nil, unsupported(path, "reflect cannot build its view: %v", r)
 		}
 	}()
@@ -468,58 +501,6 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 	return v, nil
 }
 
-// omission makes sure field sf, whose view type ft differs from its type,
-// is omitted exactly when the library omits it from the original: a
-// wrapper's IsZero then decides, or the field is reported as unsupported
-// when its layout admits no wrapper.
-func (s *stripper) omission(k planKey, sf reflect.StructField, ft reflect.Type, fpath string) (reflect.Type, error) {
-	empty, zero := s.d.omit(sf, k.t)
-	if !empty && !zero {
-		return ft, nil
-	}
-	if wrapperTypes[ft] {
-		return s.d.anyBox(empty, zero), nil
-	}
-	if !s.d.needsZeroMethod(sf, k.t) && slotOf(ft) == nil {
-		return ft, nil
-	}
-	switch sf.Type.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map:
-		return s.slot(planKey{t: sf.Type, addr: k.addr, dec: k.dec, level: k.level}, empty, zero, ft)
-	}
-	return nil, unsupported(fpath, "%s decides its omission by a zero test the view of %s cannot reproduce; omit by pointer, or drop the option", s.d.name, sf.Type)
-}
-
-// sameLayout checks what zero-copy views rely on: the view has the
-// original's size, alignment and field offsets, hence its pointer layout
-// (field types are the same or views of the same layout).
-func sameLayout(t, v reflect.Type) error {
-	if t.Size() != v.Size() || t.Align() != v.Align() || t.NumField() != v.NumField() {
-		return fmt.Errorf("view of %s has a different size or alignment", t)
-	}
-	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Offset != v.Field(i).Offset {
-			return fmt.Errorf("view of %s moves field %s", t, t.Field(i).Name)
-		}
-	}
-	return nil
-}
-
-// rtypeOf returns the runtime type word of t, the first word of an
-// interface holding a value of type t.
-func rtypeOf(t reflect.Type) unsafe.Pointer {
-	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
-}
-
-// retype returns v, an interface, with its type word replaced by rtype: the
-// same data seen as the view's type. The view has the original's layout,
-// so the data word means the same (both are stored directly in the
-// interface or both indirectly, by the same rule on the same shape).
-func retype(v any, rtype unsafe.Pointer) any {
-	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[0] = rtype
-	return v
-}
-
 // stripCache memoizes reachesStrip.
 var stripCache sync.Map // map[reflect.Type]bool
 
@@ -533,93 +514,4 @@ func reachesStrip(t reflect.Type) bool {
 	r := walkType(t, map[reflect.Type]bool{}, true)
 	stripCache.Store(t, r)
 	return r
-}
-
-// tagOptions splits a tag value into its name and options.
-func tagOptions(tag string) (name string, opts []string) {
-	parts := strings.Split(tag, ",")
-	return parts[0], parts[1:]
-}
-
-func hasOption(opts []string, o string) bool {
-	for _, x := range opts {
-		if x == o {
-			return true
-		}
-	}
-	return false
-}
-
-// setTag returns tag with key's value replaced by value (added if absent),
-// other keys kept.
-func setTag(tag reflect.StructTag, key, value string) reflect.StructTag {
-	var b strings.Builder
-	rest := string(tag)
-	found := false
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " ")
-		i := strings.IndexByte(rest, ':')
-		if i <= 0 || i+1 >= len(rest) || rest[i+1] != '"' {
-			break
-		}
-		k := rest[:i]
-		j := i + 2
-		for j < len(rest) && rest[j] != '"' {
-			if rest[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		if j >= len(rest) {
-			break
-		}
-		kv := rest[:j+1]
-		rest = rest[j+1:]
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		if k == key {
-			found = true
-			fmt.Fprintf(&b, "%s:%q", key, value)
-		} else {
-			b.WriteString(kv)
-		}
-	}
-	if !found {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%s:%q", key, value)
-	}
-	return reflect.StructTag(b.String())
-}
-
-// withOption returns the tag value with option o added.
-func withOption(value, o string) string {
-	if _, opts := tagOptions(value); hasOption(opts, o) {
-		return value
-	}
-	return value + "," + o
-}
-
-// isZeroer is the IsZero method the libraries consult for omission.
-type isZeroer interface{ IsZero() bool }
-
-var isZeroerType = reflect.TypeFor[isZeroer]()
-
-// hasZeroMethod reports whether t or *t has an IsZero method.
-func hasZeroMethod(t reflect.Type) bool {
-	return t.Implements(isZeroerType) || t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(isZeroerType)
-}
-
-// zeroTestDiffers reports whether a zero test on a view of t can disagree
-// with the library's on the original: the view lacks t's IsZero method, and
-// a struct's view still holds the cached fields, which the type without
-// them lacks.
-func zeroTestDiffers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Struct, reflect.Array:
-		return reachesCached(t) || hasZeroMethod(t)
-	}
-	return hasZeroMethod(t)
 }

@@ -71,12 +71,12 @@ func realServer(t *testing.T) memcache.Backend {
 // readAs reads key with a store of type B and the given codec, counting in
 // counters, and reports the value, the error and how many schema misses it
 // counted.
-func readAs[B any](t *testing.T, b memcache.Backend, c codec.Codec, key string, opts ...memcache.Option) (B, error, int64) {
+func readAs[B any](t *testing.T, b memcache.Backend, c codec.Codec, key string, opts ...memcache.Option) (B, int64, error) {
 	t.Helper()
 	counters := &memcache.Counters{}
 	s := newStore[B](t, b, append([]memcache.Option{memcache.WithCodec(c), memcache.WithFingerprint(), memcache.WithCounters(counters)}, opts...)...)
 	v, err := s.Get(context.Background(), key)
-	return v, err, counters.SchemaMisses.Load()
+	return v, counters.SchemaMisses.Load(), err
 }
 
 // TestSchemaChangesAgainstMemcached writes a value with a store of version
@@ -101,20 +101,20 @@ func TestSchemaChangesAgainstMemcached(t *testing.T) {
 				assert.Contains(t, fe.Error(), "schema fingerprint", name)
 				assert.EqualValues(t, 1, counted, "%s: counted as a schema miss", name)
 			}
-			v1, err, n := readAs[*acctFieldAdded](t, b, c, "u", ns)
+			v1, n, err := readAs[*acctFieldAdded](t, b, c, "u", ns)
 			miss("field added", err, n)
 			assert.Nil(t, v1)
-			v2, err, n := readAs[*acctFieldRemoved](t, b, c, "u", ns)
+			v2, n, err := readAs[*acctFieldRemoved](t, b, c, "u", ns)
 			miss("field removed", err, n)
 			assert.Nil(t, v2)
-			v3, err, n := readAs[*acctFieldRenamed](t, b, c, "u", ns)
+			v3, n, err := readAs[*acctFieldRenamed](t, b, c, "u", ns)
 			miss("field renamed", err, n)
 			assert.Nil(t, v3, "a renamed field never reads as zero")
-			v4, err, n := readAs[*acctFieldRetyped](t, b, c, "u", ns)
+			v4, n, err := readAs[*acctFieldRetyped](t, b, c, "u", ns)
 			miss("field retyped", err, n)
 			assert.Nil(t, v4)
 
-			got, err, n := readAs[*acctCachedAdded](t, b, c, "u", ns)
+			got, n, err := readAs[*acctCachedAdded](t, b, c, "u", ns)
 			require.NoError(t, err, "cached properties added: still a hit")
 			assert.Zero(t, n)
 			assert.Equal(t, &acctCachedAdded{ID: 7, Name: "ann", Email: "ann@example.com"}, got)
@@ -123,17 +123,17 @@ func TestSchemaChangesAgainstMemcached(t *testing.T) {
 			// one that dropped them, and by the one that changed them.
 			withCached := newStore[*acctCachedAdded](t, b, memcache.WithCodec(c), memcache.WithFingerprint(), ns)
 			require.NoError(t, withCached.Set(ctx, "u2", &acctCachedAdded{ID: 8, Name: "bob", Initial: "b"}))
-			back, err, n := readAs[*acctA](t, b, c, "u2", ns)
+			back, n, err := readAs[*acctA](t, b, c, "u2", ns)
 			require.NoError(t, err, "cached properties removed: still a hit")
 			assert.Zero(t, n)
 			assert.Equal(t, &acctA{ID: 8, Name: "bob"}, back)
-			changed, err, n := readAs[*acctCachedChanged](t, b, c, "u2", ns)
+			changed, n, err := readAs[*acctCachedChanged](t, b, c, "u2", ns)
 			require.NoError(t, err, "cached property changed: still a hit")
 			assert.Zero(t, n)
 			assert.Equal(t, &acctCachedChanged{ID: 8, Name: "bob"}, changed)
 
 			// Unchanged: the same type in another store reads it.
-			same, err, n := readAs[*acctA](t, b, c, "u", ns)
+			same, n, err := readAs[*acctA](t, b, c, "u", ns)
 			require.NoError(t, err)
 			assert.Zero(t, n)
 			assert.Equal(t, &want, same)
@@ -198,7 +198,7 @@ func TestWithoutFingerprintWritesAsBefore(t *testing.T) {
 	assert.Equal(t, uint32(0x4C010001), it.Flags, "format version 1, json")
 
 	// A fingerprinting store does not trust a value with no fingerprint.
-	_, err, n := readAs[*acctA](t, b, codec.JSON, "u")
+	_, n, err := readAs[*acctA](t, b, codec.JSON, "u")
 	require.ErrorIs(t, err, memcache.ErrCacheMiss)
 	assert.EqualValues(t, 1, n)
 
@@ -273,7 +273,7 @@ func ExampleWithFingerprint() {
 	fmt.Println(p.FullName)
 
 	fp, _ := after.Fingerprint()
-	text, _ := memcache.WireSchema(reflect.TypeFor[*ProfileV2](), codec.JSON)
+	text, _ := codec.WireSchema(reflect.TypeFor[*ProfileV2](), codec.JSON)
 	fmt.Println(fp)
 	fmt.Println(text)
 	// Output:
@@ -302,4 +302,75 @@ func TestFingerprintNeverWritesIntoTheCallersMemory(t *testing.T) {
 	got, err := s.Get(ctx, "k")
 	require.NoError(t, err)
 	assert.Equal(t, "value", string(got))
+}
+
+// textMarker gives the types embedding it a MarshalText method, which gob
+// ignores: gob encodes them by their fields.
+type textMarker struct{}
+
+func (textMarker) MarshalText() ([]byte, error) { return []byte("label"), nil }
+
+// writeLabelV2 and readLabelV1 stand for two deploys of one type: the same
+// name (gobLabel in gobText) with other fields.
+func writeLabelV2(t *testing.T, b memcache.Backend, key string, opts ...memcache.Option) {
+	type gobLabel struct {
+		textMarker
+		Text []int
+	}
+	type gobText struct{ Label gobLabel }
+	s := newStore[*gobText](t, b, append([]memcache.Option{memcache.WithCodec(codec.Gob)}, opts...)...)
+	require.NoError(t, s.Set(context.Background(), key, &gobText{Label: gobLabel{Text: []int{1, 2}}}))
+}
+
+func readLabelV1(t *testing.T, b memcache.Backend, key string, opts ...memcache.Option) (int64, error) {
+	type gobLabel struct {
+		textMarker
+		Text string
+	}
+	type gobText struct{ Label gobLabel }
+	_, n, err := readAs[*gobText](t, b, codec.Gob, key, opts...)
+	return n, err
+}
+
+// A recursive type before and after a deploy added a cached property:
+// gob writes the second in its table format.
+type (
+	gobTreeV1 struct {
+		Name string
+		Kids []*gobTreeV1
+	}
+	gobTreeV2 struct {
+		Name  string
+		Kids  []*gobTreeV2
+		Count int `cacheprop:"count"`
+	}
+)
+
+// TestGobOldReadersNeverFailToDecode writes a value of each new shape and
+// reads it with the store of the old one, through a real memcached: a
+// shape gob cannot read as the old one is a schema miss, never a decode
+// error.
+func TestGobOldReadersNeverFailToDecode(t *testing.T) {
+	b := realServer(t)
+	ctx := context.Background()
+	ns := memcache.WithNamespace("gob-old-readers", "")
+	check := func(name string, err error, misses int64) {
+		t.Helper()
+		require.ErrorIs(t, err, memcache.ErrCacheMiss, "%s: an old reader misses", name)
+		assert.EqualValues(t, 1, misses, "%s: counted as a schema miss", name)
+	}
+
+	writeLabelV2(t, b, "text", ns)
+	n, err := readLabelV1(t, b, "text", ns)
+	check("a MarshalText type's fields changed", err, n)
+
+	tree := newStore[*gobTreeV2](t, b, memcache.WithCodec(codec.Gob), ns)
+	require.NoError(t, tree.Set(ctx, "tree", &gobTreeV2{Name: "root", Kids: []*gobTreeV2{{Name: "kid"}}, Count: 2}))
+	_, n, err = readAs[*gobTreeV1](t, b, codec.Gob, "tree", ns)
+	check("a recursive type gained a cached property", err, n)
+	// And the other way round: the old writer, the new reader.
+	old := newStore[*gobTreeV1](t, b, memcache.WithCodec(codec.Gob), ns)
+	require.NoError(t, old.Set(ctx, "tree1", &gobTreeV1{Name: "root"}))
+	_, n, err = readAs[*gobTreeV2](t, b, codec.Gob, "tree1", ns)
+	check("a recursive type lost its table format", err, n)
 }

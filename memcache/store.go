@@ -94,7 +94,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		chunking:   cfg.chunking,
 	}
 	if cfg.schema {
-		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
+		s.fingerprint, s.fingerprinted = codec.SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
 		s.ownsOutput = ownsOutput
 	}
 	// Every request carries the store's counters, so that a Counters

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/leancache/leancache/cacheprop"
+	"github.com/leancache/leancache/codec"
 )
 
 // A Codec encodes each registered value at its own type, where every codec
@@ -15,11 +16,14 @@ import (
 // file finds such values before they are encoded, so a cached property can
 // never leave through a session, whichever codec is chosen.
 
-// reach says what a value of a type can hold through the fields a codec
-// writes (exported or embedded, and not cached).
+// reach says what a value of a type can hold.
 type reach struct {
-	cached bool // a cached property, at the type itself (no interface between)
-	iface  bool // an interface
+	// cached: a cached property, at the type itself (no interface
+	// between), as package codec tells it.
+	cached bool
+	// iface: an interface, through the fields a codec writes (exported or
+	// embedded, and not cached).
+	iface bool
 }
 
 // reachCache memoizes reachOf.
@@ -29,45 +33,34 @@ func reachOf(t reflect.Type) reach {
 	if r, ok := reachCache.Load(t); ok {
 		return r.(reach)
 	}
-	r := walkReach(t, map[reflect.Type]bool{})
+	r := reach{cached: codec.ReachesCachedProperties(t), iface: reachesIface(t, map[reflect.Type]bool{})}
 	reachCache.Store(t, r)
 	return r
 }
 
-// walkReach computes reach; seen breaks cycles, as a type already on the
-// path adds nothing new. Only top-level results are memoized, since a
-// result computed inside a cycle may be partial.
-func walkReach(t reflect.Type, seen map[reflect.Type]bool) reach {
+// reachesIface reports whether t reaches an interface; seen breaks
+// cycles, as a type already on the path adds nothing new.
+func reachesIface(t reflect.Type, seen map[reflect.Type]bool) bool {
 	switch t.Kind() {
 	case reflect.Interface:
-		return reach{iface: true}
+		return true
 	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return walkReach(t.Elem(), seen)
+		return reachesIface(t.Elem(), seen)
 	case reflect.Map:
-		k, v := walkReach(t.Key(), seen), walkReach(t.Elem(), seen)
-		return reach{cached: k.cached || v.cached, iface: k.iface || v.iface}
+		return reachesIface(t.Key(), seen) || reachesIface(t.Elem(), seen)
 	case reflect.Struct:
 		if seen[t] {
-			return reach{}
+			return false
 		}
 		seen[t] = true
-		var r reach
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() && !f.Anonymous {
-				continue
+			if (f.IsExported() || f.Anonymous) && !cacheprop.IsCached(f) && reachesIface(f.Type, seen) {
+				return true
 			}
-			if cacheprop.IsCached(f) {
-				r.cached = true
-				continue
-			}
-			fr := walkReach(f.Type, seen)
-			r.cached = r.cached || fr.cached
-			r.iface = r.iface || fr.iface
 		}
-		return r
 	}
-	return reach{}
+	return false
 }
 
 // cachedBehindInterface returns the path and type of the first value

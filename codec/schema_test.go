@@ -1,4 +1,4 @@
-package memcache_test
+package codec_test
 
 import (
 	"encoding/json"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/leancache/leancache/cacheprop"
 	"github.com/leancache/leancache/codec"
-	"github.com/leancache/leancache/memcache"
 )
 
 type fpAddress struct {
@@ -29,7 +28,8 @@ type fpCustomer struct {
 	Raw     json.RawMessage  `json:"raw"`
 	Summary string           `json:"-" cacheprop:"summary"`
 	Profile cacheprop.Lazy[string]
-	secret  string //nolint:unused // unexported: never on the wire
+	//lint:ignore U1000 unexported: never on the wire
+	secret string
 }
 
 type fpTree struct {
@@ -41,14 +41,14 @@ type fpTree struct {
 // schemaOf is WireSchema for T, failing the test for an unknown codec.
 func schemaOf[T any](t *testing.T, c codec.Codec) string {
 	t.Helper()
-	s, ok := memcache.WireSchema(reflect.TypeFor[T](), c)
+	s, ok := codec.WireSchema(reflect.TypeFor[T](), c)
 	require.True(t, ok, c.Name())
 	return s
 }
 
-func fingerprintOf[T any](t *testing.T, c codec.Codec) memcache.Fingerprint {
+func fingerprintOf[T any](t *testing.T, c codec.Codec) codec.Fingerprint {
 	t.Helper()
-	fp, ok := memcache.SchemaFingerprint(reflect.TypeFor[T](), c)
+	fp, ok := codec.SchemaFingerprint(reflect.TypeFor[T](), c)
 	require.True(t, ok, c.Name())
 	return fp
 }
@@ -61,7 +61,7 @@ func TestWireSchemaGolden(t *testing.T) {
 		name   string
 		codec  codec.Codec
 		schema func(t *testing.T, c codec.Codec) string
-		fp     func(t *testing.T, c codec.Codec) memcache.Fingerprint
+		fp     func(t *testing.T, c codec.Codec) codec.Fingerprint
 		text   string
 		hex    string
 	}{
@@ -101,14 +101,21 @@ func TestFingerprintIsStable(t *testing.T) {
 }
 
 func TestFingerprintUnknownCodec(t *testing.T) {
-	_, ok := memcache.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), plainJSON{})
+	_, ok := codec.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), plainJSON{})
 	assert.False(t, ok, "a codec of another name that describes nothing has no fingerprint")
-	fp, ok := memcache.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), describedJSON{})
+	fp, ok := codec.SchemaFingerprint(reflect.TypeFor[*fpCustomer](), describedJSON{})
 	assert.True(t, ok)
-	text, _ := memcache.WireSchema(reflect.TypeFor[*fpCustomer](), describedJSON{})
-	assert.Equal(t, "leancache-schema/1 described-json *memcache_test.fpCustomer/v1", text)
+	text, _ := codec.WireSchema(reflect.TypeFor[*fpCustomer](), describedJSON{})
+	assert.Equal(t, "leancache-schema/1 described-json *codec_test.fpCustomer/v1", text)
 	assert.NotZero(t, fp)
 }
+
+// plainJSON is a codec of another name that describes nothing.
+type plainJSON struct{}
+
+func (plainJSON) Name() string                       { return "plain-json" }
+func (plainJSON) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
+func (plainJSON) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // describedJSON is a custom codec that describes its own schema.
 type describedJSON struct{ plainJSON }
@@ -176,7 +183,8 @@ type (
 	fpUnexportedAdded struct {
 		ID   int
 		Name string
-		note string //nolint:unused // unexported: never on the wire
+		//lint:ignore U1000 unexported: never on the wire
+		note string
 	}
 )
 
@@ -206,8 +214,8 @@ func TestFingerprintCountsWhatIsOnTheWire(t *testing.T) {
 		{"gob keeps an embedded struct a field", reflect.TypeFor[fpEmbedded](), false, []codec.Codec{codec.Gob}},
 	} {
 		for _, c := range tc.codecs {
-			a, _ := memcache.SchemaFingerprint(base, c)
-			b, _ := memcache.SchemaFingerprint(tc.t, c)
+			a, _ := codec.SchemaFingerprint(base, c)
+			b, _ := codec.SchemaFingerprint(tc.t, c)
 			if tc.same {
 				assert.Equal(t, a, b, "%s, %s", tc.name, c.Name())
 			} else {
@@ -218,15 +226,17 @@ func TestFingerprintCountsWhatIsOnTheWire(t *testing.T) {
 }
 
 type fpArray struct {
-	_        struct{} `cbor:",toarray"`
-	_msgpack struct{} `msgpack:",as_array"` //nolint:unused // read by msgpack
+	_ struct{} `cbor:",toarray"`
+	//lint:ignore U1000 read by msgpack
+	_msgpack struct{} `msgpack:",as_array"`
 	ID       int
 	Name     string
 }
 
 type fpArrayReordered struct {
-	_        struct{} `cbor:",toarray"`
-	_msgpack struct{} `msgpack:",as_array"` //nolint:unused // read by msgpack
+	_ struct{} `cbor:",toarray"`
+	//lint:ignore U1000 read by msgpack
+	_msgpack struct{} `msgpack:",as_array"`
 	Name     string
 	ID       int
 }
@@ -271,8 +281,49 @@ type fpEmbedsTime struct {
 }
 
 func TestFingerprintTypesWithTheirOwnEncoding(t *testing.T) {
-	assert.Equal(t, `leancache-schema/1 json {"At" m("github.com/leancache/leancache/memcache_test.stamp")}`, schemaOf[fpStamped](t, codec.JSON))
+	assert.Equal(t, `leancache-schema/1 json {"At" m("github.com/leancache/leancache/codec_test.stamp")}`, schemaOf[fpStamped](t, codec.JSON))
 	assert.Equal(t, `leancache-schema/1 gob {"At" {}}`, schemaOf[fpStamped](t, codec.Gob), "gob does not call MarshalJSON")
 	// A struct embedding time.Time is encoded by time.Time's methods.
 	assert.Equal(t, `leancache-schema/1 json m("time.Time")`[:len(`leancache-schema/1 json m(`)], schemaOf[fpEmbedsTime](t, codec.JSON)[:len(`leancache-schema/1 json m(`)])
+}
+
+// textOnly has MarshalText, which gob ignores: gob writes its fields.
+type textOnly struct{ Text string }
+
+func (t textOnly) MarshalText() ([]byte, error) { return []byte(t.Text), nil }
+
+type fpHoldsText struct{ Label textOnly }
+
+func TestGobFingerprintIgnoresMarshalText(t *testing.T) {
+	assert.Equal(t, `leancache-schema/1 gob {"Label" {"Text" string}}`, schemaOf[fpHoldsText](t, codec.Gob),
+		"gob encodes a MarshalText type by its fields, so they count")
+	assert.Equal(t, `leancache-schema/1 json {"Label" m("github.com/leancache/leancache/codec_test.textOnly")}`, schemaOf[fpHoldsText](t, codec.JSON))
+}
+
+type (
+	fpRecursive struct {
+		Name string
+		Kids []*fpRecursive
+	}
+	fpRecursiveCached struct {
+		Name string
+		Kids []*fpRecursiveCached
+		Memo string `cacheprop:"memo"`
+	}
+)
+
+// A recursive type that gains a cached property is written in gob's table
+// format, which readers of the plain type cannot decode: the fingerprint
+// changes. The other codecs write the same bytes and keep it.
+func TestGobFingerprintOfTheTableFormat(t *testing.T) {
+	assert.Equal(t, `leancache-schema/1 gob tables({"Kids" []^2;"Name" string})`, schemaOf[*fpRecursiveCached](t, codec.Gob))
+	assert.Equal(t, `leancache-schema/1 gob {"Kids" []^2;"Name" string}`, schemaOf[*fpRecursive](t, codec.Gob))
+	for _, c := range []codec.Codec{codec.JSON, codec.Msgpack, codec.CBOR} {
+		assert.Equal(t, fingerprintOf[*fpRecursive](t, c), fingerprintOf[*fpRecursiveCached](t, c), c.Name())
+	}
+	// And the plain type cannot read the table format: what the miss avoids.
+	data, err := codec.Gob.Marshal(&fpRecursiveCached{Name: "root", Kids: []*fpRecursiveCached{{Name: "kid"}}})
+	require.NoError(t, err)
+	var old fpRecursive
+	assert.Error(t, codec.Gob.Unmarshal(data, &old), "the table format is not plain gob")
 }
