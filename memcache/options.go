@@ -118,9 +118,8 @@ func WithErrorHandler(f func(key string, err error)) Option {
 }
 
 // WithFingerprint, the default, marks every value the store writes with
-// the fingerprint of T's wire schema under its codec (see Fingerprint and
-// WireSchema), and
-// reads a value written under another fingerprint, or without one, as a
+// the fingerprint of T's wire schema under its codec (see
+// codec.WireSchema and codec.SchemaFingerprint), and reads a value written under another fingerprint, or without one, as a
 // miss: Get returns a *FormatError for which errors.Is(err, ErrCacheMiss)
 // holds, GetOrLoad reloads and overwrites it, GetMulti leaves it out, and
 // Counters.SchemaMisses counts it. So a deploy that changes T's shape on
@@ -131,7 +130,7 @@ func WithErrorHandler(f func(key string, err error)) Option {
 // once.
 //
 // A codec whose wire schema the store cannot describe (see
-// SchemaDescriber) gets no fingerprint: its values are written as
+// codec.SchemaDescriber) gets no fingerprint: its values are written as
 // WithoutFingerprint writes them.
 func WithFingerprint() Option { return func(o *storeConfig) { o.schema = true } }
 

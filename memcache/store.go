@@ -127,7 +127,7 @@ func isPackageCodec(c codec.Codec) bool {
 // Fingerprint returns the fingerprint of T's wire schema that the store
 // writes with every value and requires of every value it reads, and false
 // if it uses none: without WithFingerprint, or with a codec whose wire
-// schema it cannot describe (see SchemaDescriber).
+// schema it cannot describe (see codec.SchemaDescriber).
 func (s *Store[T]) Fingerprint() (Fingerprint, bool) { return s.fingerprint, s.fingerprinted }
 
 // Codec returns the store's codec.
