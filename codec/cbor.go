@@ -55,10 +55,15 @@ func init() { mustRegister(CBOR) }
 func (cborCodec) Name() string { return "cbor" }
 
 // Marshal returns the CBOR encoding of v without its cached properties.
+// A value of a recursive type is encoded in time linear in its encoding,
+// however deep (see marshalSpliced).
 func (cborCodec) Marshal(v any) ([]byte, error) {
 	v, err := cborStrip.encodable(v)
 	if err != nil {
 		return nil, err
+	}
+	if mayHoldSlot(v) {
+		return cborSplice.marshalSpliced(v)
 	}
 	return cbor.Marshal(v)
 }
@@ -177,12 +182,22 @@ func (b cborAny) IsZero() bool { return b.V == nil }
 // copies what MarshalCBOR returns, so one shared slice serves.
 var cborNil = []byte{0xf6}
 
-func (si *slotInfo) marshalCBOR(p unsafe.Pointer) ([]byte, error) {
-	v := si.value(p)
-	if v.IsNil() {
+// cborSplice writes a slot as a byte string of 24 bytes: cbor checks a
+// marshaler's output is well formed, and copies it unchanged.
+var cborSplice = spliceFormat{
+	prefix:  append([]byte{0x58, byte(len(spliceMarker) + len(spliceKey{}))}, spliceMarker[:]...),
+	marshal: cbor.Marshal,
+	// cbor returns a marshaler's error as it is.
+	wrap: func(_ reflect.Type, err error) error { return err },
+}
+
+// marshalCBOR returns nil for a nil field, else a placeholder that
+// [CBOR]'s Marshal fills with the field's encoding.
+func (si *slotInfo) marshalCBOR(p unsafe.Pointer, slot reflect.Type) ([]byte, error) {
+	if si.value(p).IsNil() {
 		return cborNil, nil
 	}
-	return cbor.Marshal(v.Interface())
+	return cborSplice.placeholder(hold(si, slot, p)), nil
 }
 
 func (si *slotInfo) unmarshalCBOR(data []byte, p unsafe.Pointer) error {
@@ -191,7 +206,7 @@ func (si *slotInfo) unmarshalCBOR(data []byte, p unsafe.Pointer) error {
 
 // MarshalCBOR encodes the field the slot stands for.
 func (p ptrSlot[N]) MarshalCBOR() ([]byte, error) {
-	return slotAt[N](&ptrSlots).marshalCBOR(unsafe.Pointer(&p))
+	return slotAt[N](&ptrSlots).marshalCBOR(unsafe.Pointer(&p), reflect.TypeFor[ptrSlot[N]]())
 }
 
 // UnmarshalCBOR decodes into the field the slot stands for.
@@ -201,7 +216,7 @@ func (p *ptrSlot[N]) UnmarshalCBOR(data []byte) error {
 
 // MarshalCBOR encodes the field the slot stands for.
 func (p sliceSlot[N]) MarshalCBOR() ([]byte, error) {
-	return slotAt[N](&sliceSlots).marshalCBOR(unsafe.Pointer(&p))
+	return slotAt[N](&sliceSlots).marshalCBOR(unsafe.Pointer(&p), reflect.TypeFor[sliceSlot[N]]())
 }
 
 // UnmarshalCBOR decodes into the field the slot stands for.

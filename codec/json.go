@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -46,10 +47,15 @@ func init() { mustRegister(JSON) }
 func (jsonCodec) Name() string { return "json" }
 
 // Marshal returns the JSON encoding of v without its cached properties.
+// A value of a recursive type is encoded in time linear in its encoding,
+// however deep (see marshalSpliced).
 func (jsonCodec) Marshal(v any) ([]byte, error) {
 	v, err := jsonStrip.encodable(v)
 	if err != nil {
 		return nil, err
+	}
+	if mayHoldSlot(v) {
+		return jsonSplice.marshalSpliced(v)
 	}
 	return json.Marshal(v)
 }
@@ -220,15 +226,26 @@ func (b jsonAny) IsZero() bool { return b.V == nil }
 // encoder copies what MarshalJSON returns, so one shared slice serves.
 var jsonNull = []byte("null")
 
-func (si *slotInfo) marshalJSON(p unsafe.Pointer) ([]byte, error) {
-	v := si.value(p)
-	if v.IsNil() {
+// jsonSplice writes a slot as a JSON string of hex digits, which json
+// neither escapes nor changes when it compacts a marshaler's output.
+var jsonSplice = spliceFormat{
+	prefix:  append([]byte{'"'}, hex.EncodeToString(spliceMarker[:])...),
+	suffix:  []byte{'"'},
+	hexKey:  true,
+	marshal: json.Marshal,
+	check:   jsonCycles,
+	wrap: func(slot reflect.Type, err error) error {
+		return &json.MarshalerError{Type: slot, Err: err}
+	},
+}
+
+// marshalJSON returns null for a nil field, else a placeholder that
+// [JSON]'s Marshal fills with the field's encoding.
+func (si *slotInfo) marshalJSON(p unsafe.Pointer, slot reflect.Type) ([]byte, error) {
+	if si.value(p).IsNil() {
 		return jsonNull, nil
 	}
-	if err := jsonCycles(v.Interface()); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v.Interface())
+	return jsonSplice.placeholder(hold(si, slot, p)), nil
 }
 
 func (si *slotInfo) unmarshalJSON(data []byte, p unsafe.Pointer) error {
@@ -237,7 +254,7 @@ func (si *slotInfo) unmarshalJSON(data []byte, p unsafe.Pointer) error {
 
 // MarshalJSON encodes the field the slot stands for.
 func (p ptrSlot[N]) MarshalJSON() ([]byte, error) {
-	return slotAt[N](&ptrSlots).marshalJSON(unsafe.Pointer(&p))
+	return slotAt[N](&ptrSlots).marshalJSON(unsafe.Pointer(&p), reflect.TypeFor[ptrSlot[N]]())
 }
 
 // UnmarshalJSON decodes into the field the slot stands for.
@@ -247,7 +264,7 @@ func (p *ptrSlot[N]) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON encodes the field the slot stands for.
 func (p sliceSlot[N]) MarshalJSON() ([]byte, error) {
-	return slotAt[N](&sliceSlots).marshalJSON(unsafe.Pointer(&p))
+	return slotAt[N](&sliceSlots).marshalJSON(unsafe.Pointer(&p), reflect.TypeFor[sliceSlot[N]]())
 }
 
 // UnmarshalJSON decodes into the field the slot stands for.
