@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"fmt"
 	"math/big"
 	"reflect"
 	"time"
@@ -189,6 +190,10 @@ var cborSplice = spliceFormat{
 	marshal: cbor.Marshal,
 	// cbor returns a marshaler's error as it is.
 	wrap: func(_ reflect.Type, err error) error { return err },
+	// cbor itself recurses on such a value until the stack is exhausted.
+	cycle: func(v reflect.Value) error {
+		return fmt.Errorf("codec: cbor: encountered a cycle via %s: %w", v.Type(), ErrCycle)
+	},
 }
 
 // marshalCBOR returns nil for a nil field, else a placeholder that

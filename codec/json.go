@@ -233,9 +233,11 @@ var jsonSplice = spliceFormat{
 	suffix:  []byte{'"'},
 	hexKey:  true,
 	marshal: json.Marshal,
-	check:   jsonCycles,
 	wrap: func(slot reflect.Type, err error) error {
 		return &json.MarshalerError{Type: slot, Err: err}
+	},
+	cycle: func(v reflect.Value) error {
+		return &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("encountered a cycle via %s", v.Type())}
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"reflect"
 	"sync"
@@ -29,6 +30,12 @@ import (
 // in the output cannot name an entry it does not know, and a placeholder
 // that names no entry is left as it is (it was data).
 
+// ErrCycle is wrapped by the error [CBOR]'s Marshal returns for a value
+// that refers to itself through a recursive type (where cbor alone would
+// exhaust the stack, which kills the process). [JSON] reports such a value
+// as encoding/json does, with a *json.UnsupportedValueError.
+var ErrCycle = errors.New("codec: the value refers to itself")
+
 // spliceKey names an entry of the splice table.
 type spliceKey [16]byte
 
@@ -45,12 +52,6 @@ type spliceEntry struct {
 	slot reflect.Type // the slot's type, for errors as json reports them
 	mem  slotMem
 	seq  uint64 // when it was made, for sweeping orphans
-}
-
-// value returns what the entry stands for, as the slot's marshaler would
-// have handed it to the library.
-func (e *spliceEntry) value() any {
-	return reflect.NewAt(e.si.view, unsafe.Pointer(&e.mem)).Elem().Interface()
 }
 
 // spliceTab is the shared side table. Entries are claimed, and removed, by
@@ -159,13 +160,11 @@ type spliceFormat struct {
 	prefix, suffix []byte
 	hexKey         bool // the key is written in hex (JSON), else raw
 	marshal        func(any) ([]byte, error)
-	// check, if set, is run on what an entry stands for before it is
-	// encoded, for the entries the top-level encoding meets (it covers
-	// everything below them): JSON's cycle walk.
-	check func(any) error
 	// wrap reports err from below a slot of type slot as the library
 	// reports an error of a marshaler.
 	wrap func(slot reflect.Type, err error) error
+	// cycle is the error for v, which refers to itself.
+	cycle func(v reflect.Value) error
 }
 
 func (f *spliceFormat) keyLen() int {
@@ -175,9 +174,12 @@ func (f *spliceFormat) keyLen() int {
 	return len(spliceKey{})
 }
 
+// size is the length of a placeholder.
+func (f *spliceFormat) size() int { return len(f.prefix) + f.keyLen() + len(f.suffix) }
+
 // placeholder returns the placeholder of k.
 func (f *spliceFormat) placeholder(k spliceKey) []byte {
-	b := make([]byte, 0, len(f.prefix)+f.keyLen()+len(f.suffix))
+	b := make([]byte, 0, f.size())
 	b = append(b, f.prefix...)
 	if f.hexKey {
 		b = hex.AppendEncode(b, k[:])
@@ -187,31 +189,38 @@ func (f *spliceFormat) placeholder(k spliceKey) []byte {
 	return append(b, f.suffix...)
 }
 
-// A splicePart is one encoding with the placeholders in it.
+// A splicePart is one encoding, and the placeholders in it that name
+// entries (claimed): holes[i] at b[at[i]:].
 type splicePart struct {
 	b     []byte
-	holes []spliceHole
+	at    []int
+	holes []*spliceEntry
+	next  int // the hole to fill next
+	pos   int // what of b is written
+	key   splicePath
+	slot  reflect.Type
 }
 
-// A spliceHole is a placeholder at b[at:at+n] filled by parts[part].
-type spliceHole struct{ at, part int }
+// A splicePath names what a part encodes.
+type splicePath struct {
+	si *slotInfo
+	p  unsafe.Pointer
+	n  int
+}
 
-// holes finds the placeholders in b that name entries, claims them, and
-// returns them with their entries.
-func (f *spliceFormat) holes(b []byte) ([]int, []*spliceEntry) {
-	n := len(f.prefix) + f.keyLen() + len(f.suffix)
-	var at []int
-	var es []*spliceEntry
+// part finds and claims the placeholders of b.
+func (f *spliceFormat) part(b []byte) splicePart {
+	p := splicePart{b: b}
 	for i := 0; ; {
 		j := bytes.Index(b[i:], f.prefix)
 		if j < 0 {
-			return at, es
+			return p
 		}
 		i += j
 		if e := f.entryAt(b[i:]); e != nil {
-			at = append(at, i)
-			es = append(es, e)
-			i += n
+			p.at = append(p.at, i)
+			p.holes = append(p.holes, e)
+			i += f.size()
 		} else {
 			i++
 		}
@@ -238,8 +247,11 @@ func (f *spliceFormat) entryAt(b []byte) *spliceEntry {
 }
 
 // marshalSpliced encodes v (a view that may hold slots) with f.marshal,
-// then every entry its slots made, breadth first, and returns the
-// encodings spliced together.
+// then, depth first, what each slot met stands for, writing each encoding
+// with its placeholders filled. The parts on the path are kept (without
+// recursion: a list's parts nest as deep as the list), and so are the
+// slots they stand for: meeting one of those again inside itself is a
+// cycle, which the library would report, or recurse on forever.
 func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 	id := spliceBegin()
 	defer func() { spliceEnd(id, err != nil) }()
@@ -247,74 +259,51 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// parts[0] is v's encoding; parents[i] is the part whose hole parts[i]
-	// fills, for wrapping errors as nested marshalers would.
-	parts := []splicePart{{b: root}}
-	parents := []int{-1}
-	slots := []reflect.Type{nil}
-	size := len(root)
-	n := len(f.prefix) + f.keyLen() + len(f.suffix)
-	for i := 0; i < len(parts); i++ {
-		at, es := f.holes(parts[i].b)
-		for j, e := range es {
-			k := len(parts)
-			parts[i].holes = append(parts[i].holes, spliceHole{at[j], k})
-			parts = append(parts, splicePart{})
-			parents = append(parents, i)
-			slots = append(slots, e.slot)
-			if err != nil {
-				continue // claim the rest: they are orphans now
-			}
-			x := e.value()
-			if i == 0 && f.check != nil {
-				err = f.check(x)
-			}
-			if err == nil {
-				parts[k].b, err = f.marshal(x)
-			}
-			if err != nil {
-				for p := k; p > 0; p = parents[p] {
-					err = f.wrap(slots[p], err)
-				}
-			}
-			size += len(parts[k].b) - n
-		}
-		if err != nil {
-			// Claim what the parts already made hold, so it is not
-			// left to the sweep.
-			for _, p := range parts[i+1:] {
-				f.holes(p.b)
-			}
-			return nil, err
-		}
-	}
-	if len(parts) == 1 {
+	stack := []splicePart{f.part(root)}
+	if len(stack[0].holes) == 0 {
 		return root, nil
 	}
-	return f.splice(parts, size, n), nil
-}
-
-// splice writes parts[0] with every hole filled, depth first without
-// recursion (a list's parts nest as deep as the list).
-func (f *spliceFormat) splice(parts []splicePart, size, n int) []byte {
-	out := make([]byte, 0, size)
-	type frame struct{ part, hole, pos int }
-	stack := []frame{{}}
+	out = make([]byte, 0, 2*len(root))
+	path := map[splicePath]bool{}
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
-		p := &parts[top.part]
-		if top.hole == len(p.holes) {
-			out = append(out, p.b[top.pos:]...)
+		if top.next == len(top.holes) {
+			out = append(out, top.b[top.pos:]...)
+			delete(path, top.key)
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		h := p.holes[top.hole]
-		out = append(out, p.b[top.pos:h.at]...)
-		top.hole++
-		top.pos = h.at + n
-		stack = append(stack, frame{part: h.part})
+		e, at := top.holes[top.next], top.at[top.next]
+		top.next++
+		out = append(out, top.b[top.pos:at]...)
+		top.pos = at + f.size()
+		// A slot and its memory (a pointer, a map, or a slice's array
+		// and length) name what it encodes.
+		key := splicePath{e.si, e.mem.p, e.mem.n}
+		x := reflect.NewAt(e.si.view, unsafe.Pointer(&e.mem)).Elem()
+		var b []byte
+		if path[key] {
+			// Reported from the outermost slot, as a walk from there
+			// would find it.
+			outer := e.slot
+			if len(stack) > 1 {
+				outer = stack[1].slot
+			}
+			return nil, f.wrap(outer, f.cycle(x))
+		}
+		if b, err = f.marshal(x.Interface()); err != nil {
+			err = f.wrap(e.slot, err)
+			for i := len(stack) - 1; i > 0; i-- {
+				err = f.wrap(stack[i].slot, err)
+			}
+			return nil, err
+		}
+		path[key] = true
+		p := f.part(b)
+		p.key, p.slot = key, e.slot
+		stack = append(stack, p)
 	}
-	return out
+	return out, nil
 }
 
 // spliceTypes caches mayHoldSlot by view type.
