@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"io"
 	"math/big"
 	"reflect"
 	"time"
@@ -183,11 +184,12 @@ func (b cborAny) IsZero() bool { return b.V == nil }
 // copies what MarshalCBOR returns, so one shared slice serves.
 var cborNil = []byte{0xf6}
 
-// cborSplice writes a slot as a byte string of 24 bytes: cbor checks a
-// marshaler's output is well formed, and copies it unchanged.
+// cborSplice writes a slot as a byte string of 25 bytes: cbor checks a
+// marshaler's output is well formed, and copies it unchanged. cbor's
+// Encoder writes what Marshal returns.
 var cborSplice = spliceFormat{
-	prefix:  append([]byte{0x58, byte(len(spliceMarker) + len(spliceKey{}))}, spliceMarker[:]...),
-	marshal: cbor.Marshal,
+	lead:       []byte{0x58, byte(1 + len(spliceMarker) + len(spliceKey{}))},
+	newEncoder: func(w io.Writer) interface{ Encode(any) error } { return cbor.NewEncoder(w) },
 	// cbor returns a marshaler's error as it is.
 	wrap: func(_ reflect.Type, err error) error { return err },
 	// cbor itself recurses on such a value until the stack is exhausted.

@@ -2,9 +2,9 @@ package codec
 
 import (
 	"encoding"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"unsafe"
@@ -226,13 +226,15 @@ func (b jsonAny) IsZero() bool { return b.V == nil }
 // encoder copies what MarshalJSON returns, so one shared slice serves.
 var jsonNull = []byte("null")
 
-// jsonSplice writes a slot as a JSON string of hex digits, which json
-// neither escapes nor changes when it compacts a marshaler's output.
+// jsonSplice writes a slot as a JSON string of 0xff and hex digits,
+// which json neither escapes nor changes when it compacts a marshaler's
+// output. json's Encoder writes what Marshal returns, and a newline.
 var jsonSplice = spliceFormat{
-	prefix:  append([]byte{'"'}, hex.EncodeToString(spliceMarker[:])...),
-	suffix:  []byte{'"'},
-	hexKey:  true,
-	marshal: json.Marshal,
+	lead:       []byte{'"'},
+	suffix:     []byte{'"'},
+	hexKey:     true,
+	newEncoder: func(w io.Writer) interface{ Encode(any) error } { return json.NewEncoder(w) },
+	trail:      1,
 	wrap: func(slot reflect.Type, err error) error {
 		return &json.MarshalerError{Type: slot, Err: err}
 	},

@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"sync"
@@ -61,7 +62,7 @@ type spliceEntry struct {
 var spliceTab = struct {
 	mu      sync.Mutex
 	rng     *rand.ChaCha8
-	m       map[spliceKey]*spliceEntry
+	m       map[spliceKey]spliceEntry
 	seq     uint64
 	calls   map[uint64]uint64 // running Marshal calls: id → seq at start
 	orphans bool              // a call failed since the last full sweep
@@ -71,11 +72,11 @@ var spliceTab = struct {
 		crand.Read(seed[:]) // never fails (crypto/rand crashes the process instead)
 		return rand.NewChaCha8(seed)
 	}(),
-	m:     map[spliceKey]*spliceEntry{},
+	m:     map[spliceKey]spliceEntry{},
 	calls: map[uint64]uint64{},
 }
 
-// spliceMarker starts every placeholder, so that Marshal finds them with
+// spliceMarker is in every placeholder, so that Marshal finds them with
 // bytes.Index; it is random so that ordinary data rarely matches it (data
 // that does is only looked up, and left alone).
 var spliceMarker = func() (m [8]byte) {
@@ -86,7 +87,7 @@ var spliceMarker = func() (m [8]byte) {
 // hold records the slot at p (of type slot, standing for si) and returns
 // its key.
 func hold(si *slotInfo, slot reflect.Type, p unsafe.Pointer) spliceKey {
-	e := &spliceEntry{si: si, slot: slot}
+	e := spliceEntry{si: si, slot: slot}
 	// Copied through reflect, so the GC's write barriers see the pointer.
 	reflect.NewAt(si.view, unsafe.Pointer(&e.mem)).Elem().Set(si.value(p))
 	var k spliceKey
@@ -94,7 +95,7 @@ func hold(si *slotInfo, slot reflect.Type, p unsafe.Pointer) spliceKey {
 	t.mu.Lock()
 	for {
 		t.rng.Read(k[:])
-		if t.m[k] == nil {
+		if _, ok := t.m[k]; !ok {
 			break
 		}
 	}
@@ -105,14 +106,14 @@ func hold(si *slotInfo, slot reflect.Type, p unsafe.Pointer) spliceKey {
 	return k
 }
 
-// claim removes and returns the entry named k, or nil.
-func claim(k spliceKey) *spliceEntry {
+// claim removes and returns the entry named k, if there is one.
+func claim(k spliceKey) (spliceEntry, bool) {
 	t := &spliceTab
 	t.mu.Lock()
-	e := t.m[k]
+	e, ok := t.m[k]
 	delete(t.m, k)
 	t.mu.Unlock()
-	return e
+	return e, ok
 }
 
 // spliceBegin registers a running Marshal and returns its id.
@@ -154,17 +155,30 @@ func spliceEnd(id uint64, failed bool) {
 	t.orphans = left && len(t.calls) > 0
 }
 
-// A spliceFormat is how one codec writes and finds placeholders.
+// A spliceFormat is how one codec writes and finds placeholders. A
+// placeholder is lead, then 0xff and the marker (what Marshal looks for:
+// json never writes 0xff, which is not UTF-8, and replaces it in strings;
+// cbor writes it only inside data), then the key, then suffix.
 type spliceFormat struct {
-	// prefix starts every placeholder; the key follows, then suffix.
-	prefix, suffix []byte
-	hexKey         bool // the key is written in hex (JSON), else raw
-	marshal        func(any) ([]byte, error)
+	lead, suffix []byte
+	hexKey       bool // the marker and key are written in hex (JSON), else raw
+	// newEncoder returns the library's encoder, writing to w what its
+	// Marshal returns, followed by trail bytes.
+	newEncoder func(w io.Writer) interface{ Encode(any) error }
+	trail      int
 	// wrap reports err from below a slot of type slot as the library
 	// reports an error of a marshaler.
 	wrap func(slot reflect.Type, err error) error
 	// cycle is the error for v, which refers to itself.
 	cycle func(v reflect.Value) error
+}
+
+// mark is what Marshal looks for.
+func (f *spliceFormat) mark() []byte {
+	if f.hexKey {
+		return append([]byte{0xff}, hex.EncodeToString(spliceMarker[:])...)
+	}
+	return append([]byte{0xff}, spliceMarker[:]...)
 }
 
 func (f *spliceFormat) keyLen() int {
@@ -175,12 +189,14 @@ func (f *spliceFormat) keyLen() int {
 }
 
 // size is the length of a placeholder.
-func (f *spliceFormat) size() int { return len(f.prefix) + f.keyLen() + len(f.suffix) }
+func (f *spliceFormat) size() int {
+	return len(f.lead) + len(f.mark()) + f.keyLen() + len(f.suffix)
+}
 
 // placeholder returns the placeholder of k.
 func (f *spliceFormat) placeholder(k spliceKey) []byte {
 	b := make([]byte, 0, f.size())
-	b = append(b, f.prefix...)
+	b = append(append(b, f.lead...), f.mark()...)
 	if f.hexKey {
 		b = hex.AppendEncode(b, k[:])
 	} else {
@@ -189,16 +205,16 @@ func (f *spliceFormat) placeholder(k spliceKey) []byte {
 	return append(b, f.suffix...)
 }
 
-// A splicePart is one encoding, and the placeholders in it that name
-// entries (claimed): holes[i] at b[at[i]:].
+// A splicePart is one encoding, arena[start:end], and the placeholders in
+// it that name entries (claimed): holes[i] at arena[at[i]:].
 type splicePart struct {
-	b     []byte
-	at    []int
-	holes []*spliceEntry
-	next  int // the hole to fill next
-	pos   int // what of b is written
-	key   splicePath
-	slot  reflect.Type
+	start, end int
+	at         []int
+	holes      []spliceEntry
+	next       int // the hole to fill next
+	pos        int // what of the part is written
+	key        splicePath
+	slot       reflect.Type
 }
 
 // A splicePath names what a part encodes.
@@ -208,37 +224,40 @@ type splicePath struct {
 	n  int
 }
 
-// part finds and claims the placeholders of b.
-func (f *spliceFormat) part(b []byte) splicePart {
-	p := splicePart{b: b}
-	for i := 0; ; {
-		j := bytes.Index(b[i:], f.prefix)
+// part finds and claims the placeholders of arena[start:].
+func (f *spliceFormat) part(arena []byte, start int, mark []byte) splicePart {
+	p := splicePart{start: start, end: len(arena), pos: start}
+	size := f.size()
+	for i := start + len(f.lead); i < len(arena); {
+		j := bytes.Index(arena[i:], mark)
 		if j < 0 {
 			return p
 		}
 		i += j
-		if e := f.entryAt(b[i:]); e != nil {
-			p.at = append(p.at, i)
-			p.holes = append(p.holes, e)
-			i += f.size()
-		} else {
-			i++
+		at := i - len(f.lead)
+		if at >= start && len(arena)-at >= size && bytes.Equal(arena[at:i], f.lead) {
+			if e, ok := f.entryAt(arena[i+len(mark) : at+size]); ok {
+				p.at = append(p.at, at)
+				p.holes = append(p.holes, e)
+				i = at + size
+				continue
+			}
 		}
+		i++
 	}
+	return p
 }
 
-// entryAt claims the entry whose placeholder starts b, if b starts with
-// one.
-func (f *spliceFormat) entryAt(b []byte) *spliceEntry {
-	b = b[len(f.prefix):]
+// entryAt claims the entry whose key and suffix are b, if there is one.
+func (f *spliceFormat) entryAt(b []byte) (spliceEntry, bool) {
 	var k spliceKey
 	kl := f.keyLen()
-	if len(b) < kl+len(f.suffix) || !bytes.Equal(b[kl:kl+len(f.suffix)], f.suffix) {
-		return nil
+	if !bytes.Equal(b[kl:], f.suffix) {
+		return spliceEntry{}, false
 	}
 	if f.hexKey {
 		if _, err := hex.Decode(k[:], b[:kl]); err != nil {
-			return nil
+			return spliceEntry{}, false
 		}
 	} else {
 		copy(k[:], b[:kl])
@@ -246,42 +265,48 @@ func (f *spliceFormat) entryAt(b []byte) *spliceEntry {
 	return claim(k)
 }
 
-// marshalSpliced encodes v (a view that may hold slots) with f.marshal,
+// marshalSpliced encodes v (a view that may hold slots) with the library,
 // then, depth first, what each slot met stands for, writing each encoding
-// with its placeholders filled. The parts on the path are kept (without
-// recursion: a list's parts nest as deep as the list), and so are the
-// slots they stand for: meeting one of those again inside itself is a
-// cycle, which the library would report, or recurse on forever.
+// with its placeholders filled. The encodings on the path are kept, at the
+// end of one arena (without recursion: a list's parts nest as deep as the
+// list), and so are the slots they stand for: meeting one of those again
+// inside itself is a cycle, which the library would report, or recurse on
+// forever.
 func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 	id := spliceBegin()
 	defer func() { spliceEnd(id, err != nil) }()
-	root, err := f.marshal(v)
-	if err != nil {
+	var arena bytes.Buffer
+	enc := f.newEncoder(&arena)
+	if err = enc.Encode(v); err != nil {
 		return nil, err
 	}
-	stack := []splicePart{f.part(root)}
+	arena.Truncate(arena.Len() - f.trail)
+	mark := f.mark()
+	stack := []splicePart{f.part(arena.Bytes(), 0, mark)}
 	if len(stack[0].holes) == 0 {
-		return root, nil
+		return arena.Bytes(), nil
 	}
-	out = make([]byte, 0, 2*len(root))
+	out = make([]byte, 0, 2*arena.Len())
 	path := map[splicePath]bool{}
+	size := f.size()
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
+		b := arena.Bytes()
 		if top.next == len(top.holes) {
-			out = append(out, top.b[top.pos:]...)
+			out = append(out, b[top.pos:top.end]...)
 			delete(path, top.key)
+			arena.Truncate(top.start)
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		e, at := top.holes[top.next], top.at[top.next]
+		e, at := &top.holes[top.next], top.at[top.next]
 		top.next++
-		out = append(out, top.b[top.pos:at]...)
-		top.pos = at + f.size()
+		out = append(out, b[top.pos:at]...)
+		top.pos = at + size
 		// A slot and its memory (a pointer, a map, or a slice's array
 		// and length) name what it encodes.
 		key := splicePath{e.si, e.mem.p, e.mem.n}
 		x := reflect.NewAt(e.si.view, unsafe.Pointer(&e.mem)).Elem()
-		var b []byte
 		if path[key] {
 			// Reported from the outermost slot, as a walk from there
 			// would find it.
@@ -291,15 +316,17 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 			}
 			return nil, f.wrap(outer, f.cycle(x))
 		}
-		if b, err = f.marshal(x.Interface()); err != nil {
+		start := arena.Len()
+		if err = enc.Encode(x.Interface()); err != nil {
 			err = f.wrap(e.slot, err)
 			for i := len(stack) - 1; i > 0; i-- {
 				err = f.wrap(stack[i].slot, err)
 			}
 			return nil, err
 		}
+		arena.Truncate(arena.Len() - f.trail)
 		path[key] = true
-		p := f.part(b)
+		p := f.part(arena.Bytes(), start, mark)
 		p.key, p.slot = key, e.slot
 		stack = append(stack, p)
 	}
