@@ -171,14 +171,21 @@ type spliceFormat struct {
 	wrap func(slot reflect.Type, err error) error
 	// cycle is the error for v, which refers to itself.
 	cycle func(v reflect.Value) error
+
+	once   sync.Once
+	marker []byte
 }
 
 // mark is what Marshal looks for.
 func (f *spliceFormat) mark() []byte {
-	if f.hexKey {
-		return append([]byte{0xff}, hex.EncodeToString(spliceMarker[:])...)
-	}
-	return append([]byte{0xff}, spliceMarker[:]...)
+	f.once.Do(func() {
+		if f.hexKey {
+			f.marker = append([]byte{0xff}, hex.EncodeToString(spliceMarker[:])...)
+		} else {
+			f.marker = append([]byte{0xff}, spliceMarker[:]...)
+		}
+	})
+	return f.marker
 }
 
 func (f *spliceFormat) keyLen() int {
