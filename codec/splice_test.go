@@ -133,9 +133,10 @@ func (f spliceFail) MarshalCBOR() ([]byte, error) {
 	return []byte{0xf4}, nil
 }
 
+// spliceFailing fails after its slot is met: F comes after Next.
 type spliceFailing struct {
-	F    spliceFail
 	Next *spliceFailing
+	F    spliceFail
 	Memo int `cacheprop:"cached"`
 }
 
