@@ -51,7 +51,7 @@ func ccBinTreeTwin(depth int) *ccNodeTwin {
 func TestSpliceDeepIsTheLibrarys(t *testing.T) {
 	dir, dirTwin := ccDeepDir(300), ccDeepDirTwin(300)
 	cases := []struct {
-		name       string
+		name        string
 		value, twin any
 	}{
 		{"list", ccLinked(3000), ccLinkedTwin(3000)},
