@@ -81,6 +81,9 @@ func (c cborCodec) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
+	if e != nil && e.view != nil && mayHoldSlot(target) && cborDirect(data, reflect.TypeOf(v)) {
+		target = v // see cborDirect
+	}
 	err = cborDec.Unmarshal(data, target)
 	reset(v, e)
 	return err

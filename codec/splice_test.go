@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -207,4 +208,51 @@ func TestSpliceConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Zero(t, spliceLeft(), "every entry claimed or swept")
+}
+
+// ccListSum is ccList with its cached field written out, as foreign data
+// may hold it.
+type ccListSum struct {
+	V    int
+	Next *ccListSum
+	SUM  int
+}
+
+// TestCBORDecodesRecursiveTypesDirectly: what CBOR writes for a recursive
+// type is decoded into the type itself, in one pass; input with a key that
+// names a cached field goes through the view, which ignores it.
+func TestCBORDecodesRecursiveTypesDirectly(t *testing.T) {
+	ccT := reflect.TypeFor[*ccList]()
+	data, err := CBOR.Marshal(ccLinked(500))
+	require.NoError(t, err)
+	assert.True(t, cborDirect(data, ccT))
+	got := new(ccList)
+	require.NoError(t, CBOR.Unmarshal(data, got))
+	assert.Equal(t, ccLinked(500).V, got.V)
+	n := 0
+	for l := got; l != nil; l = l.Next {
+		n++
+		assert.Zero(t, l.Sum)
+	}
+	assert.Equal(t, 500, n)
+
+	var foreign *ccListSum
+	for i := 300; i > 0; i-- {
+		foreign = &ccListSum{V: i, Next: foreign, SUM: 7}
+	}
+	data, err = cbor.Marshal(foreign)
+	require.NoError(t, err)
+	assert.False(t, cborDirect(data, ccT), "SUM names Sum, case-insensitively")
+	got = new(ccList)
+	require.NoError(t, CBOR.Unmarshal(data, got))
+	n = 0
+	for l := got; l != nil; l = l.Next {
+		n++
+		assert.Zero(t, l.Sum)
+	}
+	assert.Equal(t, 300, n)
+
+	// Malformed or truncated input is left to cbor, which says why.
+	assert.False(t, cborDirect(data[:len(data)-1], ccT))
+	require.Error(t, CBOR.Unmarshal(data[:len(data)-1], new(ccList)))
 }
