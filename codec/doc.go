@@ -101,7 +101,11 @@
 // encodings in afterwards, in one pass, so that the library does not copy
 // and check each level's output again at every level around it; a value
 // that refers to itself is reported as encoding/json reports it (JSON) or
-// with [ErrCycle] (CBOR, where cbor alone would exhaust the stack).
+// with [ErrCycle] (CBOR, where cbor alone would exhaust the stack). JSON
+// and CBOR Unmarshal decode such a type into the type itself, where the
+// input's keys allow it (input from this package always does), so that
+// slots do not re-enter the library, which would check and skip again all
+// that lies below each.
 //
 // # Hostile input
 //
