@@ -282,8 +282,10 @@ func (f *spliceFormat) entryAt(b []byte) (spliceEntry, bool) {
 func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 	id := spliceBegin()
 	defer func() { spliceEnd(id, err != nil) }()
-	var arena bytes.Buffer
-	enc := f.newEncoder(&arena)
+	bufs := spliceBufs.Get().(*spliceBuf)
+	defer bufs.put()
+	arena := &bufs.arena
+	enc := f.newEncoder(arena)
 	if err = enc.Encode(v); err != nil {
 		return nil, err
 	}
@@ -291,9 +293,10 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 	mark := f.mark()
 	stack := []splicePart{f.part(arena.Bytes(), 0, mark)}
 	if len(stack[0].holes) == 0 {
-		return arena.Bytes(), nil
+		return bytes.Clone(arena.Bytes()), nil
 	}
-	out = make([]byte, 0, 2*arena.Len())
+	out = bufs.out[:0]
+	defer func() { bufs.out = out }()
 	path := map[splicePath]bool{}
 	size := f.size()
 	for len(stack) > 0 {
@@ -337,7 +340,28 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 		p.key, p.slot = key, e.slot
 		stack = append(stack, p)
 	}
-	return out, nil
+	return bytes.Clone(out), nil
+}
+
+// A spliceBuf holds the buffers of one Marshal, reused as the libraries
+// reuse theirs: the result is copied out of them, once.
+type spliceBuf struct {
+	arena bytes.Buffer
+	out   []byte
+}
+
+var spliceBufs = sync.Pool{New: func() any { return new(spliceBuf) }}
+
+// spliceBufKeep is the largest buffer kept for reuse: a rare huge value
+// does not stay in memory.
+const spliceBufKeep = 4 << 20
+
+func (b *spliceBuf) put() {
+	if b.arena.Cap() > spliceBufKeep || cap(b.out) > spliceBufKeep {
+		return
+	}
+	b.arena.Reset()
+	spliceBufs.Put(b)
 }
 
 // spliceTypes caches mayHoldSlot by view type.
