@@ -295,15 +295,15 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 	if len(stack[0].holes) == 0 {
 		return bytes.Clone(arena.Bytes()), nil
 	}
-	out = bufs.out[:0]
-	defer func() { bufs.out = out }()
+	w := bufs.out[:0] // what is written; out is only the result
+	defer func() { bufs.out = w }()
 	path := map[splicePath]bool{}
 	size := f.size()
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
 		b := arena.Bytes()
 		if top.next == len(top.holes) {
-			out = append(out, b[top.pos:top.end]...)
+			w = append(w, b[top.pos:top.end]...)
 			delete(path, top.key)
 			arena.Truncate(top.start)
 			stack = stack[:len(stack)-1]
@@ -311,7 +311,7 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 		}
 		e, at := &top.holes[top.next], top.at[top.next]
 		top.next++
-		out = append(out, b[top.pos:at]...)
+		w = append(w, b[top.pos:at]...)
 		top.pos = at + size
 		// A slot and its memory (a pointer, a map, or a slice's array
 		// and length) name what it encodes.
@@ -340,7 +340,7 @@ func (f *spliceFormat) marshalSpliced(v any) (out []byte, err error) {
 		p.key, p.slot = key, e.slot
 		stack = append(stack, p)
 	}
-	return bytes.Clone(out), nil
+	return bytes.Clone(w), nil
 }
 
 // A spliceBuf holds the buffers of one Marshal, reused as the libraries
