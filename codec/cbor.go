@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"fmt"
+	"io"
 	"math/big"
 	"reflect"
 	"time"
@@ -13,7 +15,8 @@ import (
 // registered as "cbor". Its output is what cbor.Marshal writes for the
 // value's type without its cached properties; Unmarshal decodes as
 // cbor.Unmarshal into that type, within the limits below, and resets every
-// cached property of the target.
+// cached property of the target. Recursive types are encoded, and decoded
+// from what CBOR writes, in one pass, in time linear in the encoding.
 var CBOR Codec = cborCodec{}
 
 // The decoding limits of [CBOR]. Nesting is bounded by the decode budget
@@ -55,10 +58,15 @@ func init() { mustRegister(CBOR) }
 func (cborCodec) Name() string { return "cbor" }
 
 // Marshal returns the CBOR encoding of v without its cached properties.
+// A value of a recursive type is encoded in time linear in its encoding,
+// however deep (see marshalSpliced).
 func (cborCodec) Marshal(v any) ([]byte, error) {
 	v, err := cborStrip.encodable(v)
 	if err != nil {
 		return nil, err
+	}
+	if mayHoldSlot(v) {
+		return cborSplice.marshalSpliced(v)
 	}
 	return cbor.Marshal(v)
 }
@@ -73,6 +81,9 @@ func (c cborCodec) Unmarshal(data []byte, v any) error {
 	target, e, err := cborStrip.decodable(v)
 	if err != nil {
 		return err
+	}
+	if e != nil && e.view != nil && mayHoldSlot(target) && cborDirect(data, reflect.TypeOf(v)) {
+		target = v // see cborDirect
 	}
 	err = cborDec.Unmarshal(data, target)
 	reset(v, e)
@@ -177,12 +188,27 @@ func (b cborAny) IsZero() bool { return b.V == nil }
 // copies what MarshalCBOR returns, so one shared slice serves.
 var cborNil = []byte{0xf6}
 
-func (si *slotInfo) marshalCBOR(p unsafe.Pointer) ([]byte, error) {
-	v := si.value(p)
-	if v.IsNil() {
+// cborSplice writes a slot as a byte string of 25 bytes: cbor checks a
+// marshaler's output is well formed, and copies it unchanged. cbor's
+// Encoder writes what Marshal returns.
+var cborSplice = spliceFormat{
+	lead:       []byte{0x58, byte(1 + len(spliceMarker) + len(spliceKey{}))},
+	newEncoder: func(w io.Writer) interface{ Encode(any) error } { return cbor.NewEncoder(w) },
+	// cbor returns a marshaler's error as it is.
+	wrap: func(_ reflect.Type, err error) error { return err },
+	// cbor itself recurses on such a value until the stack is exhausted.
+	cycle: func(v reflect.Value) error {
+		return fmt.Errorf("codec: cbor: encountered a cycle via %s: %w", v.Type(), ErrCycle)
+	},
+}
+
+// marshalCBOR returns nil for a nil field, else a placeholder that
+// [CBOR]'s Marshal fills with the field's encoding.
+func (si *slotInfo) marshalCBOR(p unsafe.Pointer, slot reflect.Type) ([]byte, error) {
+	if si.value(p).IsNil() {
 		return cborNil, nil
 	}
-	return cbor.Marshal(v.Interface())
+	return cborSplice.placeholder(hold(si, slot, p)), nil
 }
 
 func (si *slotInfo) unmarshalCBOR(data []byte, p unsafe.Pointer) error {
@@ -191,7 +217,7 @@ func (si *slotInfo) unmarshalCBOR(data []byte, p unsafe.Pointer) error {
 
 // MarshalCBOR encodes the field the slot stands for.
 func (p ptrSlot[N]) MarshalCBOR() ([]byte, error) {
-	return slotAt[N](&ptrSlots).marshalCBOR(unsafe.Pointer(&p))
+	return slotAt[N](&ptrSlots).marshalCBOR(unsafe.Pointer(&p), reflect.TypeFor[ptrSlot[N]]())
 }
 
 // UnmarshalCBOR decodes into the field the slot stands for.
@@ -201,7 +227,7 @@ func (p *ptrSlot[N]) UnmarshalCBOR(data []byte) error {
 
 // MarshalCBOR encodes the field the slot stands for.
 func (p sliceSlot[N]) MarshalCBOR() ([]byte, error) {
-	return slotAt[N](&sliceSlots).marshalCBOR(unsafe.Pointer(&p))
+	return slotAt[N](&sliceSlots).marshalCBOR(unsafe.Pointer(&p), reflect.TypeFor[sliceSlot[N]]())
 }
 
 // UnmarshalCBOR decodes into the field the slot stands for.

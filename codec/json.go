@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"unsafe"
@@ -46,10 +47,15 @@ func init() { mustRegister(JSON) }
 func (jsonCodec) Name() string { return "json" }
 
 // Marshal returns the JSON encoding of v without its cached properties.
+// A value of a recursive type is encoded in time linear in its encoding,
+// however deep (see marshalSpliced).
 func (jsonCodec) Marshal(v any) ([]byte, error) {
 	v, err := jsonStrip.encodable(v)
 	if err != nil {
 		return nil, err
+	}
+	if mayHoldSlot(v) {
+		return jsonSplice.marshalSpliced(v)
 	}
 	return json.Marshal(v)
 }
@@ -221,15 +227,30 @@ func (b jsonAny) IsZero() bool { return b.V == nil }
 // encoder copies what MarshalJSON returns, so one shared slice serves.
 var jsonNull = []byte("null")
 
-func (si *slotInfo) marshalJSON(p unsafe.Pointer) ([]byte, error) {
-	v := si.value(p)
-	if v.IsNil() {
+// jsonSplice writes a slot as a JSON string of 0xff and hex digits,
+// which json neither escapes nor changes when it compacts a marshaler's
+// output. json's Encoder writes what Marshal returns, and a newline.
+var jsonSplice = spliceFormat{
+	lead:       []byte{'"'},
+	suffix:     []byte{'"'},
+	hexKey:     true,
+	newEncoder: func(w io.Writer) interface{ Encode(any) error } { return json.NewEncoder(w) },
+	trail:      1,
+	wrap: func(slot reflect.Type, err error) error {
+		return &json.MarshalerError{Type: slot, Err: err}
+	},
+	cycle: func(v reflect.Value) error {
+		return &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("encountered a cycle via %s", v.Type())}
+	},
+}
+
+// marshalJSON returns null for a nil field, else a placeholder that
+// [JSON]'s Marshal fills with the field's encoding.
+func (si *slotInfo) marshalJSON(p unsafe.Pointer, slot reflect.Type) ([]byte, error) {
+	if si.value(p).IsNil() {
 		return jsonNull, nil
 	}
-	if err := jsonCycles(v.Interface()); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v.Interface())
+	return jsonSplice.placeholder(hold(si, slot, p)), nil
 }
 
 func (si *slotInfo) unmarshalJSON(data []byte, p unsafe.Pointer) error {
@@ -238,7 +259,7 @@ func (si *slotInfo) unmarshalJSON(data []byte, p unsafe.Pointer) error {
 
 // MarshalJSON encodes the field the slot stands for.
 func (p ptrSlot[N]) MarshalJSON() ([]byte, error) {
-	return slotAt[N](&ptrSlots).marshalJSON(unsafe.Pointer(&p))
+	return slotAt[N](&ptrSlots).marshalJSON(unsafe.Pointer(&p), reflect.TypeFor[ptrSlot[N]]())
 }
 
 // UnmarshalJSON decodes into the field the slot stands for.
@@ -248,7 +269,7 @@ func (p *ptrSlot[N]) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON encodes the field the slot stands for.
 func (p sliceSlot[N]) MarshalJSON() ([]byte, error) {
-	return slotAt[N](&sliceSlots).marshalJSON(unsafe.Pointer(&p))
+	return slotAt[N](&sliceSlots).marshalJSON(unsafe.Pointer(&p), reflect.TypeFor[sliceSlot[N]]())
 }
 
 // UnmarshalJSON decodes into the field the slot stands for.

@@ -13,12 +13,11 @@ import (
 // UnsupportedValueError once it is 1000 pointers deep. Slots and interface
 // boxes re-enter json.Marshal with a fresh depth count, so json would never
 // get there and the recursion would exhaust the stack, which kills the
-// process. Every slot and box therefore walks what it is about to encode
-// the way json will, and reports a cycle as json reports it. A cycle that
-// json re-enters on must pass through a slot or a box, whose walk finds
-// it; a value that crosses none (a tree shallower than its unrolled views)
-// costs no walk at all. A value that crosses many (a long list) is walked
-// from each, which makes its encoding quadratic in its depth.
+// process. Every box therefore walks what it is about to encode the way
+// json will, and reports a cycle as json reports it; slots are not walked
+// but spliced (see marshalSpliced), which keeps the slots on the path and
+// reports one met again inside itself. A value that crosses no box costs
+// no walk at all.
 
 // cycleKey names a pointer, map or slice on the current path, by type as
 // json does: a struct and its first field share an address.
