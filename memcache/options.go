@@ -120,8 +120,9 @@ func WithErrorHandler(f func(key string, err error)) Option {
 // WithFingerprint, the default, marks every value the store writes with
 // the fingerprint of T's wire schema under its codec (see
 // codec.WireSchema and codec.SchemaFingerprint), and reads a value
-// written under another fingerprint, or without one, as a miss: Get returns a *FormatError for which errors.Is(err, ErrCacheMiss)
-// holds, GetOrLoad reloads and overwrites it, GetMulti leaves it out, and
+// written under another fingerprint, or without one, as a miss: Get
+// returns a *FormatError for which errors.Is(err, ErrCacheMiss) holds,
+// GetOrLoad reloads and overwrites it, GetMulti leaves it out, and
 // Counters.SchemaMisses counts it. So a deploy that changes T's shape on
 // the wire (a field added, removed, renamed or retyped) starts afresh
 // instead of decoding old bytes into the new shape, and one that does not
