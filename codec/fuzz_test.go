@@ -16,7 +16,11 @@ import (
 // them: deep nesting, nils into slices of big structs, long declared
 // lengths); the corpus encodings are added here too.
 
-func FuzzJSONUnmarshal(f *testing.F)    { fuzzUnmarshal(f, JSON) }
+func FuzzJSONUnmarshal(f *testing.F) {
+	f.Add(jgDeepChain(50, 3))
+	f.Add([]byte(`[{},{},{}]`))
+	fuzzUnmarshal(f, JSON)
+}
 func FuzzMsgpackUnmarshal(f *testing.F) { fuzzUnmarshal(f, Msgpack) }
 func FuzzCBORUnmarshal(f *testing.F)    { fuzzUnmarshal(f, CBOR) }
 
@@ -25,6 +29,8 @@ func FuzzCBORUnmarshal(f *testing.F)    { fuzzUnmarshal(f, CBOR) }
 var fuzzTargets = append(garbageTargets[:len(garbageTargets):len(garbageTargets)],
 	func() any { return new([]bigReview) },
 	func() any { return new(ccList) },
+	func() any { return new(jgChain) },
+	func() any { return new([]jgBig) },
 )
 
 func fuzzUnmarshal(f *testing.F, c Codec) {

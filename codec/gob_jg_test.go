@@ -103,31 +103,6 @@ func TestGobDescriptorBomb(t *testing.T) {
 	}
 }
 
-// FuzzGobUnmarshalBudget decodes arbitrary input with Gob under the budget oracle.
-func FuzzGobUnmarshalBudget(f *testing.F) {
-	var b bytes.Buffer
-	_ = gob.NewEncoder(&b).Encode(&jgGobList{V: 1, Next: &jgGobList{V: 2}})
-	f.Add(b.Bytes())
-	if data, err := Gob.Marshal(&gobRing{ID: 1, Next: &gobRing{ID: 2}}); err == nil {
-		f.Add(data)
-	}
-	if data, err := Gob.Marshal(&gobVNode{Name: "r", Children: []gobVNode{{Name: "c"}}}); err == nil {
-		f.Add(data)
-	}
-	targets := []func() any{
-		func() any { return new(jgGobList) },
-		func() any { return new(gobRing) },
-		func() any { return new(gobVNode) },
-		func() any { return new(gobSession) },
-		func() any { return new([]jgBig) },
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, newT := range targets {
-			_ = checkDecodeBudgetJG(t, Gob, data, newT)
-		}
-	})
-}
-
 type jgGobOuter struct {
 	Name  string
 	Inner any

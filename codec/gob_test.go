@@ -793,21 +793,33 @@ func gobPutUint(n uint64) []byte {
 // FuzzGobUnmarshal feeds Gob arbitrary bytes for the view route, the table
 // route of recursive types and the product: an error is fine, a panic or a
 // hang is not, nor allocating more than the decode budget or taking more
-// than linear time (checkDecodeBudgetJG), and whatever decodes must encode
+// than linear time (checkDecodeBudget), and whatever decodes must encode
 // and decode again.
 func FuzzGobUnmarshal(f *testing.F) {
+	var b bytes.Buffer
+	_ = gob.NewEncoder(&b).Encode(&jgGobList{V: 1, Next: &jgGobList{V: 2}})
+	f.Add(b.Bytes())
+	if data, err := Gob.Marshal(&gobRing{ID: 1, Next: &gobRing{ID: 2}}); err == nil {
+		f.Add(data)
+	}
+	if data, err := Gob.Marshal(&gobVNode{Name: "r", Children: []gobVNode{{Name: "c"}}}); err == nil {
+		f.Add(data)
+	}
+	targets := []func() any{
+		func() any { return new(gobDeep) },
+		func() any { return new(fixtures.Product) },
+		func() any { return new(fixtures.Node) },
+		func() any { return new(gobA) },
+		func() any { return new(gobVNode) },
+		func() any { return new(gobSession) },
+		func() any { return new(jgGobList) },
+		func() any { return new(gobRing) },
+		func() any { return new([]jgBig) },
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		targets := []func() any{
-			func() any { return new(gobDeep) },
-			func() any { return new(fixtures.Product) },
-			func() any { return new(fixtures.Node) },
-			func() any { return new(gobA) },
-			func() any { return new(gobVNode) },
-			func() any { return new(gobSession) },
-		}
 		for _, target := range targets {
-			v := target()
-			if checkDecodeBudgetJG(t, Gob, data, func() any { return v }) != nil {
+			v, err := checkDecodeBudget(t, Gob, data, target)
+			if err != nil {
 				continue
 			}
 			again, err := Gob.Marshal(v)

@@ -3,7 +3,6 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"runtime"
 	"strings"
@@ -162,53 +161,6 @@ func jgAllocated(f func()) int64 {
 	return int64(after.TotalAlloc - before.TotalAlloc)
 }
 
-// checkDecodeBudgetJG is the JSON and gob fuzz oracle: decoding data must
-// allocate at most the budget's bytes and take time linear in its length
-// (a generous bound per byte, against stalls). It is to be folded into the
-// shared checkDecodeBudget of fuzz_test.go.
-func checkDecodeBudgetJG(t *testing.T, c Codec, data []byte, newT func() any) error {
-	t.Helper()
-	var err error
-	start := time.Now()
-	alloc := jgAllocated(func() { err = c.Unmarshal(data, newT()) })
-	took := time.Since(start)
-	if max := (Budget{}).MaxAlloc(len(data)); alloc > max {
-		t.Errorf("%s: decoding %d bytes into %T allocated %d bytes, budget %d: %q", c.Name(), len(data), newT(), alloc, max, jgTrim(data))
-	}
-	if limit := time.Second + time.Duration(len(data))*20*time.Microsecond; took > limit {
-		t.Errorf("%s: decoding %d bytes into %T took %v: %q", c.Name(), len(data), newT(), took, jgTrim(data))
-	}
-	return err
-}
-
-func jgTrim(b []byte) []byte {
-	if len(b) > 200 {
-		return b[:200]
-	}
-	return b
-}
-
-// FuzzJSONUnmarshalBudget decodes arbitrary input with JSON under the budget oracle.
-func FuzzJSONUnmarshalBudget(f *testing.F) {
-	f.Add(jgDeepChain(50, 3))
-	f.Add([]byte(`[{},{},{}]`))
-	f.Add([]byte(`{"Name":"a","sum":1,"Next":{"Next":null}}`))
-	for _, cs := range conformanceCorpus() {
-		if data, err := JSON.Marshal(cs.Value()); err == nil {
-			f.Add(data)
-		}
-	}
-	targets := append(garbageTargets[:len(garbageTargets):len(garbageTargets)],
-		func() any { return new(jgChain) }, func() any { return new([]jgBig) })
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, newT := range targets {
-			err := checkDecodeBudgetJG(t, JSON, data, newT)
-			if err != nil && !errors.Is(err, ErrBudget) {
-				continue
-			}
-		}
-	})
-}
 
 func BenchmarkJSONDeepChain(b *testing.B) {
 	data := jgDeepChain(9000, 100)
