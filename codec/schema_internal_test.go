@@ -450,7 +450,7 @@ func TestSchemaFieldsAreWhatTheCodecWrites(t *testing.T) {
 func TestJSONPromotesUnderAnInvalidName(t *testing.T) {
 	v := &xOptions{XBadName: XBadName{Promoted: 1}}
 	for name, marshal := range map[string]func(any) ([]byte, error){"encoding/json": json.Marshal, "JSON": JSON.Marshal} {
-		data, err := marshal(v)
+		data, err := marshal(v) //cachepropvet:ignore the test compares encoding/json with the JSON codec on purpose
 		require.NoError(t, err)
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(data, &m))

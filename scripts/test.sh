@@ -69,14 +69,14 @@ for mod in $submodules; do
   (cd "$dir" && go vet ./... && "$staticcheck" ./... && go test -race -count=1 -timeout 10m ./...)
 done
 
-# Decoders of bytes from the cache get FUZZTIME (default 30s) each; the
+# Decoders of bytes from the cache (and of server replies) get FUZZTIME (default 30s) each; the
 # other targets (selection, bookkeeping, key building) FUZZTIME_OTHER
 # (default 10s), so the whole run stays well under 20 minutes on 2 cores.
 echo "== fuzz (${FUZZTIME:-30s} per decoder, ${FUZZTIME_OTHER:-10s} per other target)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
     case "$target" in
-      *Unmarshal*|*Decode*|*StoreGet*|*Chunk*|*Index*) t="${FUZZTIME:-30s}" ;;
+      *Unmarshal*|*Decode*|*StoreGet*|*Chunk*|*Index*|*Reply*) t="${FUZZTIME:-30s}" ;;
       *) t="${FUZZTIME_OTHER:-10s}" ;;
     esac
     echo "-- $pkg $target ($t)"
