@@ -161,7 +161,6 @@ func jgAllocated(f func()) int64 {
 	return int64(after.TotalAlloc - before.TotalAlloc)
 }
 
-
 func BenchmarkJSONDeepChain(b *testing.B) {
 	data := jgDeepChain(9000, 100)
 	b.Run("encoding-json-twin", func(b *testing.B) {
