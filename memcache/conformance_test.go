@@ -18,9 +18,8 @@ import (
 
 func embeddedTarget(itemSizeMax int) func(t *testing.T) backendtest.Target {
 	return func(t *testing.T) backendtest.Target {
-		clock := memcachetest.NewFakeClock()
-		b := memcache.NewEmbedded(memcache.EmbeddedConfig{ItemSizeMax: itemSizeMax, Now: clock.Now})
-		return backendtest.Target{Backend: b, ItemSizeMax: itemSizeMax, Now: clock.Now, Sleep: clock.Sleep}
+		b := memcache.NewEmbedded(memcache.EmbeddedConfig{ItemSizeMax: itemSizeMax})
+		return backendtest.Target{Backend: b, ItemSizeMax: itemSizeMax, Now: time.Now, Sleep: time.Sleep, Bubble: true}
 	}
 }
 

@@ -28,7 +28,8 @@ type EmbeddedConfig struct {
 	// it is lowered to MaxBytes/2 when larger.
 	ItemSizeMax int
 	// Now is the clock that expirations are measured by; nil means
-	// time.Now. Tests set it to move time forward without sleeping.
+	// time.Now, which inside a testing/synctest bubble is the bubble's
+	// fake clock: tests of expirations need neither sleeping nor this.
 	Now func() time.Time
 }
 

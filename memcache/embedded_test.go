@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -138,28 +139,33 @@ func TestEmbeddedAccountsReplacedValues(t *testing.T) {
 }
 
 func TestEmbeddedExpirationBoundaries(t *testing.T) {
+	synctest.Test(t, testEmbeddedExpirationBoundaries)
+}
+
+// testEmbeddedExpirationBoundaries runs in a bubble: time.Sleep moves the
+// embedded backend's clock (time.Now) exactly, to the nanosecond.
+func testEmbeddedExpirationBoundaries(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	e := NewEmbedded(EmbeddedConfig{Now: clock.Now})
-	abs := clock.Now().Add(time.Hour).Truncate(time.Second)
+	e := NewEmbedded(EmbeddedConfig{})
+	abs := time.Now().Add(time.Hour).Truncate(time.Second)
 	require.NoError(t, e.Set(ctx, &Item{Key: "rel", Value: []byte("v"), Expiration: 10}))
 	require.NoError(t, e.Set(ctx, &Item{Key: "abs", Value: []byte("v"), Expiration: int32(abs.Unix())}))
 	require.NoError(t, e.Set(ctx, &Item{Key: "never", Value: []byte("v")}))
 
-	clock.Sleep(10*time.Second - time.Nanosecond)
+	time.Sleep(10*time.Second - time.Nanosecond)
 	_, err := e.Get(ctx, "rel")
 	require.NoError(t, err, "alive until the last nanosecond")
-	clock.Sleep(time.Nanosecond)
+	time.Sleep(time.Nanosecond)
 	_, err = e.Get(ctx, "rel")
 	assert.ErrorIs(t, err, ErrCacheMiss)
 
-	clock.Sleep(abs.Sub(clock.Now()) - time.Nanosecond)
+	time.Sleep(abs.Sub(time.Now()) - time.Nanosecond)
 	_, err = e.Get(ctx, "abs")
 	require.NoError(t, err)
-	clock.Sleep(time.Nanosecond)
+	time.Sleep(time.Nanosecond)
 	assert.ErrorIs(t, e.Touch(ctx, "abs", 0), ErrCacheMiss, "expired items cannot be touched back")
 
-	clock.Sleep(365 * 24 * time.Hour)
+	time.Sleep(365 * 24 * time.Hour)
 	_, err = e.Get(ctx, "never")
 	assert.NoError(t, err)
 	checkInvariants(t, e)
@@ -263,23 +269,27 @@ func FuzzEmbeddedOps(f *testing.F) {
 	f.Add([]byte("\x00a\x10\x01b\x20\x02a\x05\x03c\xff\x04a\x00\x05b\x01\x06c\x02\x07a\x03"))
 	f.Add([]byte("\x02a\xff\x02b\xff\x02c\xff\x02d\xff\x00a\x00\x02e\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ctx := context.Background()
-		clock := newFakeClock()
-		e := NewEmbedded(EmbeddedConfig{MaxBytes: 2048, Now: clock.Now})
-		for len(data) >= 3 {
-			op, k, arg := data[0]%9, string(rune('a'+data[1]%6)), data[2]
-			data = data[3:]
-			it := &Item{Key: k, Value: make([]byte, int(arg)*4), Flags: uint32(arg & 1), Expiration: int32(arg%5) - 1}
-			var err error
-			if op == 8 {
-				clock.Sleep(time.Duration(arg) * 100 * time.Millisecond)
-			} else {
-				err = applyOp(ctx, e, int(op), it, arg&2 == 0, int32(arg%4)-1)
-			}
-			if err != nil && !isCacheOutcomeErr(err) && !errors.Is(err, ErrTooLarge) {
-				t.Fatalf("op %d on %q: %v", op, k, err)
-			}
-			checkInvariants(t, e)
-		}
+		synctest.Test(t, func(t *testing.T) { embeddedOps(t, data) })
 	})
+}
+
+// embeddedOps runs in a bubble, where time.Sleep moves the backend's clock.
+func embeddedOps(t *testing.T, data []byte) {
+	ctx := context.Background()
+	e := NewEmbedded(EmbeddedConfig{MaxBytes: 2048})
+	for len(data) >= 3 {
+		op, k, arg := data[0]%9, string(rune('a'+data[1]%6)), data[2]
+		data = data[3:]
+		it := &Item{Key: k, Value: make([]byte, int(arg)*4), Flags: uint32(arg & 1), Expiration: int32(arg%5) - 1}
+		var err error
+		if op == 8 {
+			time.Sleep(time.Duration(arg) * 100 * time.Millisecond)
+		} else {
+			err = applyOp(ctx, e, int(op), it, arg&2 == 0, int32(arg%4)-1)
+		}
+		if err != nil && !isCacheOutcomeErr(err) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("op %d on %q: %v", op, k, err)
+		}
+		checkInvariants(t, e)
+	}
 }

@@ -4,7 +4,4 @@ import "github.com/leancache/leancache/memcache/memcachetest"
 
 // The fixtures the package's internal tests share with the conformance
 // suite (memcache/backendtest), which they cannot import.
-var (
-	illegalKeys  = memcachetest.IllegalKeys
-	newFakeClock = memcachetest.NewFakeClock
-)
+var illegalKeys = memcachetest.IllegalKeys

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -33,6 +34,11 @@ type Target struct {
 	Now func() time.Time
 	// Sleep lets d pass on the backend's clock.
 	Sleep func(d time.Duration)
+	// Bubble runs each case in a testing/synctest bubble, for an
+	// in-process backend that reads time.Now: the bubble's fake clock is
+	// then the backend's, Now and Sleep may be time.Now and time.Sleep, and
+	// a case that waits out an expiration takes no real time.
+	Bubble bool
 }
 
 // OnServer starts one memcached with opts for the whole suite and returns a
@@ -63,7 +69,12 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			tg := newTarget(t)
-			key := func(s string) string { return t.Name() + "/" + s }
+			name := t.Name()
+			key := func(s string) string { return name + "/" + s }
+			if tg.Bubble {
+				synctest.Test(t, func(t *testing.T) { f(t, tg, key) })
+				return
+			}
 			f(t, tg, key)
 		})
 	}

@@ -2,8 +2,6 @@ package memcachetest
 
 import (
 	"strings"
-	"sync"
-	"time"
 )
 
 // IllegalKeys are keys memcached refuses, by why: every backend must reject
@@ -17,29 +15,4 @@ var IllegalKeys = map[string]string{
 	"tab":       "a\tb",
 	"del":       "a\x7f",
 	"251 bytes": strings.Repeat("k", 251), // one over memcached's key limit
-}
-
-// FakeClock is a clock that moves only when told, so expiration tests of a
-// backend with an injectable clock need no sleeping. Its methods are safe
-// for concurrent use.
-type FakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewFakeClock returns a FakeClock set to the current time.
-func NewFakeClock() *FakeClock { return &FakeClock{t: time.Now()} }
-
-// Now returns the clock's time.
-func (c *FakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Sleep moves the clock d forward, at once.
-func (c *FakeClock) Sleep(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
