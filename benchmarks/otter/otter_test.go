@@ -15,6 +15,10 @@ import (
 	"github.com/leancache/leancache/memcache"
 )
 
+// itemOverhead is what memcached (and Embedded) counts for an item beyond
+// its key and value, as memcache.MaxValueLen states it.
+var itemOverhead = memcache.DefaultItemSizeMax - memcache.MaxValueLen(memcache.DefaultItemSizeMax, "", 0)
+
 // newOtter builds otter bounded by bytes as Embedded is. With copies set it
 // copies values in and out, keeping a Backend's contract that callers never
 // share memory with the cache; without, it hands out the stored slice, which
@@ -24,7 +28,7 @@ func newOtter(name string, copies bool) embeddedbench.New {
 		c := otter.Must(&otter.Options[string, []byte]{
 			MaximumWeight: uint64(maxBytes),
 			Weigher: func(k string, v []byte) uint32 {
-				return uint32(len(k) + len(v) + memcache.ItemOverhead)
+				return uint32(len(k) + len(v) + itemOverhead)
 			},
 		})
 		return embeddedbench.Cache{
