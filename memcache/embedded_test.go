@@ -159,7 +159,7 @@ func testEmbeddedExpirationBoundaries(t *testing.T) {
 	_, err = e.Get(ctx, "rel")
 	assert.ErrorIs(t, err, ErrCacheMiss)
 
-	time.Sleep(abs.Sub(time.Now()) - time.Nanosecond)
+	time.Sleep(time.Until(abs) - time.Nanosecond)
 	_, err = e.Get(ctx, "abs")
 	require.NoError(t, err)
 	time.Sleep(time.Nanosecond)
