@@ -226,18 +226,22 @@ func (c *Client) SetMulti(ctx context.Context, items []*memcache.Item) []error {
 		errs[ok[j]] = opError(ctx, op, items[ok[j]].Key, err)
 	}
 	eachServer(byServer, func(s *server, idx []int) {
-		// Every item gets its outcome through readOutcomes, so the
-		// pipeline's own error adds nothing.
-		c.pipeline(ctx, s, len(idx), func(cn *conn) {
+		// Once readOutcomes runs, every item gets its outcome there; a
+		// pipeline that failed before (no connection, a failed write)
+		// fails every item.
+		read := false
+		err := c.pipeline(ctx, s, len(idx), func(cn *conn) {
 			for j, i := range idx {
 				cn.writeSet(items[ok[i]], 'S', j)
 			}
 		}, func(cn *conn) error {
+			read = true
 			return c.readOutcomes(cn, len(idx), func(j int, err error) {
 				i := ok[idx[j]]
 				errs[i] = opError(ctx, op, items[i].Key, err)
 			})
 		})
+		failUnread(err, read, idx, func(i int) { errs[ok[i]] = opError(ctx, op, items[ok[i]].Key, err) })
 	})
 	return nilIfAllNil(errs)
 }
@@ -259,20 +263,36 @@ func (c *Client) DeleteMulti(ctx context.Context, keys []string) []error {
 		errs[ok[j]] = opError(ctx, op, keys[ok[j]], err)
 	}
 	eachServer(byServer, func(s *server, idx []int) {
-		c.pipeline(ctx, s, len(idx), func(cn *conn) {
+		read := false
+		err := c.pipeline(ctx, s, len(idx), func(cn *conn) {
 			for j, i := range idx {
 				cn.cmd("md", keys[ok[i]])
 				cn.flagInt('O', int64(j))
 				cn.w.WriteString("\r\n")
 			}
 		}, func(cn *conn) error {
+			read = true
 			return c.readOutcomes(cn, len(idx), func(j int, err error) {
 				i := ok[idx[j]]
 				errs[i] = opError(ctx, op, keys[i], err)
 			})
 		})
+		failUnread(err, read, idx, func(i int) { errs[ok[i]] = opError(ctx, op, keys[ok[i]], err) })
 	})
 	return nilIfAllNil(errs)
+}
+
+// failUnread gives every request of a batch a pipeline's error when the
+// pipeline failed before its replies were read (no connection, a failed
+// write), so that no request is reported done that never reached the
+// server; once read, readOutcomes gave each request its own outcome.
+func failUnread(err error, read bool, idx []int, fail func(i int)) {
+	if err == nil || read {
+		return
+	}
+	for _, i := range idx {
+		fail(i)
+	}
 }
 
 // readOutcomes reads the n in-order replies of an ms or md pipeline sent
