@@ -54,7 +54,7 @@ type loadGroup[T any] = flight.Group[string, T]
 // failed.
 func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
-	k, found, err := s.getItem(ctx, key)
+	k, found, err := s.firstRead(ctx, key, load)
 	if err == nil {
 		var v T
 		if v, err = s.read(ctx, key, k, found); err == nil {
@@ -69,7 +69,7 @@ func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 		return zero, err
 	}
 	v, err := s.loads.Do(ctx, key, s.loadTimeout, func(ctx context.Context) (T, error) {
-		return s.load(ctx, key, store, found, load)
+		return s.sharedLoad(ctx, key, store, found, load)
 	})
 	if errors.Is(err, flight.ErrTimeout) || errors.Is(err, flight.ErrGoexit) {
 		return zero, fmt.Errorf("memcache: GetOrLoad %s: %w", quoteKey(key), err)
@@ -100,6 +100,12 @@ func (s *Store[T]) load(ctx context.Context, key string, store bool, found *Item
 			}
 		}
 	}
+	return s.loadAndStore(ctx, key, store, load)
+}
+
+// loadAndStore calls load and, if store, stores its value under key.
+func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, load func(context.Context) (T, error)) (T, error) {
+	var zero T
 	v, err := load(ctx)
 	if err != nil {
 		return zero, err

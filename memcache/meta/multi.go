@@ -344,47 +344,12 @@ func nilIfAllNil(errs []error) []error {
 	return nil
 }
 
-// LeaseOptions turns an mg into a lease request; see GetLease.
-type LeaseOptions struct {
-	// LeaseTTL, when positive, asks memcached to create an empty
-	// placeholder on a miss (mg's N flag), living LeaseTTL seconds, and to
-	// hand its win token to exactly one caller across all clients. If that
-	// caller dies without writing, the placeholder expires and the next
-	// caller wins.
-	LeaseTTL int32
-	// RefreshBelow, when positive, asks memcached to hand a win token to
-	// one caller once the value has less than RefreshBelow seconds to live
-	// (mg's R flag), for an early refresh while everyone still reads it.
-	RefreshBelow int32
-}
-
-// Lease is the outcome of GetLease.
-type Lease struct {
-	// Item is the value read, nil when the key holds only a lease
-	// placeholder. A placeholder is an empty value with zero flags: leases
-	// must not be used on keys whose real value is that (a Store's values
-	// always carry flags).
-	Item *memcache.Item
-	// TTL is the seconds the item has left, -1 when it never expires
-	// (memcached 1.6.18 also reports -1 to the winner of a new
-	// placeholder, whatever its LeaseTTL).
-	TTL int32
-	// CAS is the token of the item or placeholder read. A winner may store
-	// its value with CompareAndSwap under it, so that if its lease expired
-	// and passed to another caller who stored first, the newer value
-	// stays; or give the lease up with ReleaseLease.
-	CAS uint64
-	// Won means this caller holds the win token: it should load the value
-	// and Set it (any write hands the token back). Set on a miss with
-	// LeaseTTL, on a stale value, or near expiry with RefreshBelow.
-	Won bool
-	// Pending means another caller holds the win token: wait and read
-	// again when Item is nil, else use Item.
-	Pending bool
-	// Stale means the value was marked stale by Invalidate: it is still
-	// served, and one caller (Won) reloads it.
-	Stale bool
-}
+// LeaseOptions and Lease are memcache's, so that the Client is a
+// memcache.Leaser and a Store shares loads through it.
+type (
+	LeaseOptions = memcache.LeaseOptions
+	Lease        = memcache.Lease
+)
 
 // GetLease reads key as Get does, with memcached's lease, stale and early
 // refresh tokens (mg with N, R and t). Without LeaseTTL a miss is
