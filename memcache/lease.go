@@ -96,12 +96,13 @@ func (s *Store[T]) leaser() (Leaser, bool) {
 }
 
 // leaseTTL is the TTL of the leases GetOrLoad takes: the load's timeout
-// (WithLoadTimeout) and a second, in whole seconds, or DefaultLeaseTTL.
+// (WithLoadTimeout), which ends the winner's load anyway, or
+// DefaultLeaseTTL. memcached counts it in whole seconds (see seconds).
 func (s *Store[T]) leaseTTL() time.Duration {
 	if s.loadTimeout <= 0 {
 		return DefaultLeaseTTL
 	}
-	return s.loadTimeout.Truncate(time.Second) + 2*time.Second
+	return s.loadTimeout
 }
 
 // seconds rounds d up to whole seconds, at least one, for memcached's

@@ -1,7 +1,13 @@
 package memcache_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,5 +156,167 @@ func TestGetOrLoadSharesOneLoadThroughLeases(t *testing.T) {
 			v, err := stores[1].Get(ctx, "hot")
 			return err == nil && v == "v2"
 		}, 5*time.Second, time.Millisecond)
+	})
+}
+
+// The cross-process proof: children are this test binary re-executed
+// with leaseChildEnv naming the server, as internal/childproc does, each
+// running leaseChildGoroutines GetOrLoad callers through meta.Client. The
+// loads are counted in memcached itself, under leaseLoadsKey.
+const (
+	leaseChildEnv        = "LEANCACHE_LEASE_CHILD" // server address
+	leaseModeEnv         = "LEANCACHE_LEASE_MODE"  // miss, stale or die
+	leaseChildGoroutines = 50
+	leaseLoadsKey        = "loads"
+	leaseLoadTimeout     = 2 * time.Second // and so the children's lease TTL
+)
+
+func leaseStore(t *testing.T, c *meta.Client) *memcache.Store[string] {
+	return newStore[string](t, c, memcache.WithNamespace("proof", "1"), memcache.WithLoadTimeout(leaseLoadTimeout))
+}
+
+// countedLoad counts itself in memcached, then takes a while, so that the
+// other processes miss while it runs.
+func countedLoad(c *meta.Client, v string, took time.Duration) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if _, err := c.Increment(ctx, leaseLoadsKey, 1); err != nil {
+			return "", err
+		}
+		time.Sleep(took) // the load's work
+		return v, nil
+	}
+}
+
+// TestLeaseChild is the child's side; without leaseChildEnv it does
+// nothing.
+func TestLeaseChild(t *testing.T) {
+	addr := os.Getenv(leaseChildEnv)
+	if addr == "" {
+		return
+	}
+	ctx := context.Background()
+	c, err := meta.NewClient(meta.Config{Servers: []string{addr}})
+	require.NoError(t, err)
+	s := leaseStore(t, c)
+	mine := fmt.Sprintf("v-%d", os.Getpid())
+	if os.Getenv(leaseModeEnv) == "die" {
+		_, _ = s.GetOrLoad(ctx, "hot", func(ctx context.Context) (string, error) {
+			_, err := c.Increment(ctx, leaseLoadsKey, 1)
+			require.NoError(t, err)
+			fmt.Println("LOADING")
+			select {} // killed here by the parent
+		})
+		t.Fatal("the dying winner returned")
+	}
+	load := countedLoad(c, mine, 300*time.Millisecond)
+	var wg sync.WaitGroup
+	got := make([]string, leaseChildGoroutines)
+	for i := range got {
+		wg.Go(func() {
+			v, err := s.GetOrLoad(ctx, "hot", load)
+			assert.NoError(t, err)
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	for _, v := range got {
+		assert.NotEmpty(t, v)
+		if os.Getenv(leaseModeEnv) == "stale" {
+			assert.True(t, v == "old" || strings.HasPrefix(v, "v-"), "stale or reloaded, never anything else: %q", v)
+		}
+	}
+	// A child that won the stale token reloads in the background: it
+	// waits for the new value before it exits.
+	require.Eventually(t, func() bool {
+		v, err := s.Get(ctx, "hot")
+		return err == nil && v != "old"
+	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// startLeaseChild starts one child in mode against srv.
+func startLeaseChild(t *testing.T, srv *memcachetest.Server, mode string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^TestLeaseChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), leaseChildEnv+"="+srv.Addr, leaseModeEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, bufio.NewReader(out)
+}
+
+// runLeaseChildren runs 4 children in mode at once and fails if any does.
+func runLeaseChildren(t *testing.T, srv *memcachetest.Server, mode string) {
+	t.Helper()
+	type child struct {
+		cmd *exec.Cmd
+		out *bufio.Reader
+	}
+	var children []child
+	for range 4 {
+		cmd, out := startLeaseChild(t, srv, mode)
+		children = append(children, child{cmd, out})
+	}
+	for _, c := range children {
+		text, _ := io.ReadAll(c.out)
+		require.NoError(t, c.cmd.Wait(), "child %d:\n%s", c.cmd.Process.Pid, text)
+	}
+}
+
+func loadsCounted(t *testing.T, c *meta.Client) string {
+	t.Helper()
+	it, err := c.Get(context.Background(), leaseLoadsKey)
+	require.NoError(t, err)
+	return string(it.Value)
+}
+
+func TestLeasesAcrossProcesses(t *testing.T) {
+	if os.Getenv(leaseChildEnv) != "" {
+		return
+	}
+	ctx := context.Background()
+	srv := memcachetest.NewServer(t)
+	c, err := meta.NewClient(meta.Config{Servers: []string{srv.Addr}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	s := leaseStore(t, c)
+	resetLoads := func() {
+		require.NoError(t, c.Set(ctx, &memcache.Item{Key: leaseLoadsKey, Value: []byte("0")}))
+	}
+
+	t.Run("miss", func(t *testing.T) {
+		resetLoads()
+		runLeaseChildren(t, srv, "miss")
+		assert.Equal(t, "1", loadsCounted(t, c), "4 processes x 50 callers, one load")
+	})
+
+	t.Run("stale", func(t *testing.T) {
+		resetLoads()
+		require.NoError(t, s.Set(ctx, "hot", "old"))
+		require.NoError(t, s.Invalidate(ctx, "hot"))
+		runLeaseChildren(t, srv, "stale")
+		assert.Equal(t, "1", loadsCounted(t, c), "one reload, everyone else served the stale value")
+	})
+
+	t.Run("winner dies", func(t *testing.T) {
+		resetLoads()
+		require.NoError(t, s.Delete(ctx, "hot"))
+		cmd, out := startLeaseChild(t, srv, "die")
+		line, err := out.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "LOADING\n", line)
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+
+		// Without WithLoadTimeout this store waits for the lease as long
+		// as it takes (DefaultLeaseTTL and a second at most).
+		patient := newStore[string](t, c, memcache.WithNamespace("proof", "1"))
+		v, err := patient.GetOrLoad(ctx, "hot", countedLoad(c, "after", 0))
+		require.NoError(t, err)
+		assert.Equal(t, "after", v, "this process loads once the dead winner's lease expired")
+		assert.Equal(t, "2", loadsCounted(t, c))
 	})
 }
