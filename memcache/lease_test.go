@@ -320,3 +320,47 @@ func TestLeasesAcrossProcesses(t *testing.T) {
 		assert.Equal(t, "2", loadsCounted(t, c))
 	})
 }
+
+// WithRefreshAhead: a value close to its expiration is refreshed once, in
+// the background, while every caller gets the current value.
+func TestGetOrLoadRefreshesAhead(t *testing.T) {
+	leasers(t, func(t *testing.T, b leaseBackend, open func() leaseBackend) {
+		ctx := context.Background()
+		opts := []memcache.Option{memcache.WithExpiration(5 * time.Second), memcache.WithRefreshAhead(10 * time.Second)}
+		stores := []*memcache.Store[string]{newStore[string](t, b, opts...), newStore[string](t, open(), opts...)}
+		require.NoError(t, stores[0].Set(ctx, "k", "v1"))
+		var refreshes atomic.Int32
+		release, done := make(chan struct{}), make(chan struct{})
+		refresh := func(context.Context) (string, error) {
+			refreshes.Add(1)
+			<-release
+			defer close(done)
+			return "v2", nil
+		}
+		for i := range 20 {
+			v, err := stores[i%2].GetOrLoad(ctx, "k", refresh)
+			require.NoError(t, err)
+			assert.Equal(t, "v1", v, "callers get the current value meanwhile")
+		}
+		close(release)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second): // a bound against a stall, not a timing
+			t.Fatal("no refresh ran")
+		}
+		assert.Equal(t, int32(1), refreshes.Load(), "one refresh for all callers of both stores")
+		require.Eventually(t, func() bool {
+			v, err := stores[1].Get(ctx, "k")
+			return err == nil && v == "v2"
+		}, 5*time.Second, time.Millisecond)
+
+		calm := newStore[string](t, b, memcache.WithExpiration(time.Hour), memcache.WithRefreshAhead(10*time.Second))
+		require.NoError(t, calm.Set(ctx, "far", "v1"))
+		v, err := calm.GetOrLoad(ctx, "far", func(context.Context) (string, error) {
+			t.Error("a value far from expiring is not refreshed")
+			return "", nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "v1", v)
+	})
+}

@@ -40,6 +40,18 @@ type loadGroup[T any] = flight.Group[string, T]
 //   - If load calls runtime.Goexit, every caller sharing the load gets an
 //     error saying so, and nothing is stored.
 //
+// Across processes: over a backend with leases (a Leaser: memcache/meta's
+// Client, the Embedded backend) the shared load first asks for key's
+// lease, so that one caller among all processes loads and stores while
+// the others wait for its value (see leasedLoad for the backoff and its
+// maximum: the lease's TTL, DefaultLeaseTTL or WithLoadTimeout's d, and a
+// second; the wait counts against WithLoadTimeout). A winner that dies
+// mid-load holds the lease until its TTL, then the next caller loads; one
+// whose load fails gives the lease up at once. A value marked stale
+// (Invalidate) or, with WithRefreshAhead, close to expiring is served
+// while the one caller that wins its token reloads it in the background.
+// The lease calls go to the backend directly, outside the middleware.
+//
 // A value that is there but will not decode (another codec, another
 // schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
 // overwritten, and reported to the error handler (WithErrorHandler) unless
