@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -14,10 +13,22 @@ import (
 // again (a new item) or expires. A mark belongs to the item it was made on:
 // an item replaced since has none.
 type embeddedLeases struct {
-	mu     sync.Mutex  // held around every lease decision, outside Embedded.mu
-	any    atomic.Bool // a mark was ever made: before, plain reads skip mu
-	marks  map[string]embeddedMark
-	pruned int // len(marks) after the last sweep
+	mu sync.Mutex // held around every lease decision, outside Embedded.mu
+	// marks holds an embeddedMark by key. Reads of unmarked items look it
+	// up without mu, so that they keep the read path's sharded locks.
+	marks  sync.Map
+	n      int // marks, under mu
+	pruned int // n after the last sweep
+}
+
+// markOf returns key's mark if it is one of en.
+func (ls *embeddedLeases) markOf(key string, en *embeddedItem) (embeddedMark, bool) {
+	v, ok := ls.marks.Load(key)
+	if !ok {
+		return embeddedMark{}, false
+	}
+	m := v.(embeddedMark)
+	return m, m.item == en
 }
 
 // embeddedMark is what a key's item carries beyond its value.
@@ -36,12 +47,16 @@ func (e *Embedded) GetLease(ctx context.Context, key string, opts LeaseOptions) 
 	}
 	ls := &e.leases
 	var now int64
-	if opts.LeaseTTL <= 0 && opts.RefreshBelow <= 0 && !ls.any.Load() {
-		en := e.read(key, &now)
-		if en == nil {
-			return Lease{}, ErrCacheMiss
+	// A plain hit, the common case, decides without mu.
+	if en := e.read(key, &now); en != nil {
+		if _, marked := ls.markOf(key, en); !marked {
+			ttl := e.ttlOf(en)
+			if opts.RefreshBelow <= 0 || ttl < 0 || ttl >= opts.RefreshBelow {
+				return Lease{Item: en.item(), TTL: ttl, CAS: en.cas}, nil
+			}
 		}
-		return Lease{Item: en.item(), TTL: e.ttlOf(en), CAS: en.cas}, nil
+	} else if opts.LeaseTTL <= 0 {
+		return Lease{}, ErrCacheMiss
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -63,8 +78,8 @@ func (e *Embedded) GetLease(ctx context.Context, key string, opts LeaseOptions) 
 			return Lease{TTL: -1, CAS: en.cas, Won: true}, nil
 		}
 	}
-	m := ls.marks[key]
-	if m.item != en {
+	m, ok := ls.markOf(key, en)
+	if !ok {
 		m = embeddedMark{item: en}
 	}
 	l := Lease{TTL: e.ttlOf(en), CAS: en.cas, Stale: m.stale}
@@ -140,7 +155,9 @@ func (e *Embedded) ReleaseLease(ctx context.Context, key string, cas uint64) err
 		return ErrCASConflict
 	}
 	e.remove(en)
-	delete(ls.marks, key)
+	if _, ok := ls.marks.LoadAndDelete(key); ok {
+		ls.n--
+	}
 	return nil
 }
 
@@ -149,22 +166,23 @@ func (e *Embedded) ReleaseLease(ctx context.Context, key string, cas uint64) err
 // sweep, so that they stay within twice the marked items.
 func (e *Embedded) mark(key string, m embeddedMark) {
 	ls := &e.leases
-	if ls.marks == nil {
-		ls.marks = make(map[string]embeddedMark)
+	if _, had := ls.marks.Swap(key, m); !had {
+		ls.n++
 	}
-	ls.marks[key] = m
-	ls.any.Store(true)
-	if len(ls.marks) < max(64, 2*ls.pruned) {
+	if ls.n < max(64, 2*ls.pruned) {
 		return
 	}
-	for k, m := range ls.marks {
-		sh := e.shard(k)
+	ls.marks.Range(func(k, v any) bool {
+		key := k.(string)
+		sh := e.shard(key)
 		sh.mu.RLock()
-		cur := sh.items[k]
+		cur := sh.items[key]
 		sh.mu.RUnlock()
-		if cur != m.item {
-			delete(ls.marks, k)
+		if cur != v.(embeddedMark).item {
+			ls.marks.Delete(key)
+			ls.n--
 		}
-	}
-	ls.pruned = len(ls.marks)
+		return true
+	})
+	ls.pruned = ls.n
 }

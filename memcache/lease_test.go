@@ -3,6 +3,7 @@ package memcache_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -362,5 +363,21 @@ func TestGetOrLoadRefreshesAhead(t *testing.T) {
 		})
 		require.NoError(t, err)
 		assert.Equal(t, "v1", v)
+	})
+}
+
+// A winner whose load fails gives its lease up: the next caller, in any
+// process, loads at once instead of after the lease's TTL (30 s here).
+func TestGetOrLoadReleasesTheLeaseOfAFailedLoad(t *testing.T) {
+	leasers(t, func(t *testing.T, b leaseBackend, open func() leaseBackend) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errDB := errors.New("database down")
+		s, other := newStore[string](t, b), newStore[string](t, open())
+		_, err := s.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errDB })
+		require.ErrorIs(t, err, errDB)
+		v, err := other.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "v", nil })
+		require.NoError(t, err, "no wait for a lease nobody holds")
+		assert.Equal(t, "v", v)
 	})
 }

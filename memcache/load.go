@@ -43,9 +43,10 @@ type loadGroup[T any] = flight.Group[string, T]
 // Across processes: over a backend with leases (a Leaser: memcache/meta's
 // Client, the Embedded backend) the shared load first asks for key's
 // lease, so that one caller among all processes loads and stores while
-// the others wait for its value (see leasedLoad for the backoff and its
-// maximum: the lease's TTL, DefaultLeaseTTL or WithLoadTimeout's d, and a
-// second; the wait counts against WithLoadTimeout). A winner that dies
+// the others wait for its value, reading the lease again after 2 ms,
+// doubling up to 100 ms between reads, within their ctx and for the
+// lease's TTL (DefaultLeaseTTL, or WithLoadTimeout's d) and a second at
+// most, then load on their own; the wait counts against WithLoadTimeout. A winner that dies
 // mid-load holds the lease until its TTL, then the next caller loads; one
 // whose load fails gives the lease up at once. A value marked stale
 // (Invalidate) or, with WithRefreshAhead, close to expiring is served
