@@ -381,3 +381,24 @@ func TestGetOrLoadReleasesTheLeaseOfAFailedLoad(t *testing.T) {
 		assert.Equal(t, "v", v)
 	})
 }
+
+// While a load holds a key's lease, the key holds a placeholder: Get and
+// GetMulti read it as the miss it stands for, not as a foreign value.
+func TestPlaceholderReadsAsAMiss(t *testing.T) {
+	leasers(t, func(t *testing.T, b leaseBackend, _ func() leaseBackend) {
+		ctx := context.Background()
+		s := newStore[string](t, b)
+		k, err := s.Key("k")
+		require.NoError(t, err)
+		l, err := b.GetLease(ctx, k, memcache.LeaseOptions{LeaseTTL: 30})
+		require.NoError(t, err)
+		require.True(t, l.Won)
+		_, err = s.Get(ctx, "k")
+		require.ErrorIs(t, err, memcache.ErrCacheMiss)
+		var fe *memcache.FormatError
+		assert.False(t, errors.As(err, &fe), "not a value of another codec: %v", err)
+		m, err := s.GetMulti(ctx, []string{"k"})
+		require.NoError(t, err)
+		assert.Empty(t, m)
+	})
+}

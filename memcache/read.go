@@ -59,6 +59,9 @@ func (s *Store[T]) getItem(ctx context.Context, key string) (string, *Item, erro
 		if err != nil {
 			return "", nil, err
 		}
+		if isPlaceholder(it) {
+			return "", nil, ErrCacheMiss // a load in progress under a lease
+		}
 		return k, it, nil
 	}
 	resp, err := s.handler(ctx, &Request{Op: OpGet, Keys: []string{k}})
@@ -66,7 +69,7 @@ func (s *Store[T]) getItem(ctx context.Context, key string) (string, *Item, erro
 		return "", nil, err
 	}
 	it := resp.items()[k]
-	if it == nil {
+	if it == nil || isPlaceholder(it) {
 		return "", nil, ErrCacheMiss
 	}
 	return k, it, nil
@@ -137,7 +140,7 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 	}
 	for k, it := range resp.items() {
 		key, ok := byStoreKey[k]
-		if !ok {
+		if !ok || isPlaceholder(it) {
 			continue
 		}
 		kind, comp, body, err := s.open(key, it)
