@@ -402,3 +402,22 @@ func TestPlaceholderReadsAsAMiss(t *testing.T) {
 		assert.Empty(t, m)
 	})
 }
+
+// Without leases (the gomemcache Client), Invalidate is a Delete: the next
+// reader loads afresh.
+func TestInvalidateWithoutLeasesDeletes(t *testing.T) {
+	srv := memcachetest.NewServer(t)
+	c, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{srv.Addr}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	s := newStore[string](t, c)
+	require.NoError(t, s.Set(ctx, "k", "old"))
+	require.NoError(t, s.Invalidate(ctx, "k"))
+	_, err = s.Get(ctx, "k")
+	require.ErrorIs(t, err, memcache.ErrCacheMiss)
+	require.ErrorIs(t, s.Invalidate(ctx, "k"), memcache.ErrCacheMiss)
+	v, err := s.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "new", nil })
+	require.NoError(t, err)
+	assert.Equal(t, "new", v)
+}
