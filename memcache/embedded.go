@@ -68,6 +68,7 @@ type Embedded struct {
 	n      int          // items in the queue
 	cas    uint64       // last CAS token handed out
 	shards [embeddedShards]embeddedShard
+	leases embeddedLeases // see embedded_lease.go
 }
 
 // embeddedShards is how many locks the items are spread over: enough that

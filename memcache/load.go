@@ -40,6 +40,19 @@ type loadGroup[T any] = flight.Group[string, T]
 //   - If load calls runtime.Goexit, every caller sharing the load gets an
 //     error saying so, and nothing is stored.
 //
+// Across processes: over a backend with leases (a Leaser: memcache/meta's
+// Client, the Embedded backend) the shared load first asks for key's
+// lease, so that one caller among all processes loads and stores while
+// the others wait for its value, reading the lease again after 2 ms,
+// doubling up to 100 ms between reads, within their ctx and for the
+// lease's TTL (DefaultLeaseTTL, or WithLoadTimeout's d) and a second at
+// most, then load on their own; the wait counts against WithLoadTimeout. A winner that dies
+// mid-load holds the lease until its TTL, then the next caller loads; one
+// whose load fails gives the lease up at once. A value marked stale
+// (Invalidate) or, with WithRefreshAhead, close to expiring is served
+// while the one caller that wins its token reloads it in the background.
+// The lease calls go to the backend directly, outside the middleware.
+//
 // A value that is there but will not decode (another codec, another
 // schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
 // overwritten, and reported to the error handler (WithErrorHandler) unless
@@ -54,7 +67,7 @@ type loadGroup[T any] = flight.Group[string, T]
 // failed.
 func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
-	k, found, err := s.getItem(ctx, key)
+	k, found, err := s.firstRead(ctx, key, load)
 	if err == nil {
 		var v T
 		if v, err = s.read(ctx, key, k, found); err == nil {
@@ -69,7 +82,7 @@ func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 		return zero, err
 	}
 	v, err := s.loads.Do(ctx, key, s.loadTimeout, func(ctx context.Context) (T, error) {
-		return s.load(ctx, key, store, found, load)
+		return s.sharedLoad(ctx, key, store, found, load)
 	})
 	if errors.Is(err, flight.ErrTimeout) || errors.Is(err, flight.ErrGoexit) {
 		return zero, fmt.Errorf("memcache: GetOrLoad %s: %w", quoteKey(key), err)
@@ -100,6 +113,12 @@ func (s *Store[T]) load(ctx context.Context, key string, store bool, found *Item
 			}
 		}
 	}
+	return s.loadAndStore(ctx, key, store, load)
+}
+
+// loadAndStore calls load and, if store, stores its value under key.
+func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, load func(context.Context) (T, error)) (T, error) {
+	var zero T
 	v, err := load(ctx)
 	if err != nil {
 		return zero, err

@@ -26,6 +26,7 @@ type storeConfig struct {
 	schema      bool
 	chunking    bool
 	loadTimeout time.Duration
+	refresh     time.Duration // WithRefreshAhead
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -163,3 +164,12 @@ const defaultFingerprint = true
 // the value a miss at once, and leaves the chunks to eviction. Reads
 // assemble chunked values with or without this option.
 func WithChunking() Option { return func(o *storeConfig) { o.chunking = true } }
+
+// WithRefreshAhead makes GetOrLoad refresh a value before it expires: when
+// a value it reads has less than d to live (in whole seconds, memcached's
+// unit), one caller across all processes reloads it in the background
+// while every caller, that one included, gets the current value. It needs
+// a backend with leases (a Leaser: memcache/meta's Client, the Embedded
+// backend); the gomemcache Client ignores it. Zero (the default) means no
+// early refresh.
+func WithRefreshAhead(d time.Duration) Option { return func(o *storeConfig) { o.refresh = d } }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/leancache/leancache/codec"
 )
@@ -57,6 +59,9 @@ func (s *Store[T]) getItem(ctx context.Context, key string) (string, *Item, erro
 		if err != nil {
 			return "", nil, err
 		}
+		if isPlaceholder(it) {
+			return "", nil, ErrCacheMiss // a load in progress under a lease
+		}
 		return k, it, nil
 	}
 	resp, err := s.handler(ctx, &Request{Op: OpGet, Keys: []string{k}})
@@ -64,7 +69,7 @@ func (s *Store[T]) getItem(ctx context.Context, key string) (string, *Item, erro
 		return "", nil, err
 	}
 	it := resp.items()[k]
-	if it == nil {
+	if it == nil || isPlaceholder(it) {
 		return "", nil, ErrCacheMiss
 	}
 	return k, it, nil
@@ -83,7 +88,8 @@ func (r *Response) items() map[string]*Item {
 // out of the map and reported together in the error (errors.Join of their
 // *FormatError or *DecodeError), so one bad value does not hide the others;
 // so are the keys of a failing server when the backend answered for the
-// others.
+// others, and the chunked values whose chunks it failed to return (the
+// values decoded before that failure are kept).
 func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, error) {
 	byStoreKey := make(map[string]string, len(keys))
 	storeKeys := make([]string, 0, len(keys))
@@ -134,7 +140,7 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 	}
 	for k, it := range resp.items() {
 		key, ok := byStoreKey[k]
-		if !ok {
+		if !ok || isPlaceholder(it) {
 			continue
 		}
 		kind, comp, body, err := s.open(key, it)
@@ -147,6 +153,18 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		}
 		decoded(key, comp, body, err)
 	}
+	// lost is the error of a failed fetch of chunks: the backend is
+	// failing, so the fetch stops there, and the values it did not read
+	// (those of the batch, and those not fetched yet) are named; the
+	// values decoded so far are kept.
+	lost := func(err error, values []chunked) error {
+		keys := make([]string, len(values))
+		for i, p := range values {
+			keys[i] = quoteKey(p.key)
+		}
+		slices.Sort(keys)
+		return fmt.Errorf("memcache: GetMulti: chunks of %s: %w", strings.Join(keys, ", "), err)
+	}
 	// The chunks of the chunked values found: those of values with few
 	// chunks together, chunkBatch keys at most per multi-get, and each
 	// value with more on its own, in batches (see fetchChunks).
@@ -156,7 +174,8 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 			pending = pending[1:]
 			body, err := s.fetchChunks(ctx, p.k, p.index)
 			if err != nil && !isCacheOutcome(err) {
-				return nil, err
+				errs = append(errs, lost(err, append(pending, p)))
+				break
 			}
 			decoded(p.key, p.comp, body, err)
 			continue
@@ -171,7 +190,8 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 		}
 		resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: keys})
 		if err != nil {
-			return nil, err
+			errs = append(errs, lost(err, append(pending, batch...)))
+			break
 		}
 		for _, p := range batch {
 			n := int(p.index.count)

@@ -45,6 +45,7 @@ type Store[T any] struct {
 	ownsOutput    bool // the codec's Marshal returns memory nobody else holds
 	chunking      bool
 	loadTimeout   time.Duration
+	refreshAhead  time.Duration // WithRefreshAhead
 	loads         loadGroup[T]
 }
 
@@ -107,7 +108,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		s.counters.join(cfg.counters)
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
-	s.loadTimeout = cfg.loadTimeout
+	s.loadTimeout, s.refreshAhead = cfg.loadTimeout, cfg.refresh
 	return s, nil
 }
 

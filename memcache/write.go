@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -109,7 +113,7 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 		return err
 	}
 	if len(enc.chunks) > 0 {
-		if err := writeChunks(ctx, s.handler, enc.chunks); err != nil {
+		if err := s.writeChunks(ctx, enc.chunks); err != nil {
 			return err
 		}
 	}
@@ -216,4 +220,191 @@ func (s *Store[T]) touchChunks(ctx context.Context, key, k string, exp int32) er
 		return err
 	}
 	return nil
+}
+
+// writeChunks writes the chunks of one value: in one batch when the
+// backend pipelines (see batchSetter), else a few at a time in parallel.
+func (s *Store[T]) writeChunks(ctx context.Context, chunks []*Item) error {
+	if m, ok := s.batchSetter(); ok {
+		return errors.Join(m.SetMulti(ctx, chunks)...)
+	}
+	return writeChunks(ctx, s.handler, chunks)
+}
+
+// batchSetter returns the backend's MultiSetter if the store sends it
+// batches (see pipelines).
+func (s *Store[T]) batchSetter() (MultiSetter, bool) {
+	m, ok := s.backend.(MultiSetter)
+	return m, ok && s.pipelines()
+}
+
+// pipelines reports whether the store sends batches to its backend's
+// MultiSetter and MultiDeleter: not through middleware, which sees one
+// request per item, and not to the Client or the Embedded backend, whose
+// batches only loop (slower than the parallel chunk writes).
+func (s *Store[T]) pipelines() bool {
+	switch s.backend.(type) {
+	case *Client, *Embedded:
+		return false
+	}
+	return s.direct
+}
+
+// setItems sets items, one error per item or nil as MultiSetter does: in
+// one batch on a pipelining backend, else one Set at a time.
+func (s *Store[T]) setItems(ctx context.Context, items []*Item) []error {
+	if len(items) == 0 {
+		return nil
+	}
+	if m, ok := s.batchSetter(); ok {
+		return m.SetMulti(ctx, items)
+	}
+	return loop(len(items), func(i int) error { return s.put(ctx, OpSet, items[i]) })
+}
+
+// deleteItems deletes memcached keys, one error per key or nil as
+// MultiDeleter does: in one batch on a pipelining backend, else one Delete
+// at a time.
+func (s *Store[T]) deleteItems(ctx context.Context, keys []string) []error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if m, ok := s.backend.(MultiDeleter); ok && s.pipelines() {
+		return m.DeleteMulti(ctx, keys)
+	}
+	return loop(len(keys), func(i int) error {
+		_, err := s.handler(ctx, &Request{Op: OpDelete, Keys: []string{keys[i]}})
+		return err
+	})
+}
+
+// SetMulti stores every value of values under its key, as Set does, in one
+// pipelined batch when the backend sends batches in one (memcache/meta's
+// Client, in a store without middleware), else one Set at a time (the
+// gomemcache Client). Each value is checked against the size guard on its
+// own: an oversized one fails, and its previous value is deleted, as with
+// Set, without holding back the others. The chunks of chunked values go in
+// the same batch as the plain values, and their indexes in a second one
+// once their chunks are stored.
+//
+// It returns nil when every value was stored, and otherwise a *MultiError
+// naming each key that failed with its error.
+func (s *Store[T]) SetMulti(ctx context.Context, values map[string]T) error {
+	failed := make(map[string]error)
+	var (
+		first, second   []*Item
+		owner, idxOwner []string // the caller's key of each item of first and second
+		stale, staleOf  []string // memcached keys to clear after a refused write, and their callers' keys
+		indexes         = make(map[string]*Item)
+	)
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		k, err := s.keys.storeKey(key)
+		if err == nil {
+			var enc encoded
+			if enc, err = s.encode(key, k, values[key]); err == nil {
+				if len(enc.chunks) == 0 {
+					first, owner = append(first, enc.item), append(owner, key)
+					continue
+				}
+				for _, c := range enc.chunks {
+					first, owner = append(first, c), append(owner, key)
+				}
+				indexes[key] = enc.item
+				continue
+			}
+			if errors.Is(err, ErrTooLarge) {
+				stale, staleOf = append(stale, k), append(staleOf, key)
+			}
+		}
+		failed[key] = err
+	}
+	for i, err := range s.setItems(ctx, first) {
+		if err != nil && failed[owner[i]] == nil {
+			failed[owner[i]] = err
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(indexes)) {
+		if failed[key] == nil {
+			second, idxOwner = append(second, indexes[key]), append(idxOwner, key)
+		}
+	}
+	errs := s.setItems(ctx, second)
+	for i, key := range idxOwner {
+		if errs != nil && errs[i] != nil {
+			failed[key] = errs[i]
+			continue
+		}
+		s.counters.count(chunkedWrites)
+	}
+	for i, err := range s.deleteItems(ctx, stale) {
+		if err != nil && !errors.Is(err, ErrCacheMiss) {
+			failed[staleOf[i]] = errors.Join(failed[staleOf[i]], err)
+		}
+	}
+	return newMultiError("setmulti", failed)
+}
+
+// DeleteMulti removes the values of keys, as Delete does, in one pipelined
+// batch when the backend sends batches in one, else one Delete at a time.
+// A key that held nothing is not a failure: it holds nothing now, as asked
+// (Delete tells a miss apart). It returns nil when every key was deleted,
+// and otherwise a *MultiError naming each key that failed with its error.
+func (s *Store[T]) DeleteMulti(ctx context.Context, keys []string) error {
+	failed := make(map[string]error)
+	ks := make([]string, 0, len(keys))
+	owner := make([]string, 0, len(keys))
+	for _, key := range keys {
+		k, err := s.keys.storeKey(key)
+		if err != nil {
+			failed[key] = err
+			continue
+		}
+		ks, owner = append(ks, k), append(owner, key)
+	}
+	for i, err := range s.deleteItems(ctx, ks) {
+		if err != nil && !errors.Is(err, ErrCacheMiss) {
+			failed[owner[i]] = err
+		}
+	}
+	return newMultiError("deletemulti", failed)
+}
+
+// A MultiError reports the keys a call on many keys (SetMulti, DeleteMulti)
+// failed on. errors.Is and errors.As look into each key's error.
+type MultiError struct {
+	Op   string           // the call: "setmulti", "deletemulti"
+	Errs map[string]error // by the caller's key
+}
+
+// newMultiError returns a *MultiError of failed, or nil if it is empty.
+func newMultiError(op string, failed map[string]error) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return &MultiError{Op: op, Errs: failed}
+}
+
+// Keys returns the keys that failed, sorted.
+func (e *MultiError) Keys() []string { return slices.Sorted(maps.Keys(e.Errs)) }
+
+func (e *MultiError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "memcache: %s: %d keys failed", e.Op, len(e.Errs))
+	for i, key := range e.Keys() {
+		sep := ": "
+		if i > 0 {
+			sep = "; "
+		}
+		fmt.Fprintf(&b, "%s%s: %v", sep, quoteKey(key), e.Errs[key])
+	}
+	return b.String()
+}
+
+// Unwrap returns each key's error, in the order of Keys.
+func (e *MultiError) Unwrap() []error {
+	errs := make([]error, 0, len(e.Errs))
+	for _, key := range e.Keys() {
+		errs = append(errs, e.Errs[key])
+	}
+	return errs
 }

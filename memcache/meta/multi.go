@@ -226,18 +226,22 @@ func (c *Client) SetMulti(ctx context.Context, items []*memcache.Item) []error {
 		errs[ok[j]] = opError(ctx, op, items[ok[j]].Key, err)
 	}
 	eachServer(byServer, func(s *server, idx []int) {
-		// Every item gets its outcome through readOutcomes, so the
-		// pipeline's own error adds nothing.
-		c.pipeline(ctx, s, len(idx), func(cn *conn) {
+		// Once readOutcomes runs, every item gets its outcome there; a
+		// pipeline that failed before (no connection, a failed write)
+		// fails every item.
+		read := false
+		err := c.pipeline(ctx, s, len(idx), func(cn *conn) {
 			for j, i := range idx {
 				cn.writeSet(items[ok[i]], 'S', j)
 			}
 		}, func(cn *conn) error {
+			read = true
 			return c.readOutcomes(cn, len(idx), func(j int, err error) {
 				i := ok[idx[j]]
 				errs[i] = opError(ctx, op, items[i].Key, err)
 			})
 		})
+		failUnread(err, read, idx, func(i int) { errs[ok[i]] = opError(ctx, op, items[ok[i]].Key, err) })
 	})
 	return nilIfAllNil(errs)
 }
@@ -259,20 +263,36 @@ func (c *Client) DeleteMulti(ctx context.Context, keys []string) []error {
 		errs[ok[j]] = opError(ctx, op, keys[ok[j]], err)
 	}
 	eachServer(byServer, func(s *server, idx []int) {
-		c.pipeline(ctx, s, len(idx), func(cn *conn) {
+		read := false
+		err := c.pipeline(ctx, s, len(idx), func(cn *conn) {
 			for j, i := range idx {
 				cn.cmd("md", keys[ok[i]])
 				cn.flagInt('O', int64(j))
 				cn.w.WriteString("\r\n")
 			}
 		}, func(cn *conn) error {
+			read = true
 			return c.readOutcomes(cn, len(idx), func(j int, err error) {
 				i := ok[idx[j]]
 				errs[i] = opError(ctx, op, keys[i], err)
 			})
 		})
+		failUnread(err, read, idx, func(i int) { errs[ok[i]] = opError(ctx, op, keys[ok[i]], err) })
 	})
 	return nilIfAllNil(errs)
+}
+
+// failUnread gives every request of a batch a pipeline's error when the
+// pipeline failed before its replies were read (no connection, a failed
+// write), so that no request is reported done that never reached the
+// server; once read, readOutcomes gave each request its own outcome.
+func failUnread(err error, read bool, idx []int, fail func(i int)) {
+	if err == nil || read {
+		return
+	}
+	for _, i := range idx {
+		fail(i)
+	}
 }
 
 // readOutcomes reads the n in-order replies of an ms or md pipeline sent
@@ -324,47 +344,12 @@ func nilIfAllNil(errs []error) []error {
 	return nil
 }
 
-// LeaseOptions turns an mg into a lease request; see GetLease.
-type LeaseOptions struct {
-	// LeaseTTL, when positive, asks memcached to create an empty
-	// placeholder on a miss (mg's N flag), living LeaseTTL seconds, and to
-	// hand its win token to exactly one caller across all clients. If that
-	// caller dies without writing, the placeholder expires and the next
-	// caller wins.
-	LeaseTTL int32
-	// RefreshBelow, when positive, asks memcached to hand a win token to
-	// one caller once the value has less than RefreshBelow seconds to live
-	// (mg's R flag), for an early refresh while everyone still reads it.
-	RefreshBelow int32
-}
-
-// Lease is the outcome of GetLease.
-type Lease struct {
-	// Item is the value read, nil when the key holds only a lease
-	// placeholder. A placeholder is an empty value with zero flags: leases
-	// must not be used on keys whose real value is that (a Store's values
-	// always carry flags).
-	Item *memcache.Item
-	// TTL is the seconds the item has left, -1 when it never expires
-	// (memcached 1.6.18 also reports -1 to the winner of a new
-	// placeholder, whatever its LeaseTTL).
-	TTL int32
-	// CAS is the token of the item or placeholder read. A winner may store
-	// its value with CompareAndSwap under it, so that if its lease expired
-	// and passed to another caller who stored first, the newer value
-	// stays; or give the lease up with ReleaseLease.
-	CAS uint64
-	// Won means this caller holds the win token: it should load the value
-	// and Set it (any write hands the token back). Set on a miss with
-	// LeaseTTL, on a stale value, or near expiry with RefreshBelow.
-	Won bool
-	// Pending means another caller holds the win token: wait and read
-	// again when Item is nil, else use Item.
-	Pending bool
-	// Stale means the value was marked stale by Invalidate: it is still
-	// served, and one caller (Won) reloads it.
-	Stale bool
-}
+// LeaseOptions and Lease are memcache's, so that the Client is a
+// memcache.Leaser and a Store shares loads through it.
+type (
+	LeaseOptions = memcache.LeaseOptions
+	Lease        = memcache.Lease
+)
 
 // GetLease reads key as Get does, with memcached's lease, stale and early
 // refresh tokens (mg with N, R and t). Without LeaseTTL a miss is
