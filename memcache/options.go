@@ -171,5 +171,6 @@ func WithChunking() Option { return func(o *storeConfig) { o.chunking = true } }
 // while every caller, that one included, gets the current value. It needs
 // a backend with leases (a Leaser: memcache/meta's Client, the Embedded
 // backend); the gomemcache Client ignores it. Zero (the default) means no
-// early refresh.
+// early refresh. d should be well under the store's expiration: a value
+// written with less than d to live is refreshed on every read.
 func WithRefreshAhead(d time.Duration) Option { return func(o *storeConfig) { o.refresh = d } }
