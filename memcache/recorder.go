@@ -1,0 +1,267 @@
+package memcache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
+	"time"
+
+	gomemcache "github.com/bradfitz/gomemcache/memcache"
+)
+
+// A Recorder is told what a Store does, so that metrics, traces and logs
+// can show it: every call as it starts and ends, and the events within
+// (hits, misses, loads, fail-open answers, ...). Set one with WithRecorder;
+// packages of their own adapt it to OpenTelemetry and Prometheus, and
+// Recorders combines several.
+//
+// A Store without a Recorder makes none of these calls and pays nothing for
+// them. Methods are called from the goroutine of the Store call, may be
+// called from many goroutines at once, and should return quickly: they are
+// on the cache's hot path.
+//
+// Events carry the memcached key (prefixed, see Store.Key), never the
+// value. Keys can be session tokens: an implementation must not record or
+// log a key in clear (HashKey gives a stable digest for users who opt in to
+// keys).
+type Recorder interface {
+	// StartCall is called when a Store call starts, with the call's
+	// context; the call goes on with the context it returns (one carrying
+	// a span, say), and later events and EndCall of the call get that
+	// context.
+	StartCall(ctx context.Context, c Call) context.Context
+	// Record is told of one event of a call.
+	Record(ctx context.Context, e Event)
+	// EndCall is called when the call started with StartCall returns,
+	// with its duration and its error (nil, or a miss, or a failure: see
+	// FailureReason).
+	EndCall(ctx context.Context, c Call, took time.Duration, err error)
+}
+
+// A Call describes a Store call to a Recorder.
+type Call struct {
+	StoreInfo
+	// Op is the Store call: OpGet, OpGetMulti, OpSet, OpAdd, OpReplace,
+	// OpCAS, OpDelete, OpTouch or OpGetOrLoad.
+	Op Op
+	// Key is the memcached key of a call on one key, empty for GetMulti.
+	// Never record it in clear (see HashKey).
+	Key string
+	// Keys is how many keys the call is for.
+	Keys int
+}
+
+// StoreInfo names the Store an event comes from.
+type StoreInfo struct {
+	Name      string // set with WithName; empty if not set
+	Namespace string // WithNamespace's namespace, empty if none
+	Codec     string // the codec's Name
+}
+
+// OpGetOrLoad is the operation of a GetOrLoad call as a Recorder sees it;
+// its reads and its write are calls of their own.
+const OpGetOrLoad Op = "getorload"
+
+// An EventKind says what happened in an Event.
+type EventKind uint8
+
+// The events of a Store. Counts are of the caller's keys and values, not of
+// items on the wire: a chunked value read whole is one hit.
+const (
+	// EventHit: a value found and read (Event.Count values).
+	EventHit EventKind = iota + 1
+	// EventMiss: no value, or one that reads as a miss (Event.Count keys);
+	// a schema miss or a chunk gone is a miss too, with an event of its
+	// own besides.
+	EventMiss
+	// EventSchemaMiss: a value written under another schema fingerprint,
+	// read as a miss (see WithFingerprint).
+	EventSchemaMiss
+	// EventDecodeError: a value found that would not decode; Event.Err is
+	// its *DecodeError or *FormatError.
+	EventDecodeError
+	// EventWrite: a value written (Event.Size bytes on the wire).
+	EventWrite
+	// EventTooLarge: a write refused by the size guard before any I/O;
+	// Event.Size is the value's encoded size.
+	EventTooLarge
+	// EventChunkedRead: a chunked value read whole (Event.Count chunks).
+	EventChunkedRead
+	// EventChunkedWrite: a value written in chunks (Event.Count chunks).
+	EventChunkedWrite
+	// EventLoad: a GetOrLoad loader returned (Event.Duration, Event.Err:
+	// nil, its error, or a timeout).
+	EventLoad
+	// EventSharedLoad: a GetOrLoad caller got the value another caller's
+	// load was already fetching (Event.Count callers).
+	EventSharedLoad
+	// EventFailOpen: GetOrLoad answered from the loader after absorbing a
+	// failure (Event.Err): a backend down, a value that would not decode
+	// or not fit.
+	EventFailOpen
+	// EventLeaseWon: a caller won the lease to recompute a value.
+	EventLeaseWon
+	// EventLeaseWaited: a caller waited for another's lease.
+	EventLeaseWaited
+	// EventServeStale: a stale value was answered while another caller
+	// recomputes it.
+	EventServeStale
+	// EventServerDown: a server was marked down (Event.Server).
+	EventServerDown
+	// EventServerUp: a server came back (Event.Server).
+	EventServerUp
+)
+
+var eventNames = [...]string{
+	EventHit:          "hit",
+	EventMiss:         "miss",
+	EventSchemaMiss:   "schema_miss",
+	EventDecodeError:  "decode_error",
+	EventWrite:        "write",
+	EventTooLarge:     "too_large",
+	EventChunkedRead:  "chunked_read",
+	EventChunkedWrite: "chunked_write",
+	EventLoad:         "load",
+	EventSharedLoad:   "shared_load",
+	EventFailOpen:     "fail_open",
+	EventLeaseWon:     "lease_won",
+	EventLeaseWaited:  "lease_waited",
+	EventServeStale:   "serve_stale",
+	EventServerDown:   "server_down",
+	EventServerUp:     "server_up",
+}
+
+// String returns the event's name in snake case, as metrics label it.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// An Event is one thing a Store did, within a call (Op, Key) of the store
+// StoreInfo names. Which other fields are set depends on Kind.
+type Event struct {
+	Kind EventKind
+	StoreInfo
+	Op  Op
+	Key string // the memcached key; never record it in clear (see HashKey)
+	// Server is the server concerned, for EventServerDown and EventServerUp.
+	Server   string
+	Size     int           // bytes, for EventWrite and EventTooLarge
+	Count    int           // values, keys, chunks or callers (see Kind); at least 1
+	Duration time.Duration // for EventLoad
+	Err      error         // for EventDecodeError, EventLoad and EventFailOpen
+}
+
+// Recorders returns a Recorder that tells each of rs in turn, skipping nil
+// ones; the context the first returns from StartCall goes to the second,
+// and so on.
+func Recorders(rs ...Recorder) Recorder {
+	var out multiRecorder
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return out
+}
+
+type multiRecorder []Recorder
+
+func (m multiRecorder) StartCall(ctx context.Context, c Call) context.Context {
+	for _, r := range m {
+		ctx = r.StartCall(ctx, c)
+	}
+	return ctx
+}
+
+func (m multiRecorder) Record(ctx context.Context, e Event) {
+	for _, r := range m {
+		r.Record(ctx, e)
+	}
+}
+
+func (m multiRecorder) EndCall(ctx context.Context, c Call, took time.Duration, err error) {
+	for _, r := range m {
+		r.EndCall(ctx, c, took, err)
+	}
+}
+
+// ServerStateRecorder returns a function for ketama.Config.OnStateChange
+// that tells r of servers marked down and up, as EventServerDown and
+// EventServerUp of the store info (the cluster's name, say). A function,
+// so that the selector need not know this package.
+func ServerStateRecorder(r Recorder, info StoreInfo) func(addr net.Addr, down bool) {
+	return func(addr net.Addr, down bool) {
+		e := Event{Kind: EventServerUp, StoreInfo: info, Server: addr.String(), Count: 1}
+		if down {
+			e.Kind = EventServerDown
+		}
+		r.Record(context.Background(), e)
+	}
+}
+
+// Failure reasons, as FailureReason returns them: the names grafana/dskit's
+// memcached client gives its failures, so that dashboards built for it work.
+const (
+	ReasonTimeout      = "timeout"
+	ReasonCanceled     = "canceled"
+	ReasonMalformedKey = "malformed-key"
+	ReasonTooLarge     = "max-item-size"
+	ReasonServerError  = "server-error"
+	ReasonNetworkError = "network-error"
+	ReasonNoServers    = "no-servers"
+	ReasonDecode       = "decode-error"
+	ReasonEncode       = "encode-error"
+	ReasonOther        = "other"
+)
+
+// FailureReason classifies the error of a Store call: "" for nil and for
+// the cache's own answers (a miss, not stored, a CAS conflict, a schema
+// miss), else one of the Reason constants. It looks through wrapping and
+// joined errors, and never at keys.
+func FailureReason(err error) string {
+	var ne net.Error
+	var de *DecodeError
+	var ee *EncodeError
+	switch {
+	case err == nil, isCacheOutcome(err):
+		return ""
+	case errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	case errors.Is(err, context.Canceled):
+		return ReasonCanceled
+	case errors.Is(err, ErrMalformedKey):
+		return ReasonMalformedKey
+	case errors.Is(err, ErrTooLarge):
+		return ReasonTooLarge
+	case errors.Is(err, ErrNoServers):
+		return ReasonNoServers
+	case errors.As(err, &de), errors.Is(err, ErrFormat):
+		return ReasonDecode
+	case errors.As(err, &ee):
+		return ReasonEncode
+	case errors.As(err, &ne):
+		if ne.Timeout() {
+			return ReasonTimeout
+		}
+		return ReasonNetworkError
+	case errors.Is(err, gomemcache.ErrServerError):
+		return ReasonServerError
+	}
+	return ReasonOther
+}
+
+// HashKey returns a stable digest of key ("sha256:" and 16 hex digits),
+// for recorders and logs that show keys: the same key always has the same
+// digest, and the digest does not reveal the key (a session token, say).
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:8])
+}
