@@ -75,7 +75,9 @@ func New(reg prometheus.Registerer, opts Options) (*Recorder, error) {
 	if buckets == nil {
 		buckets = durationBuckets
 	}
-	with := func(extra ...string) []string { return append(storeLabels[:len(storeLabels):len(storeLabels)], extra...) }
+	with := func(extra ...string) []string {
+		return append(storeLabels[:len(storeLabels):len(storeLabels)], extra...)
+	}
 	r := &Recorder{
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: p + "operations_total", Help: "Total number of Store calls.",

@@ -111,7 +111,7 @@ func eventCounter(t *testing.T, reg *prometheus.Registry, event string) promethe
 type collectorFunc func(chan<- prometheus.Metric)
 
 func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric)  { f(ch) }
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestLoadsAndServerState(t *testing.T) {
 	r, reg := newRecorder(t)
