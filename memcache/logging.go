@@ -3,6 +3,7 @@ package memcache
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,18 +83,21 @@ const minClearKey = 8
 // package's errors quote them, and bare if they are long enough to be
 // secrets.
 func scrubKeys(msg string, keys ...string) string {
+	// The longest key first: the caller's key is part of the memcached
+	// one, and the whole of a key goes before its parts.
+	slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
 		h := HashKey(k)
+		if len(k) >= minClearKey {
+			msg = strings.ReplaceAll(msg, k, h)
+		}
 		msg = strings.ReplaceAll(msg, quoteKey(k), h)
 		if len(k) > quotedKeyMax {
 			// quoteKey cut it: its head may still stand in msg.
 			msg = strings.ReplaceAll(msg, k[:quotedKeyMax], h)
-		}
-		if len(k) >= minClearKey {
-			msg = strings.ReplaceAll(msg, k, h)
 		}
 	}
 	return msg
