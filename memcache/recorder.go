@@ -265,3 +265,102 @@ func HashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return "sha256:" + hex.EncodeToString(sum[:8])
 }
+
+// observer is how a Store tells its Recorder, or without one the failure
+// log, what it does. With no Recorder its methods do nothing on success and
+// allocate nothing, so a store without one pays for a nil check.
+type observer struct {
+	rec  Recorder
+	info StoreInfo
+	keys keyMapper
+	log  *failureLog // nil with a Recorder: the recorder shows failures
+}
+
+func newObserver(rec Recorder, info StoreInfo, keys keyMapper) observer {
+	o := observer{rec: rec, info: info, keys: keys}
+	if rec == nil {
+		o.log = new(failureLog)
+	}
+	return o
+}
+
+// A call is one Store call in progress, as begin started it.
+type call struct {
+	o     *observer
+	c     Call
+	key   string // the caller's key, for the failure log
+	start time.Time
+}
+
+// begin starts the Store call op on the caller's key (empty for several
+// keys, of which there are n), and returns the context the call goes on
+// with. End the call with end.
+func (o *observer) begin(ctx context.Context, op Op, key string, n int) (context.Context, call) {
+	cl := call{o: o, key: key}
+	cl.c.Op = op
+	if o.rec == nil {
+		return ctx, cl
+	}
+	cl.c.StoreInfo, cl.c.Keys = o.info, n
+	if key != "" {
+		cl.c.Key, _ = o.keys.storeKey(key)
+	}
+	cl.start = time.Now()
+	return o.rec.StartCall(ctx, cl.c), cl
+}
+
+// end ends the call with its error: it tells the Recorder, or logs a
+// backend failure (rate-limited) when the store has none.
+func (cl call) end(ctx context.Context, err error) {
+	if cl.o.rec != nil {
+		cl.o.rec.EndCall(ctx, cl.c, time.Since(cl.start), err)
+		return
+	}
+	if err != nil && isBackendFailure(err) {
+		cl.o.warn(ctx, logBackend, cl.c.Op, cl.key, err)
+	}
+}
+
+// record tells the Recorder of an event of the call op (Op, Count and
+// StoreInfo are filled in if unset).
+func (o *observer) record(ctx context.Context, op Op, e Event) {
+	if o.rec == nil {
+		return
+	}
+	e.StoreInfo, e.Op = o.info, op
+	if e.Count == 0 {
+		e.Count = 1
+	}
+	o.rec.Record(ctx, e)
+}
+
+// failOpen tells of a failure GetOrLoad absorbed, answering from the
+// loader: the Recorder, or else the log when the user set no error handler
+// to be told.
+func (o *observer) failOpen(ctx context.Context, key string, err error, handled bool) {
+	if o.rec != nil {
+		o.record(ctx, OpGetOrLoad, Event{Kind: EventFailOpen, Err: err})
+		return
+	}
+	if !handled {
+		o.warn(ctx, logFailOpen, OpGetOrLoad, key, err)
+	}
+}
+
+// warn logs a failure of kind, of the call op on the caller's key.
+func (o *observer) warn(ctx context.Context, kind int, op Op, key string, err error) {
+	k, _ := o.keys.storeKey(key)
+	o.log.warn(ctx, kind, o.info, op, key, k, err)
+}
+
+// isBackendFailure reports whether err, returned by a Store call, says the
+// cache is failing (a server down, slow or in error) rather than that the
+// caller asked for something wrong or a value was bad: the failures a
+// store logs by itself.
+func isBackendFailure(err error) bool {
+	switch FailureReason(err) {
+	case ReasonTimeout, ReasonNetworkError, ReasonServerError, ReasonNoServers, ReasonOther:
+		return true
+	}
+	return false
+}
