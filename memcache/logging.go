@@ -65,9 +65,11 @@ func (l *failureLog) warn(ctx context.Context, kind int, info StoreInfo, op Op, 
 		slog.String("codec", info.Codec),
 		slog.String("op", string(op)),
 		slog.String("reason", FailureReason(err)),
-		slog.String("key_hash", HashKey(key)),
 		slog.String("error", scrubKeys(redact(err), key, k)),
 	)
+	if key != "" {
+		attrs = append(attrs, slog.String("key_hash", HashKey(key)))
+	}
 	if suppressed > 0 {
 		attrs = append(attrs, slog.Int("suppressed", suppressed))
 	}

@@ -227,9 +227,6 @@ const (
 // miss), else one of the Reason constants. It looks through wrapping and
 // joined errors, and never at keys.
 func FailureReason(err error) string {
-	var ne net.Error
-	var de *DecodeError
-	var ee *EncodeError
 	switch {
 	case err == nil, isCacheOutcome(err):
 		return ""
@@ -243,17 +240,23 @@ func FailureReason(err error) string {
 		return ReasonTooLarge
 	case errors.Is(err, ErrNoServers):
 		return ReasonNoServers
-	case errors.As(err, &de), errors.Is(err, ErrFormat):
+	case errors.Is(err, ErrFormat):
 		return ReasonDecode
-	case errors.As(err, &ee):
+	case errors.Is(err, gomemcache.ErrServerError):
+		return ReasonServerError
+	}
+	// The targets of errors.As go to the heap: only failures get this far.
+	if de := (*DecodeError)(nil); errors.As(err, &de) {
+		return ReasonDecode
+	}
+	if ee := (*EncodeError)(nil); errors.As(err, &ee) {
 		return ReasonEncode
-	case errors.As(err, &ne):
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) {
 		if ne.Timeout() {
 			return ReasonTimeout
 		}
 		return ReasonNetworkError
-	case errors.Is(err, gomemcache.ErrServerError):
-		return ReasonServerError
 	}
 	return ReasonOther
 }
