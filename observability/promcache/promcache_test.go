@@ -62,8 +62,8 @@ leancache_memcached_operations_total{codec="json",name="users",namespace="u",ope
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"leancache_memcached_operations_total", "leancache_memcached_operation_failures_total", "leancache_memcached_operation_skipped_total"))
 
-	assert.Equal(t, 1.0, testutil.ToFloat64(eventCounter(t, reg, "hit")))
-	assert.Equal(t, 1.0, testutil.ToFloat64(eventCounter(t, reg, "miss")))
+	assert.Equal(t, 1.0, eventValue(t, reg, "hit"))
+	assert.Equal(t, 1.0, eventValue(t, reg, "miss"))
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	for _, mf := range mfs {
@@ -84,34 +84,6 @@ leancache_memcached_operations_total{codec="json",name="users",namespace="u",ope
 		}
 	}
 }
-
-// eventCounter returns the events_total series of event, gathered.
-func eventCounter(t *testing.T, reg *prometheus.Registry, event string) prometheus.Collector {
-	t.Helper()
-	return collectorFunc(func(ch chan<- prometheus.Metric) {
-		mfs, err := reg.Gather()
-		require.NoError(t, err)
-		for _, mf := range mfs {
-			if mf.GetName() != "leancache_memcached_events_total" {
-				continue
-			}
-			var v float64
-			for _, m := range mf.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "event" && l.GetValue() == event {
-						v += m.GetCounter().GetValue()
-					}
-				}
-			}
-			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("x", "x", nil, nil), prometheus.CounterValue, v)
-		}
-	})
-}
-
-type collectorFunc func(chan<- prometheus.Metric)
-
-func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestLoadsAndServerState(t *testing.T) {
 	r, reg := newRecorder(t)
@@ -135,9 +107,9 @@ leancache_memcached_server_down{name="cluster",server="127.0.0.1:11211"} 0
 leancache_memcached_server_down{name="cluster",server="127.0.0.1:11212"} 1
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "leancache_memcached_server_down"))
-	assert.Equal(t, 3.0, testutil.ToFloat64(eventCounter(t, reg, "shared_load")))
-	assert.Equal(t, 1.0, testutil.ToFloat64(eventCounter(t, reg, "fail_open")))
-	assert.Equal(t, 2.0, testutil.ToFloat64(eventCounter(t, reg, "server_down")))
+	assert.Equal(t, 3.0, eventValue(t, reg, "shared_load"))
+	assert.Equal(t, 1.0, eventValue(t, reg, "fail_open"))
+	assert.Equal(t, 2.0, eventValue(t, reg, "server_down"))
 	assert.Equal(t, 2, testutil.CollectAndCount(r, "leancache_memcached_load_duration_seconds"), "one series per outcome: ok and timeout")
 }
 
