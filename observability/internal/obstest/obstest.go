@@ -1,0 +1,54 @@
+// Package obstest holds what the tests of the observability adapters
+// share: the benchmark that sets a Store's Get with a recorder beside the
+// same Get without one.
+package obstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/leancache/leancache/memcache"
+	"github.com/leancache/leancache/memcache/memcachetest"
+)
+
+// User is the value the benchmark stores.
+type User struct {
+	Name string `json:"name"`
+}
+
+// BenchmarkStoreGet runs a Store's Get of one small value on a real
+// memcached round trip as sub-benchmarks side by side: recorder=none, then
+// recorder=name with the recorder newRec returns for the server's address
+// (compare them with benchstat).
+func BenchmarkStoreGet(b *testing.B, name string, newRec func(addr string) memcache.Recorder) {
+	mc := memcachetest.NewServer(b)
+	client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{mc.Addr}, Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		opts []memcache.Option
+	}{
+		{"recorder=none", nil},
+		{"recorder=" + name, []memcache.Option{memcache.WithRecorder(newRec(mc.Addr))}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			store, err := memcache.NewStore[*User](client, append([]memcache.Option{memcache.WithName("users")}, c.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := store.Set(ctx, "alice", &User{Name: "Alice"}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := store.Get(ctx, "alice"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
