@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
@@ -60,8 +61,9 @@ type StoreInfo struct {
 	Codec     string // the codec's Name
 }
 
-// OpGetOrLoad is the operation of a GetOrLoad call as a Recorder sees it;
-// its reads and its write are calls of their own.
+// OpGetOrLoad is the operation of a GetOrLoad call as a Recorder sees it.
+// Its reads of the cache are events of its own (a hit, a miss, a load);
+// its write is a Set call, within it.
 const OpGetOrLoad Op = "getorload"
 
 // An EventKind says what happened in an Event.
@@ -309,8 +311,14 @@ func (o *observer) begin(ctx context.Context, op Op, key string, n int) (context
 		cl.c.Key, _ = o.keys.storeKey(key)
 	}
 	cl.start = time.Now()
+	ctx = context.WithValue(ctx, callOpKey{}, op)
 	return o.rec.StartCall(ctx, cl.c), cl
 }
+
+// callOpKey is the context key of the operation of the Store call in
+// progress, so that the events of helpers shared by several calls name
+// the call they serve.
+type callOpKey struct{}
 
 // end ends the call with its error: it tells the Recorder, or logs a
 // backend failure (rate-limited) when the store has none.
@@ -324,17 +332,104 @@ func (cl call) end(ctx context.Context, err error) {
 	}
 }
 
-// record tells the Recorder of an event of the call op (Op, Count and
-// StoreInfo are filled in if unset).
-func (o *observer) record(ctx context.Context, op Op, e Event) {
+// record tells the Recorder of an event of the call in progress in ctx
+// (StoreInfo and Op are filled in, and a zero Count made 1).
+func (o *observer) record(ctx context.Context, e Event) {
 	if o.rec == nil {
 		return
 	}
-	e.StoreInfo, e.Op = o.info, op
+	e.StoreInfo = o.info
+	e.Op, _ = ctx.Value(callOpKey{}).(Op)
 	if e.Count == 0 {
 		e.Count = 1
 	}
 	o.rec.Record(ctx, e)
+}
+
+// outcome tells of how a read of one value ended with err: a hit, a miss
+// (a schema miss too, if it was one), a value that would not decode, or
+// nothing for a failure, which the call's end shows.
+func (o *observer) outcome(ctx context.Context, err error) {
+	if o.rec == nil {
+		return
+	}
+	var fe *FormatError
+	switch {
+	case err == nil:
+		o.record(ctx, Event{Kind: EventHit})
+	case errors.Is(err, ErrCacheMiss):
+		if errors.As(err, &fe) && fe.schema {
+			o.record(ctx, Event{Kind: EventSchemaMiss})
+		}
+		o.record(ctx, Event{Kind: EventMiss})
+	case FailureReason(err) == ReasonDecode:
+		o.record(ctx, Event{Kind: EventDecodeError, Err: err})
+	}
+}
+
+// refused tells of a write the size guard refused, with its size.
+func (o *observer) refused(ctx context.Context, err error) {
+	var tl *TooLargeError
+	if o.rec != nil && errors.As(err, &tl) {
+		o.record(ctx, Event{Kind: EventTooLarge, Size: tl.Size})
+	}
+}
+
+// wrote tells of a value written, as enc.
+func (o *observer) wrote(ctx context.Context, enc encoded) {
+	if o.rec == nil {
+		return
+	}
+	size := len(enc.item.Value)
+	for _, c := range enc.chunks {
+		size += len(c.Value)
+	}
+	o.record(ctx, Event{Kind: EventWrite, Size: size})
+	if len(enc.chunks) > 0 {
+		o.record(ctx, Event{Kind: EventChunkedWrite, Count: len(enc.chunks)})
+	}
+}
+
+// startLoad returns the time a load starts, for loaded; the zero time
+// without a Recorder, which has no use for it.
+func (o *observer) startLoad() time.Time {
+	if o.rec == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// loaded tells of a load that started at start and returned err.
+func (o *observer) loaded(ctx context.Context, start time.Time, err error) {
+	if o.rec != nil {
+		o.record(ctx, Event{Kind: EventLoad, Duration: time.Since(start), Err: err})
+	}
+}
+
+// A loadLead notes whether a GetOrLoad caller's own load ran, so that one
+// that got another's can be told of; nil without a Recorder.
+type loadLead struct{ atomic.Bool }
+
+func (o *observer) newLoadLead() *loadLead {
+	if o.rec == nil {
+		return nil
+	}
+	return new(loadLead)
+}
+
+// ran notes that the caller's load ran.
+func (l *loadLead) ran() {
+	if l != nil {
+		l.Store(true)
+	}
+}
+
+// joined tells of a caller whose load did not run, but which got the
+// answer of another's: it waited for that load without giving up.
+func (o *observer) joined(ctx context.Context, l *loadLead) {
+	if l != nil && !l.Load() && ctx.Err() == nil {
+		o.record(ctx, Event{Kind: EventSharedLoad})
+	}
 }
 
 // failOpen tells of a failure GetOrLoad absorbed, answering from the
@@ -342,7 +437,7 @@ func (o *observer) record(ctx context.Context, op Op, e Event) {
 // to be told.
 func (o *observer) failOpen(ctx context.Context, key string, err error, handled bool) {
 	if o.rec != nil {
-		o.record(ctx, OpGetOrLoad, Event{Kind: EventFailOpen, Err: err})
+		o.record(ctx, Event{Kind: EventFailOpen, Err: err})
 		return
 	}
 	if !handled {
