@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -93,6 +94,7 @@ func TestFailureReason(t *testing.T) {
 		{context.DeadlineExceeded, ReasonTimeout},
 		{&OpError{Op: "get", Err: timeout}, ReasonTimeout},
 		{&OpError{Op: "get", Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}, ReasonNetworkError},
+		{&OpError{Op: "get", Err: io.EOF}, ReasonNetworkError},
 		{context.Canceled, ReasonCanceled},
 		{&OpError{Op: "get", Kind: ErrMalformedKey}, ReasonMalformedKey},
 		{&TooLargeError{Key: "k"}, ReasonTooLarge},

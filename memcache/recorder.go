@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -246,6 +247,9 @@ func FailureReason(err error) string {
 		return ReasonDecode
 	case errors.Is(err, gomemcache.ErrServerError):
 		return ReasonServerError
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// A connection the server closed: it went away.
+		return ReasonNetworkError
 	}
 	// The targets of errors.As go to the heap: only failures get this far.
 	if de := (*DecodeError)(nil); errors.As(err, &de) {
