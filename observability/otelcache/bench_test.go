@@ -14,17 +14,31 @@ import (
 )
 
 // BenchmarkStoreGet: a Store's Get without a recorder and with this
-// package's, traced and measured by the SDK (the goal: within 5%
-// on a memcached round trip).
+// package's (the goal: within 5% on a memcached round trip):
+// metrics only; metrics and spans that the sampler drops, as with a ratio
+// sampler in production; and metrics with every span kept and exported.
 func BenchmarkStoreGet(b *testing.B) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	b.Cleanup(func() { tp.Shutdown(context.Background()); mp.Shutdown(context.Background()) })
-	obstest.BenchmarkStoreGet(b, "otel", func(addr string) memcache.Recorder {
-		rec, err := otelcache.New(otelcache.WithTracerProvider(tp), otelcache.WithMeterProvider(mp), otelcache.WithServerAddress(addr))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return rec
+	sampledOut := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	all := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	b.Cleanup(func() {
+		ctx := context.Background()
+		mp.Shutdown(ctx)
+		sampledOut.Shutdown(ctx)
+		all.Shutdown(ctx)
 	})
+	rec := func(opts ...otelcache.Option) func(string) memcache.Recorder {
+		return func(addr string) memcache.Recorder {
+			r, err := otelcache.New(append([]otelcache.Option{otelcache.WithMeterProvider(mp), otelcache.WithServerAddress(addr)}, opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return r
+		}
+	}
+	obstest.BenchmarkStoreGet(b,
+		obstest.Recorder{Name: "otel-metrics", New: rec(otelcache.WithoutTraces())},
+		obstest.Recorder{Name: "otel-sampled-out", New: rec(otelcache.WithTracerProvider(sampledOut))},
+		obstest.Recorder{Name: "otel-all-spans", New: rec(otelcache.WithTracerProvider(all))},
+	)
 }

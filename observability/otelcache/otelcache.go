@@ -16,6 +16,7 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -101,6 +102,7 @@ type Recorder struct {
 	duration metric.Float64Histogram
 	events   metric.Int64Counter
 	loads    metric.Float64Histogram
+	cache    sync.Map // map[series]*attrs
 }
 
 var _ memcache.Recorder = (*Recorder)(nil)
@@ -140,44 +142,75 @@ func New(opts ...Option) (*Recorder, error) {
 	return r, nil
 }
 
-// callAttrs returns the attributes every record of the call c carries.
-func (r *Recorder) callAttrs(c memcache.Call) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 8)
-	attrs = append(attrs,
-		semconv.DBSystemNameMemcached,
-		semconv.DBOperationName(string(c.Op)),
-		CodecKey.String(c.Codec),
-	)
-	if c.Name != "" {
-		attrs = append(attrs, StoreKey.String(c.Name))
-	}
-	if c.Namespace != "" {
-		attrs = append(attrs, NamespaceKey.String(c.Namespace))
-	}
-	return r.appendServer(attrs, c.Key)
+// series names what a record is about, before its attributes are built:
+// records of one series share one attribute set, built once.
+type series struct {
+	memcache.StoreInfo
+	op      memcache.Op
+	server  string
+	errType string // error.type
+	event   string // leancache.event
+	outcome string // leancache.outcome
 }
 
-// appendServer appends server.address and server.port of the server of
-// key, if the recorder knows it.
-func (r *Recorder) appendServer(attrs []attribute.KeyValue, key string) []attribute.KeyValue {
-	addr := r.cfg.server
-	if r.cfg.pick != nil && key != "" {
-		if a, err := r.cfg.pick(key); err == nil {
-			addr = a.String()
+// attrs are the attributes of a series, as a set for metrics and a slice
+// for spans; shared, so never to be changed.
+type attrs struct {
+	set attribute.Set
+	kvs []attribute.KeyValue
+}
+
+// attrsOf returns the attributes of s, from the recorder's cache: building
+// and sorting them anew for every record would cost a Store call more than
+// the rest of its recording.
+func (r *Recorder) attrsOf(s series) *attrs {
+	if a, ok := r.cache.Load(s); ok {
+		return a.(*attrs)
+	}
+	kvs := make([]attribute.KeyValue, 0, 10)
+	kvs = append(kvs, semconv.DBSystemNameMemcached, CodecKey.String(s.Codec))
+	if s.op != "" {
+		kvs = append(kvs, semconv.DBOperationName(string(s.op)))
+	}
+	if s.Name != "" {
+		kvs = append(kvs, StoreKey.String(s.Name))
+	}
+	if s.Namespace != "" {
+		kvs = append(kvs, NamespaceKey.String(s.Namespace))
+	}
+	if s.server != "" {
+		host, port, err := net.SplitHostPort(s.server)
+		if err != nil {
+			kvs = append(kvs, semconv.ServerAddress(s.server))
+		} else {
+			kvs = append(kvs, semconv.ServerAddress(host))
+			if p, err := strconv.Atoi(port); err == nil {
+				kvs = append(kvs, semconv.ServerPort(p))
+			}
 		}
 	}
-	if addr == "" {
-		return attrs
+	if s.errType != "" {
+		kvs = append(kvs, semconv.ErrorTypeKey.String(s.errType))
 	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return append(attrs, semconv.ServerAddress(addr))
+	if s.event != "" {
+		kvs = append(kvs, EventKey.String(s.event))
 	}
-	attrs = append(attrs, semconv.ServerAddress(host))
-	if p, err := strconv.Atoi(port); err == nil {
-		attrs = append(attrs, semconv.ServerPort(p))
+	if s.outcome != "" {
+		kvs = append(kvs, OutcomeKey.String(s.outcome))
 	}
-	return attrs
+	a, _ := r.cache.LoadOrStore(s, &attrs{set: attribute.NewSet(kvs...), kvs: kvs[:len(kvs):len(kvs)]})
+	return a.(*attrs)
+}
+
+// serverOf returns the address of the server of the memcached key, if the
+// recorder knows it.
+func (r *Recorder) serverOf(key string) string {
+	if r.cfg.pick != nil && key != "" {
+		if a, err := r.cfg.pick(key); err == nil {
+			return a.String()
+		}
+	}
+	return r.cfg.server
 }
 
 // StartCall starts the call's span, a client span named for the
@@ -186,71 +219,57 @@ func (r *Recorder) StartCall(ctx context.Context, c memcache.Call) context.Conte
 	if r.cfg.noTraces {
 		return ctx
 	}
-	attrs := r.callAttrs(c)
+	kvs := r.attrsOf(series{StoreInfo: c.StoreInfo, op: c.Op, server: r.serverOf(c.Key)}).kvs
 	if r.cfg.keyHash && c.Key != "" {
-		attrs = append(attrs, KeyHashKey.String(memcache.HashKey(c.Key)))
+		kvs = append(kvs, KeyHashKey.String(memcache.HashKey(c.Key)))
 	}
-	ctx, _ = r.tracer.Start(ctx, string(c.Op), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, _ = r.tracer.Start(ctx, string(c.Op), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(kvs...))
 	return ctx
 }
 
 // Record counts e and adds it to the span of its call as an event.
 func (r *Recorder) Record(ctx context.Context, e memcache.Event) {
-	attrs := make([]attribute.KeyValue, 0, 10)
-	attrs = append(attrs, EventKey.String(e.Kind.String()), CodecKey.String(e.Codec))
-	if e.Op != "" {
-		attrs = append(attrs, semconv.DBOperationName(string(e.Op)))
-	}
-	if e.Name != "" {
-		attrs = append(attrs, StoreKey.String(e.Name))
-	}
-	if e.Namespace != "" {
-		attrs = append(attrs, NamespaceKey.String(e.Namespace))
-	}
-	if e.Server != "" {
-		attrs = append(attrs, semconv.ServerAddress(e.Server))
-	}
+	s := series{StoreInfo: e.StoreInfo, op: e.Op, server: e.Server}
 	if e.Kind == memcache.EventLoad {
-		outcome := memcache.FailureReason(e.Err)
-		if e.Err != nil && outcome == "" {
-			outcome = memcache.ReasonOther
+		s.outcome = memcache.FailureReason(e.Err)
+		switch {
+		case e.Err == nil:
+			s.outcome = "ok"
+		case s.outcome == "":
+			s.outcome = memcache.ReasonOther
 		}
-		if outcome == "" {
-			outcome = "ok"
-		}
-		attrs = append(attrs, OutcomeKey.String(outcome))
-		r.loads.Record(ctx, e.Duration.Seconds(), metric.WithAttributes(attrs[1:]...))
+		r.loads.Record(ctx, e.Duration.Seconds(), metric.WithAttributeSet(r.attrsOf(s).set))
 	}
-	r.events.Add(ctx, int64(max(e.Count, 1)), metric.WithAttributes(attrs...))
+	s.event = e.Kind.String()
+	a := r.attrsOf(s)
+	r.events.Add(ctx, int64(max(e.Count, 1)), metric.WithAttributeSet(a.set))
 
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	spanAttrs := append(attrs[1:len(attrs):len(attrs)], CountKey.Int(max(e.Count, 1)))
+	kvs := append(a.kvs, CountKey.Int(max(e.Count, 1)))
 	if e.Size > 0 {
-		spanAttrs = append(spanAttrs, SizeKey.Int(e.Size))
+		kvs = append(kvs, SizeKey.Int(e.Size))
 	}
 	if e.Err != nil {
 		// The error's type and reason only: its message may name the key.
-		spanAttrs = append(spanAttrs, semconv.ErrorTypeKey.String(errorType(e.Err)))
+		kvs = append(kvs, semconv.ErrorTypeKey.String(errorType(e.Err)))
 	}
-	span.AddEvent(e.Kind.String(), trace.WithAttributes(spanAttrs...))
+	span.AddEvent(e.Kind.String(), trace.WithAttributes(kvs...))
 }
 
 // EndCall records the call's duration and ends its span, with an error
 // status if the call failed (a miss is no failure).
 func (r *Recorder) EndCall(ctx context.Context, c memcache.Call, took time.Duration, err error) {
-	attrs := r.callAttrs(c)
-	if reason := memcache.FailureReason(err); reason != "" {
-		attrs = append(attrs, semconv.ErrorTypeKey.String(reason))
-	}
-	r.duration.Record(ctx, took.Seconds(), metric.WithAttributes(attrs...))
+	reason := memcache.FailureReason(err)
+	a := r.attrsOf(series{StoreInfo: c.StoreInfo, op: c.Op, server: r.serverOf(c.Key), errType: reason})
+	r.duration.Record(ctx, took.Seconds(), metric.WithAttributeSet(a.set))
 	if r.cfg.noTraces {
 		return
 	}
 	span := trace.SpanFromContext(ctx)
-	if reason := memcache.FailureReason(err); reason != "" {
+	if reason != "" {
 		span.SetStatus(codes.Error, reason)
 		span.SetAttributes(semconv.ErrorTypeKey.String(reason))
 	}

@@ -163,7 +163,8 @@ func TestServerPickerAndServerEvents(t *testing.T) {
 	m := h.collect(t)
 	counts := map[string]int64{}
 	for _, dp := range m[otelcache.EventCount].(metricdata.Sum[int64]).DataPoints {
-		assert.Equal(t, addr.String(), attrValue(dp.Attributes, "server.address"))
+		assert.Equal(t, "127.0.0.2", attrValue(dp.Attributes, "server.address"))
+		assert.Equal(t, "11311", attrValue(dp.Attributes, "server.port"))
 		counts[attrValue(dp.Attributes, otelcache.EventKey)] += dp.Value
 	}
 	assert.Equal(t, map[string]int64{"server_down": 2, "server_up": 1}, counts)

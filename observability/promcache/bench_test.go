@@ -13,11 +13,11 @@ import (
 // BenchmarkStoreGet: a Store's Get without a recorder and with this
 // package's (the goal: within 5% on a memcached round trip).
 func BenchmarkStoreGet(b *testing.B) {
-	obstest.BenchmarkStoreGet(b, "prometheus", func(string) memcache.Recorder {
+	obstest.BenchmarkStoreGet(b, obstest.Recorder{Name: "prometheus", New: func(string) memcache.Recorder {
 		rec, err := promcache.New(prometheus.NewRegistry(), promcache.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return rec
-	})
+	}})
 }

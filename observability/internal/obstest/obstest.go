@@ -17,23 +17,33 @@ type User struct {
 	Name string `json:"name"`
 }
 
+// A Recorder is a recorder for BenchmarkStoreGet: its name, and how to
+// make it for a server's address.
+type Recorder struct {
+	Name string
+	New  func(addr string) memcache.Recorder
+}
+
 // BenchmarkStoreGet runs a Store's Get of one small value on a real
 // memcached round trip as sub-benchmarks side by side: recorder=none, then
-// recorder=name with the recorder newRec returns for the server's address
-// (compare them with benchstat).
-func BenchmarkStoreGet(b *testing.B, name string, newRec func(addr string) memcache.Recorder) {
+// recorder=NAME for each of recs (compare them with benchstat).
+func BenchmarkStoreGet(b *testing.B, recs ...Recorder) {
 	mc := memcachetest.NewServer(b)
 	client, err := memcache.NewClient(memcache.ClientConfig{Servers: []string{mc.Addr}, Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, c := range []struct {
+	cases := []struct {
 		name string
 		opts []memcache.Option
-	}{
-		{"recorder=none", nil},
-		{"recorder=" + name, []memcache.Option{memcache.WithRecorder(newRec(mc.Addr))}},
-	} {
+	}{{"recorder=none", nil}}
+	for _, r := range recs {
+		cases = append(cases, struct {
+			name string
+			opts []memcache.Option
+		}{"recorder=" + r.Name, []memcache.Option{memcache.WithRecorder(r.New(mc.Addr))}})
+	}
+	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			store, err := memcache.NewStore[*User](client, append([]memcache.Option{memcache.WithName("users")}, c.opts...)...)
 			if err != nil {
