@@ -40,9 +40,14 @@ type MemoOptions struct {
 	// the least recently used. Zero or negative means no bound.
 	MaxEntries int
 	// TTL is how long a stored value is returned before it is computed
-	// again. Zero or negative means values never expire. With a TTL, every
-	// hit also reads the monotonic clock, which costs about as much as the
-	// rest of the hit.
+	// again. Zero or negative means values never expire. Deadlines are
+	// kept by the monotonic clock. Hits read a coarse clock, which one
+	// goroutine of the package advances every 10 ms while TTL hits happen
+	// (it waits, with no timer, while none do), and the exact clock only in
+	// the last 100 ms of a value's life; so a TTL hit costs about what an
+	// unbounded one does, and a value is never returned at or after its
+	// deadline unless that goroutine is held up for more than 90 ms, as
+	// only an overloaded process sees.
 	TTL time.Duration
 }
 
@@ -107,6 +112,102 @@ const smallMemo = 8
 var epoch = time.Now()
 
 func monoNow() int64 { return int64(time.Since(epoch)) }
+
+// memoClock is the coarse clock of TTL hits. Reading the monotonic clock
+// costs more than the rest of a hit on many machines (a system call where
+// the kernel offers no fast clock source), so a hit reads memoClock.now
+// instead, which a ticking goroutine keeps at most memoClockTick behind, and
+// pays for the exact clock only near a deadline (see stale).
+//
+// The goroutine ticks only while hits use the clock: a tick with no hit
+// since the last one parks it on wake, with no timer, until a hit finds the
+// clock stopped and wakes it. It is started by init, outside any
+// testing/synctest bubble, so that a bubble never owns it and a test's end
+// never waits for it; a bubble's hits see a time of another clock, which
+// stale recognizes, and use their own exact clock.
+var memoClock = coarseClock{wake: make(chan struct{}, 1)}
+
+func init() { go memoClock.run() }
+
+const (
+	// memoClockTick is how often the coarse clock advances while in use:
+	// a hundred wakeups a second, cheap beside the hits they save.
+	memoClockTick = 10 * time.Millisecond
+	// memoClockGuard is how far ahead a deadline must be for a hit to
+	// trust the coarse clock. It leaves the goroutine nine ticks of
+	// scheduling delay before a value could outlive its TTL.
+	memoClockGuard = 10 * memoClockTick
+)
+
+type coarseClock struct {
+	now  atomic.Int64 // monoNow at the last tick; 0 while stopped
+	read atomic.Bool  // a hit has read now since the last tick
+	wake chan struct{}
+}
+
+// Now returns a recent monoNow: at most memoClockTick old, or more when the
+// ticking goroutine is held up; or, while the clock is stopped, monoNow
+// itself.
+func (c *coarseClock) Now() int64 {
+	if n := c.now.Load(); n != 0 {
+		// Load first: only the first hit of a tick writes the shared line.
+		if !c.read.Load() {
+			c.read.Store(true)
+		}
+		return n
+	}
+	// Only the goroutine stores readings, so that they all come from one
+	// clock: the caller may be in a testing/synctest bubble.
+	c.read.Store(true)
+	select {
+	case c.wake <- struct{}{}:
+	default: // a wakeup is pending already
+	}
+	return monoNow()
+}
+
+// coarseReading is monoNow as memoClock keeps it, where 0 means stopped.
+// monoNow can be any value: it is far below zero in a testing/synctest
+// bubble, whose clock started in 2000.
+func coarseReading() int64 {
+	if n := monoNow(); n != 0 {
+		return n
+	}
+	return 1
+}
+
+// run advances c while it is read, until wake is closed.
+func (c *coarseClock) run() {
+	for range c.wake {
+		c.now.Store(coarseReading())
+		t := time.NewTicker(memoClockTick)
+		for range t.C {
+			if !c.read.Swap(false) {
+				c.now.Store(0)
+				break
+			}
+			c.now.Store(coarseReading())
+		}
+		t.Stop()
+	}
+}
+
+// stale reports whether the deadline expires has passed, given coarse, a
+// recent reading of memoClock, and the ttl in force. It reads the exact
+// clock unless coarse settles the question: when the deadline is more than
+// memoClockGuard ahead of coarse, and no further ahead than ttl allows. A
+// deadline further ahead means coarse is no recent reading of the clock the
+// deadline was set by (a testing/synctest bubble's clock against the real
+// one, say) or the value was stored under a longer TTL; the exact clock
+// decides then. The coarse clock is thus only ever trusted to say that a
+// deadline is still well ahead, and a reading that lags behind by less than
+// memoClockGuard cannot make a value outlive its TTL.
+func stale(expires, coarse int64, ttl time.Duration) bool {
+	if ahead := expires - coarse; ahead > int64(memoClockGuard) && ahead <= int64(ttl+memoClockGuard) {
+		return false
+	}
+	return monoNow() >= expires
+}
 
 // table returns m's table, creating it on first use.
 func (m *Memo[K, V]) table() *memoTable[K, V] {
@@ -269,7 +370,7 @@ func (*Memo[K, V]) cachedProperty() {}
 // expired reports whether the TTL of e has passed, removing e if so. t.mu
 // must be held.
 func (t *memoTable[K, V]) expired(e *memoEntry[K, V]) bool {
-	if monoNow() < e.expires {
+	if !stale(e.expires, memoClock.Now(), t.opts.TTL) {
 		return false
 	}
 	t.remove(e)

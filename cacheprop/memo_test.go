@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unsafe"
 
@@ -186,24 +187,97 @@ func TestMemoConfigureEvictsToFit(t *testing.T) {
 }
 
 func TestMemoTTL(t *testing.T) {
-	const ttl = 50 * time.Millisecond
-	var m cacheprop.Memo[string, int]
-	m.Configure(cacheprop.MemoOptions{TTL: ttl})
-	c := &counter{}
-	m.Get("a", c.compute)
-	m.Get("b", c.compute)
-	time.Sleep(2 * ttl)
-	assert.Equal(t, 102, m.Get("a", c.compute), "an expired value is computed again")
-	assert.Equal(t, 2, c.n("a"))
-	// Storing a swept b, the expired entry at the cold end.
-	assert.Equal(t, 1, m.Len())
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 50 * time.Millisecond
+		var m cacheprop.Memo[string, int]
+		m.Configure(cacheprop.MemoOptions{TTL: ttl})
+		c := &counter{}
+		m.Get("a", c.compute)
+		m.Get("b", c.compute)
+		time.Sleep(ttl - time.Nanosecond)
+		assert.Equal(t, 101, m.Get("a", c.compute), "held until its TTL")
+		time.Sleep(time.Nanosecond)
+		assert.Equal(t, 102, m.Get("a", c.compute), "computed again at its TTL")
+		assert.Equal(t, 2, c.n("a"))
+		// Storing a swept b, the expired entry at the cold end.
+		assert.Equal(t, 1, m.Len())
 
-	var long cacheprop.Memo[string, int]
-	long.Configure(cacheprop.MemoOptions{TTL: time.Hour})
-	long.Get("x", c.compute)
-	time.Sleep(2 * ttl)
-	long.Get("x", c.compute)
-	assert.Equal(t, 1, c.n("x"))
+		var long cacheprop.Memo[string, int]
+		long.Configure(cacheprop.MemoOptions{TTL: time.Hour})
+		long.Get("x", c.compute)
+		time.Sleep(2 * ttl)
+		long.Get("x", c.compute)
+		assert.Equal(t, 1, c.n("x"))
+	})
+}
+
+// TestMemoTTLNeverLate hits one value every few milliseconds, so that the
+// coarse clock of TTL hits runs and lags behind by up to its tick, and
+// requires the value to be computed again exactly at the first hit at or
+// after its TTL: not one hit late.
+func TestMemoTTLNeverLate(t *testing.T) {
+	for _, ttl := range []time.Duration{time.Second, time.Hour + 3*time.Millisecond} {
+		synctest.Test(t, func(t *testing.T) {
+			var m cacheprop.Memo[string, int]
+			m.Configure(cacheprop.MemoOptions{TTL: ttl})
+			c := &counter{}
+			start := time.Now()
+			m.Get("k", c.compute)
+			step := 7 * time.Millisecond
+			if ttl > time.Minute {
+				// Sleep through most of a long TTL, then hit often.
+				time.Sleep(ttl - time.Second)
+			}
+			for time.Since(start) < ttl+time.Second {
+				want := 1
+				if time.Since(start) >= ttl {
+					want = 2
+				}
+				m.Get("k", c.compute)
+				require.Equal(t, want, c.n("k"), "hit at %v of a TTL of %v", time.Since(start), ttl)
+				time.Sleep(step)
+			}
+		})
+	}
+}
+
+// TestMemoTTLAfterIdle checks a value nobody asked for through its TTL: the
+// coarse clock stopped meanwhile, and the next hit must not take its last
+// reading for the time.
+func TestMemoTTLAfterIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var m cacheprop.Memo[string, int]
+		m.Configure(cacheprop.MemoOptions{TTL: time.Second})
+		c := &counter{}
+		m.Get("k", c.compute)
+		time.Sleep(500 * time.Millisecond)
+		m.Get("k", c.compute)
+		time.Sleep(600 * time.Millisecond)
+		m.Get("k", c.compute)
+		assert.Equal(t, 2, c.n("k"))
+	})
+}
+
+// TestMemoTTLAcrossClocks runs a Memo in a testing/synctest bubble while
+// TTL hits outside it keep the coarse clock running on the real clock: the
+// bubble's values must still expire by the bubble's clock.
+func TestMemoTTLAcrossClocks(t *testing.T) {
+	var outside cacheprop.Memo[string, int]
+	outside.Configure(cacheprop.MemoOptions{TTL: time.Hour})
+	c := &counter{}
+	outside.Get("real", c.compute)
+	outside.Get("real", c.compute) // the coarse clock now runs on real time
+	synctest.Test(t, func(t *testing.T) {
+		var m cacheprop.Memo[string, int]
+		m.Configure(cacheprop.MemoOptions{TTL: time.Second})
+		m.Get("k", c.compute)
+		time.Sleep(time.Second - time.Nanosecond)
+		m.Get("k", c.compute)
+		assert.Equal(t, 1, c.n("k"))
+		time.Sleep(time.Nanosecond)
+		m.Get("k", c.compute)
+		assert.Equal(t, 2, c.n("k"))
+	})
 }
 
 func TestMemoForgetAndReset(t *testing.T) {

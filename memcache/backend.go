@@ -100,23 +100,25 @@ func ValidKey(key string) bool {
 	return true
 }
 
-// ItemOverhead is the number of bytes memcached 1.6 adds to a key and value
+// itemOverhead is the number of bytes memcached 1.6 adds to a key and value
 // when it checks an item against its item_size_max (measured on 1.6.18 with
-// zero flags); non-zero flags add FlagsOverhead more.
+// zero flags); non-zero flags add flagsOverhead more.
 const (
-	ItemOverhead  = 59
-	FlagsOverhead = 4
+	itemOverhead  = 59
+	flagsOverhead = 4
 )
 
 // DefaultItemSizeMax is memcached's default item size limit (-I 1m).
 const DefaultItemSizeMax = 1 << 20
 
 // MaxValueLen returns the largest value memcached with the given
-// item_size_max accepts under key with the given flags.
+// item_size_max accepts under key with the given flags: item_size_max less
+// 59 bytes of overhead and the key, 4 less with non-zero flags (measured on
+// memcached 1.6.18).
 func MaxValueLen(itemSizeMax int, key string, flags uint32) int {
-	n := itemSizeMax - ItemOverhead - len(key)
+	n := itemSizeMax - itemOverhead - len(key)
 	if flags != 0 {
-		n -= FlagsOverhead
+		n -= flagsOverhead
 	}
 	return n
 }

@@ -17,28 +17,8 @@ import (
 	"github.com/leancache/leancache/codec"
 )
 
-// Chunked values.
-//
-// With WithChunking, a value that does not fit one item even compressed is
-// split over several, in the manner of mcrouter's big-value route: the
-// chunks go first, under keys of their own, then an index item under the
-// value's key names them. For a store key k, a random 8-byte token T (t in
-// 16 hex digits) drawn for each write, and n chunks:
-//
-//	chunk i    key    k + ":c" + i + ":" + t, or when that is longer than
-//	                  250 bytes: the store's prefix, '#' and the unpadded
-//	                  base64url SHA-256 of "chunk\x00" and that key
-//	           flags  kind 2 (chunk), the store's format version and codec
-//	           value  T | i (uint32) | the i-th piece of the payload
-//	index      key    k
-//	           flags  kind 1 (index), the payload's compression, the
-//	                  store's format version and codec
-//	           value  T | n (uint32) | payload length (uint32) |
-//	                  CRC-32C of the payload (uint32) | [the trailer of
-//	                  format version 2: 20 (uint32), fingerprint (8 bytes)]
-//
-// Integers are big-endian. The payload is the encoded value, compressed if
-// the index says so, cut into pieces that fill an item each.
+// Chunked values: the format is in the package documentation (# Chunked
+// values).
 //
 // A read checks the index first: n must be what the payload length needs
 // in chunks of at least minChunkCapacity bytes and at most the store's
@@ -47,20 +27,7 @@ import (
 // and checks the token and number in every chunk, that all chunks but the
 // last are as long as the first and the count is what that length needs,
 // and the length and checksum of the whole. It stops at the first chunk
-// that fails, so a forged index costs a reader one multi-get. Since the token is in the chunk keys, writers never
-// overwrite each other's chunks: whatever index a reader finds, its chunks
-// are those of that one write, or gone (evicted, expired, deleted), and
-// then the value reads as a miss. Concurrent writers of one key thus leave
-// one whole version or a miss, never a mix.
-//
-// Chunks replaced by a newer write, or left behind by a write that failed
-// half way, are not deleted: nothing reaches them any more, and memcached
-// evicts them (they carry the value's expiration). Those of a conditional
-// write whose index the server refused (Add, Replace, CompareAndSwap) are
-// deleted at once. Under that memory pressure memcached 1.6 sometimes
-// refuses a set of a large item ("SERVER_ERROR out of memory storing
-// object"); the write then fails before its index, and the previous value
-// stays whole.
+// that fails, so a forged index costs a reader one multi-get.
 
 const (
 	chunkTokenLen  = 8
@@ -163,7 +130,7 @@ func chunkCapacity(itemSizeMax int) int {
 	if itemSizeMax <= 0 {
 		itemSizeMax = DefaultItemSizeMax
 	}
-	return itemSizeMax - ItemOverhead - MaxKeyLen - FlagsOverhead - chunkHeaderLen
+	return itemSizeMax - itemOverhead - MaxKeyLen - flagsOverhead - chunkHeaderLen
 }
 
 // chunkable reports whether a payload of n bytes can be cut into chunks of

@@ -6,6 +6,103 @@
 // embedded in-process backend with memcached's semantics that is the default
 // when no server is configured.
 //
+// This documentation is where the rules a Store writes by are stated; the
+// code refers here.
+//
+// # Keys
+//
+// A store key is the prefix (namespace and version, "users:v2:", see
+// WithNamespace) followed by the caller's key, used verbatim when the whole
+// is legal for memcached (ValidKey) and the caller's key holds no '#'. Any
+// other key (too long, with spaces, control characters, "\r\n", invalid
+// UTF-8 or a '#') is mapped to the prefix, '#' and the unpadded base64url
+// SHA-256 of the caller's key (43 bytes). Verbatim keys never contain '#'
+// and mapped keys always do, so the two forms cannot collide, and SHA-256
+// keeps mapped keys apart: whatever a caller passes reaches the wire as one
+// legal key, so it cannot inject a memcached command. Only the empty key is
+// refused (ErrMalformedKey): it is almost always a bug. Store.Key returns
+// the store key of a caller's key.
+//
+// # Item flags
+//
+// A Store describes a value in memcached's 32 item flags, so that a reader
+// knows how the bytes were made and a reader with another codec gets a
+// *FormatError instead of garbage:
+//
+//	bits 24-31  0x4C ('L'): the value was written by a leancache Store
+//	bits 16-23  format version: 1, the value is the payload; 2, the value
+//	            is the payload followed by the trailer (see below)
+//	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk
+//	bits  8-11  compression of the payload: 0 none, 1 S2
+//	bits  0-7   codec: 1 json, 2 gob, 3 msgpack, 4 cbor; a codec of your own
+//	            gets 128-254 from a hash of its name, so two custom codecs
+//	            almost always differ (a clash only weakens the check)
+//
+// # Trailer and schema fingerprints
+//
+// A store WithFingerprint (the default) writes format version 2: every value
+// ends with a trailer of 12 bytes, the payload's length (uint32) and the
+// fingerprint of T's wire schema under the store's codec (8 bytes,
+// codec.SchemaFingerprint of T), both big-endian. A reader compares the
+// fingerprint before decompressing or decoding anything: a value written
+// under another fingerprint, or without one (version 1), reads as a miss
+// that Counters.SchemaMisses counts, and the write that follows replaces it
+// under the same key. The fingerprint goes in the value rather than in the
+// flags, which have no room for enough bits to rule out a clash, or in the
+// key, which would make a value of the old shape an ordinary miss that
+// nobody could count, left in memory until evicted. It goes at the end, so
+// that a write appends it to the codec's output (package codec's codecs and
+// S2 return slices of their own, mostly with room to spare) instead of
+// copying the whole value behind a header. The length before it tells a
+// value cut short or corrupted (a *DecodeError) from a whole value of
+// another schema (a miss): a trailer read from the wrong place does not
+// state the length it ends. Version 1 (no trailer) is what a store
+// WithoutFingerprint writes, exactly as before fingerprints existed. The
+// trailer counts against the size guard like the payload.
+//
+// # Chunked values
+//
+// With WithChunking, a value that does not fit one item even compressed is
+// split over several, in the manner of mcrouter's big-value route: the
+// chunks go first, under keys of their own, then an index item under the
+// value's key names them. For a store key k, a random 8-byte token T (t in
+// 16 hex digits) drawn for each write, and n chunks:
+//
+//	chunk i    key    k + ":c" + i + ":" + t, or when that is longer than
+//	                  250 bytes: the store's prefix, '#' and the unpadded
+//	                  base64url SHA-256 of "chunk\x00" and that key
+//	           flags  kind 2 (chunk), the store's format version and codec
+//	           value  T | i (uint32) | the i-th piece of the payload
+//	index      key    k
+//	           flags  kind 1 (index), the payload's compression, the
+//	                  store's format version and codec
+//	           value  T | n (uint32) | payload length (uint32) |
+//	                  CRC-32C of the payload (uint32) | [the trailer of
+//	                  format version 2]
+//
+// Integers are big-endian. The payload is the encoded value, compressed if
+// the index says so, cut into pieces that fill an item each under the
+// longest possible key. Since the token is in the chunk keys, writers never
+// overwrite each other's chunks: whatever index a reader finds, its chunks
+// are those of that one write, or gone (evicted, expired, deleted), and
+// then the value reads as a miss. Concurrent writers of one key thus leave
+// one whole version or a miss, never a mix.
+//
+// Chunks replaced by a newer write, or left behind by a write that failed
+// half way, are not deleted: nothing reaches them any more, and memcached
+// evicts them (they carry the value's expiration). Those of a conditional
+// write whose index the server refused (Add, Replace, CompareAndSwap) are
+// deleted at once. Under that memory pressure memcached 1.6 sometimes
+// refuses a set of a large item ("SERVER_ERROR out of memory storing
+// object"); the write then fails before its index, and the previous value
+// stays whole.
+//
+// # Expirations
+//
+// Lifetimes become memcached expirations by the rules of Expiration: zero
+// is never, up to 30 days relative seconds rounded up, beyond an absolute
+// time capped at 2038.
+//
 // # The read path's budget
 //
 // Whatever sits under a key may have been written by anyone who reaches

@@ -14,22 +14,27 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// checkInvariants verifies the embedded backend's bookkeeping: the recency
-// ring holds exactly the map's entries and used is the sum of their sizes.
+// checkInvariants verifies the embedded backend's bookkeeping: the eviction
+// queue holds exactly the shards' items, each in the shard its key hashes
+// to, and used is the sum of their sizes.
 func checkInvariants(t *testing.T, e *Embedded) {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var n int
 	var sum int64
-	for en := e.lru.next; en != &e.lru; en = en.next {
-		require.Same(t, en, en.next.prev, "ring links")
-		require.Same(t, en, e.items[en.key], "ring entry %q not in the map", en.key)
-		assert.Equal(t, itemSize(en.key, len(en.value), en.flags), en.size)
-		sum += en.size
+	for en := e.queue.next; en != &e.queue; en = en.next {
+		require.Same(t, en, en.next.prev, "queue links")
+		require.Same(t, en, e.shard(en.key).items[en.key], "queue item %q not in its shard", en.key)
+		sum += en.size()
 		n++
 	}
-	assert.Equal(t, len(e.items), n, "ring length")
+	indexed := 0
+	for i := range e.shards {
+		indexed += len(e.shards[i].items)
+	}
+	assert.Equal(t, indexed, n, "queue length")
+	assert.Equal(t, e.n, n, "item count")
 	assert.Equal(t, sum, e.used, "used bytes")
 	assert.LessOrEqual(t, e.used, e.maxBytes)
 }
@@ -77,11 +82,31 @@ func TestEmbeddedEvictsLeastRecentlyUsed(t *testing.T) {
 	// Touch refreshes too, as it does in memcached; then c is the oldest.
 	require.NoError(t, e.Touch(ctx, "a", 0))
 	require.NoError(t, e.Touch(ctx, "d", 0))
-	// Non-zero flags cost FlagsOverhead more, so this needs two slots.
+	// Non-zero flags cost flagsOverhead more, so this needs two slots.
 	require.NoError(t, e.Set(ctx, &Item{Key: "e", Value: value, Flags: 1}))
 	m, err = e.GetMulti(ctx, []string{"a", "c", "d", "e"})
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"d", "e"}, keysOf(m), "c went first, then a")
+	checkInvariants(t, e)
+}
+
+// TestEmbeddedEvictsWhenEverythingIsUsed checks the bound on second chances:
+// items that were all read still give way, oldest first, rather than let the
+// store loop or overrun the cap.
+func TestEmbeddedEvictsWhenEverythingIsUsed(t *testing.T) {
+	ctx := context.Background()
+	value := []byte(strings.Repeat("v", 41))
+	e := NewEmbedded(EmbeddedConfig{MaxBytes: 3 * itemSize("a", len(value), 0)})
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, e.Set(ctx, &Item{Key: k, Value: value}))
+	}
+	m, err := e.GetMulti(ctx, []string{"c", "b", "a"})
+	require.NoError(t, err)
+	require.Len(t, m, 3)
+	require.NoError(t, e.Set(ctx, &Item{Key: "d", Value: value}))
+	m, err = e.GetMulti(ctx, []string{"a", "b", "c", "d"})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"b", "c", "d"}, keysOf(m), "a was the oldest")
 	checkInvariants(t, e)
 }
 

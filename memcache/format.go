@@ -8,44 +8,15 @@ import (
 	"github.com/leancache/leancache/codec"
 )
 
-// How a Store describes a value in memcached's 32 item flags, so that a
-// reader knows how the bytes were made and a reader with another codec gets
-// a clear error instead of garbage:
-//
-//	bits 24-31  0x4C ('L'): the value was written by a leancache Store
-//	bits 16-23  format version: 1, the value is the payload; 2, the value
-//	            is the payload followed by a trailer: the payload's length
-//	            (uint32) and the schema fingerprint of the type under the
-//	            codec (8 bytes, see Fingerprint), both big-endian
-//	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk
-//	            (see chunk.go)
-//	bits  8-11  compression of the payload: 0 none, 1 s2
-//	bits  0-7   codec: 1 json, 2 gob, 3 msgpack, 4 cbor; a codec of your own
-//	            gets 128-254 from a hash of its name, so two custom codecs
-//	            almost always differ (a clash only weakens the check)
-//
-// The fingerprint goes in the value rather than in the flags, which have no
-// room for enough bits to rule out a clash, or in the key, which would make
-// a value of the old shape an ordinary miss that nobody could count and
-// leave it in memory until evicted: in the value, a reader compares it
-// before decompressing or decoding anything, counts a mismatch, and the
-// write that follows replaces the old value under the same key. It goes at
-// the end, so that a write appends it to the codec's output (package
-// codec's codecs and S2 return slices of their own, mostly with room to
-// spare) instead of copying the whole value behind a header. The length
-// before it tells a value cut short or corrupted (a *DecodeError) from a
-// whole value of another schema (a miss): a trailer read from the wrong
-// place does not state the length it ends. Version 1 (no fingerprint) is
-// what a store without WithFingerprint writes, exactly as before
-// fingerprints existed.
+// The item flags, format versions and trailer are described in the package
+// documentation (# Item flags, # Trailer and schema fingerprints).
 const (
 	flagsMarker  = 0x4C
 	flagsVersion = 1 // without a fingerprint
 	flagsV2      = 2 // with a fingerprint
 )
 
-// trailerLen is the length of the trailer that ends a version-2 value: the
-// payload length and the fingerprint.
+// trailerLen is the length of the trailer that ends a version-2 value.
 const trailerLen = 4 + 8
 
 // Item kinds in the flags.
@@ -138,10 +109,6 @@ func codecID(c codec.Codec) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(c.Name()))
 	return customCodecBase + h.Sum32()%127
-}
-
-func makeFlags(codecID, compression uint32) uint32 {
-	return makeFlagsOf(flagsVersion, kindValue, compression, codecID)
 }
 
 // makeFlagsOf builds flags of any version and kind.

@@ -23,8 +23,7 @@ type SizeGuard struct {
 }
 
 // Limit returns the largest value the server accepts under the memcached
-// key with the given flags: item_size_max - 59 - len(key), 4 less with
-// non-zero flags (measured on memcached 1.6.18).
+// key with the given flags (MaxValueLen of the guard's item_size_max).
 func (g SizeGuard) Limit(key string, flags uint32) int {
 	max := g.ItemSizeMax
 	if max <= 0 {

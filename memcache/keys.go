@@ -6,18 +6,7 @@ import (
 	"fmt"
 )
 
-// How a Store turns the keys its callers use into memcached keys.
-//
-// A store key is the prefix (namespace and version, see WithNamespace)
-// followed by the caller's key, used verbatim when the whole is legal for
-// memcached and the caller's key holds no '#'. Any other key — too long,
-// with spaces, control characters, "\r\n", invalid UTF-8 or a '#' — is
-// mapped to the prefix, '#' and the unpadded base64url SHA-256 of the
-// caller's key (43 bytes). Verbatim keys never contain '#' and mapped keys
-// always do, so the two forms cannot collide, and SHA-256 keeps mapped keys
-// apart: whatever a caller passes can never reach the wire as anything but
-// one legal key, so it cannot inject a memcached command. Only the empty key
-// is refused (ErrMalformedKey): it is almost always a bug.
+// Store keys follow the rules in the package documentation (# Keys).
 
 // hashedKeyMarker separates a mapped key's prefix from its digest.
 const hashedKeyMarker = '#'

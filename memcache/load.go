@@ -4,20 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/leancache/leancache/internal/flight"
 )
-
-// WithLoadTimeout bounds each load that GetOrLoad shares: the loader's
-// context gets a deadline d after the load starts, and when it passes the
-// load ends for its key with an error wrapping context.DeadlineExceeded,
-// even if the loader ignores its context and never returns, so that later
-// callers start a fresh load instead of joining a stuck one. The load's
-// second read of the cache and its write count against d. Zero or negative
-// (the default) means no bound: a load lasts as long as its loader. Each
-// caller's own context still bounds how long that caller waits.
-func WithLoadTimeout(d time.Duration) Option { return func(o *storeConfig) { o.loadTimeout = d } }
 
 // loadGroup is the singleflight of GetOrLoad, by the caller's key.
 type loadGroup[T any] = flight.Group[string, T]

@@ -31,6 +31,8 @@ type Request struct {
 	Keys       []string // one key, except for OpGetMulti
 	Item       *Item    // for OpSet, OpAdd, OpReplace, OpCAS
 	Expiration int32    // for OpTouch
+
+	counters *storeCounters // of the Store that sent the request
 }
 
 // A Response is what a backend operation returned: the items read, for
@@ -90,9 +92,12 @@ func backendHandler(b Backend) Handler {
 	}
 }
 
-// Counters counts what passes through a Store. Add its Middleware to a
-// store's chain with WithMiddleware; read the counts at any time, from any
-// goroutine. Its zero value is ready.
+// Counters counts what passes through a Store. Attach it with WithCounters,
+// or put its Middleware in a store's chain with WithMiddleware (at the
+// place of your choice among other middleware): either way it counts the
+// same, the store's own events included. One Counters may serve several
+// stores. Read the counts at any time, from any goroutine. Its zero value
+// is ready.
 type Counters struct {
 	Hits         atomic.Int64 // keys found by get and getmulti
 	Misses       atomic.Int64 // keys not found by get and getmulti
@@ -100,12 +105,14 @@ type Counters struct {
 	BytesRead    atomic.Int64 // value bytes of the items found
 	BytesWritten atomic.Int64 // value bytes of the items written
 	Errors       atomic.Int64 // calls that failed with anything but a miss, not-stored or CAS conflict
-	Rejected     atomic.Int64 // writes refused by the size guard (counted by the Store itself)
+	Rejected     atomic.Int64 // writes refused by the size guard, before the network (counted by the Store itself)
 
-	// The Store itself counts these; the ones above count items on the
-	// wire, so a value found but written under another schema is one hit
-	// in Hits and one in SchemaMisses, and every chunk a read fetches is a
-	// hit or a miss of its own.
+	// The Store itself counts these, in every Counters attached with
+	// WithCounters or met in its chain (one met later is credited with the
+	// store's earlier events). The ones above count items on the wire, so
+	// a value found but written under another schema is one hit in Hits
+	// and one in SchemaMisses, and every chunk a read fetches is a hit or
+	// a miss of its own.
 
 	// SchemaMisses counts values found but read as misses because they
 	// were written under another schema fingerprint (or without one).
@@ -123,10 +130,16 @@ type Counters struct {
 	OverBudget atomic.Int64
 }
 
-// Middleware returns the middleware that updates c.
+// Middleware returns the middleware that updates c. In a store's chain
+// (WithMiddleware) it also makes c one of the Counters the store counts
+// its own events in, from the first request that passes through it,
+// credited with those the store counted before.
 func (c *Counters) Middleware() Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, req *Request) (*Response, error) {
+			if req.counters != nil {
+				req.counters.join(c)
+			}
 			resp, err := next(ctx, req)
 			switch {
 			case err == nil:

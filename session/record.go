@@ -35,10 +35,10 @@ func uvarintLen(v uint64) int {
 	return binary.PutUvarint(b[:], v)
 }
 
-// lastExpiry is the last instant memcached can keep an item until (its
-// expiration is an int32 of unix seconds): later expiries are capped here,
-// which also keeps them within what UnixNano can represent (2262).
-var lastExpiry = time.Unix(math.MaxInt32, 0)
+// lastExpiry is the last instant memcached can keep an item until, where
+// memcache.Expiration caps every expiration: later expiries are capped here
+// too, which also keeps them within what UnixNano can represent (2262).
+var lastExpiry = time.Unix(int64(memcache.Expiration(math.MaxInt64, time.Unix(0, 0))), 0)
 
 func appendRecord(expiry time.Time, token string, data []byte) []byte {
 	if expiry.After(lastExpiry) {

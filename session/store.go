@@ -18,10 +18,6 @@ import (
 // scs's own memcachedstore.
 const DefaultPrefix = "scs:session"
 
-// maxRelative is the longest expiration memcached reads as seconds from now
-// (30 days); larger values are absolute unix times.
-const maxRelative = 30 * 24 * 60 * 60
-
 // A Store keeps session data in memcached for a session manager such as
 // github.com/alexedwards/scs/v2, whose Store and CtxStore interfaces it
 // satisfies without this module depending on scs:
@@ -83,9 +79,10 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithClock sets the clock that expiry times are measured against when they
-// are turned into memcached expirations; the default is time.Now. Tests
-// pair it with the clock of an embedded backend (memcache.EmbeddedConfig.Now)
-// to move time without sleeping.
+// are turned into memcached expirations; the default is time.Now. Tests in
+// a testing/synctest bubble need no clock of their own: there time.Now is
+// the bubble's, for the store and an embedded backend alike, and
+// time.Sleep moves it at once.
 func WithClock(now func() time.Time) Option {
 	return func(c *storeConfig) { c.now = now }
 }
@@ -318,23 +315,13 @@ func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 
 // expiration turns expiry into a memcached expiration as of now (see
 // CommitCtx), and reports false when the session should not be stored at
-// all.
+// all. memcache.Expiration applies memcached's rules; the second added is
+// memcached's tick, so that the item outlives the session's own expiry.
 func expiration(expiry, now time.Time) (int32, bool) {
 	d := expiry.Sub(now)
 	if d <= 0 {
 		return 0, false
 	}
-	// Rounded up, plus memcached's tick; d may be the largest Duration
-	// (Sub saturates), so nothing is added to it.
-	secs := int64(d/time.Second) + 1
-	if d%time.Second != 0 {
-		secs++
-	}
-	if secs <= maxRelative {
-		return int32(secs), true
-	}
-	if !expiry.Before(lastExpiry) {
-		return math.MaxInt32, true
-	}
-	return int32(min(expiry.Add(time.Second-1).Unix()+1, math.MaxInt32)), true
+	// d may be the largest Duration (Sub saturates): nothing can be added.
+	return memcache.Expiration(min(d, math.MaxInt64-time.Second)+time.Second, now), true
 }

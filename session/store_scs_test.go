@@ -25,22 +25,23 @@ import (
 // TestIdleTimeout (200 ms) need a session to live exactly as long as its
 // expiry says, though memcached counts whole seconds.
 func TestStoreSubSecondLifetimes(t *testing.T) {
-	st, _, clk := newClocked(t)
-	require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(500*time.Millisecond)))
-	assertFound(t, st, true, "just committed")
-	clk.Advance(499 * time.Millisecond)
-	assertFound(t, st, true, "1 ms before its expiry")
-	clk.Advance(time.Millisecond)
-	assertFound(t, st, false, "at its expiry")
+	inBubble(t, func(t *testing.T, st *session.Store, _ *memcache.Embedded) {
+		require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(500*time.Millisecond)))
+		assertFound(t, st, true, "just committed")
+		time.Sleep(499 * time.Millisecond)
+		assertFound(t, st, true, "1 ms before its expiry")
+		time.Sleep(time.Millisecond)
+		assertFound(t, st, false, "at its expiry")
 
-	// An idle timeout of 200 ms, renewed by each request.
-	require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(200*time.Millisecond)))
-	clk.Advance(100 * time.Millisecond)
-	require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(200*time.Millisecond)))
-	clk.Advance(150 * time.Millisecond)
-	assertFound(t, st, true, "renewed 150 ms ago")
-	clk.Advance(50 * time.Millisecond)
-	assertFound(t, st, false, "idle for 200 ms")
+		// An idle timeout of 200 ms, renewed by each request.
+		require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(200*time.Millisecond)))
+		time.Sleep(100 * time.Millisecond)
+		require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(200*time.Millisecond)))
+		time.Sleep(150 * time.Millisecond)
+		assertFound(t, st, true, "renewed 150 ms ago")
+		time.Sleep(50 * time.Millisecond)
+		assertFound(t, st, false, "idle for 200 ms")
+	})
 }
 
 // TestStoreMemcachedOutlivesExpiry: memcached's clock ticks once a second,
@@ -72,41 +73,42 @@ func TestStoreCommitEmptyTokenIsNoOp(t *testing.T) {
 }
 
 func TestStoreAllOnEmbedded(t *testing.T) {
-	st, emb, clk := newClocked(t)
-	all, err := st.All()
-	require.NoError(t, err)
-	require.NotNil(t, all, "scs wants an empty map, not nil")
-	assert.Empty(t, all)
+	inBubble(t, func(t *testing.T, st *session.Store, emb *memcache.Embedded) {
+		all, err := st.All()
+		require.NoError(t, err)
+		require.NotNil(t, all, "scs wants an empty map, not nil")
+		assert.Empty(t, all)
 
-	for i := range 3 {
-		require.NoError(t, st.Commit(fmt.Sprint("token-", i), []byte(fmt.Sprint("data-", i)), clk.Now().Add(time.Duration(i+1)*time.Hour)))
-	}
-	require.NoError(t, st.Commit("short", []byte("gone soon"), clk.Now().Add(300*time.Millisecond)))
-	// Sessions of another store on the same backend are not this one's.
-	other, err := session.NewStore(emb, session.WithPrefix("other"), session.WithClock(clk.Now))
-	require.NoError(t, err)
-	require.NoError(t, other.Commit("token-other", []byte("x"), clk.Now().Add(time.Hour)))
-	require.NoError(t, emb.Set(context.Background(), &memcache.Item{Key: "scs:session:not-a-session", Value: []byte("x")}))
+		for i := range 3 {
+			require.NoError(t, st.Commit(fmt.Sprint("token-", i), []byte(fmt.Sprint("data-", i)), time.Now().Add(time.Duration(i+1)*time.Hour)))
+		}
+		require.NoError(t, st.Commit("short", []byte("gone soon"), time.Now().Add(300*time.Millisecond)))
+		// Sessions of another store on the same backend are not this one's.
+		other, err := session.NewStore(emb, session.WithPrefix("other"))
+		require.NoError(t, err)
+		require.NoError(t, other.Commit("token-other", []byte("x"), time.Now().Add(time.Hour)))
+		require.NoError(t, emb.Set(context.Background(), &memcache.Item{Key: "scs:session:not-a-session", Value: []byte("x")}))
 
-	clk.Advance(300 * time.Millisecond)
-	all, err = st.AllCtx(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]byte{
-		"token-0": []byte("data-0"),
-		"token-1": []byte("data-1"),
-		"token-2": []byte("data-2"),
-	}, all)
+		time.Sleep(300 * time.Millisecond)
+		all, err = st.AllCtx(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]byte{
+			"token-0": []byte("data-0"),
+			"token-1": []byte("data-1"),
+			"token-2": []byte("data-2"),
+		}, all)
 
-	require.NoError(t, st.Delete("token-1"))
-	clk.Advance(time.Hour)
-	all, err = st.All()
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]byte{"token-2": []byte("data-2")}, all)
+		require.NoError(t, st.Delete("token-1"))
+		time.Sleep(time.Hour)
+		all, err = st.All()
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]byte{"token-2": []byte("data-2")}, all)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err = st.AllCtx(ctx)
-	assert.ErrorIs(t, err, context.Canceled)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = st.AllCtx(ctx)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
 }
 
 // TestStoreAllElsewhere: memcached cannot list its keys, and the Store keeps
@@ -141,8 +143,10 @@ func assertFound(t *testing.T, st *session.Store, want bool, when string) {
 // key, as anyone who can write to memcached can: Find and All must fail
 // cleanly (no session), never panic, and return only bytes of the item.
 func FuzzStoreRecordDecode(f *testing.F) {
-	st, emb, clk := newClocked(f)
-	require.NoError(f, st.Commit(token, []byte("data"), clk.Now().Add(time.Hour)))
+	emb := memcache.NewEmbedded(memcache.EmbeddedConfig{})
+	st, err := session.NewStore(emb)
+	require.NoError(f, err)
+	require.NoError(f, st.Commit(token, []byte("data"), time.Now().Add(time.Hour)))
 	key, err := st.Key(token)
 	require.NoError(f, err)
 	it, err := emb.Get(context.Background(), key)
@@ -222,15 +226,16 @@ func TestStoreFarExpiry(t *testing.T) {
 // TestEmbeddedKeys checks memcache.Embedded.Keys, which exists for All:
 // live keys under the prefix only.
 func TestEmbeddedKeys(t *testing.T) {
-	_, emb, clk := newClocked(t)
-	ctx := context.Background()
-	assert.Equal(t, []string{}, emb.Keys(""))
-	for key, exp := range map[string]int32{"p:a": 0, "p:b": 10, "p:gone": 1, "q:c": 0} {
-		require.NoError(t, emb.Set(ctx, &memcache.Item{Key: key, Value: []byte("v"), Expiration: exp}))
-	}
-	clk.Advance(time.Second)
-	keys := emb.Keys("p:")
-	slices.Sort(keys)
-	assert.Equal(t, []string{"p:a", "p:b"}, keys)
-	assert.Len(t, emb.Keys(""), 3)
+	inBubble(t, func(t *testing.T, _ *session.Store, emb *memcache.Embedded) {
+		ctx := context.Background()
+		assert.Equal(t, []string{}, emb.Keys(""))
+		for key, exp := range map[string]int32{"p:a": 0, "p:b": 10, "p:gone": 1, "q:c": 0} {
+			require.NoError(t, emb.Set(ctx, &memcache.Item{Key: key, Value: []byte("v"), Expiration: exp}))
+		}
+		time.Sleep(time.Second)
+		keys := emb.Keys("p:")
+		slices.Sort(keys)
+		assert.Equal(t, []string{"p:a", "p:b"}, keys)
+		assert.Len(t, emb.Keys(""), 3)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -25,31 +26,16 @@ import (
 // token looks like what scs generates: 32 random bytes, base64url.
 const token = "hV3pQ0xW9m2Jt7yKc4LrB8aZs1dFg6Ne5UoTiYqPwXk"
 
-// clock is a settable clock shared by a Store and an Embedded backend.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newClocked(t testing.TB) (*session.Store, *memcache.Embedded, *clock) {
-	t.Helper()
-	clk := &clock{now: time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)}
-	emb := memcache.NewEmbedded(memcache.EmbeddedConfig{Now: clk.Now})
-	st, err := session.NewStore(emb, session.WithClock(clk.Now))
-	require.NoError(t, err)
-	return st, emb, clk
+// inBubble runs f in a synctest bubble with a Store over an Embedded
+// backend, both on the bubble's clock: time.Sleep moves them together, and
+// at once.
+func inBubble(t *testing.T, f func(t *testing.T, st *session.Store, emb *memcache.Embedded)) {
+	synctest.Test(t, func(t *testing.T) {
+		emb := memcache.NewEmbedded(memcache.EmbeddedConfig{})
+		st, err := session.NewStore(emb)
+		require.NoError(t, err)
+		f(t, st, emb)
+	})
 }
 
 func TestStoreCommitFindDelete(t *testing.T) {
@@ -133,37 +119,38 @@ func TestStoreExpiryOnRealMemcached(t *testing.T) {
 }
 
 func TestStoreExpiry(t *testing.T) {
-	st, _, clk := newClocked(t)
-	require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(10*time.Second+900*time.Millisecond)))
-	clk.Advance(10*time.Second + 899*time.Millisecond)
-	_, found, err := st.Find(token)
-	require.NoError(t, err)
-	assert.True(t, found)
-	// Exactly: gone at its expiry, 10.9s.
-	clk.Advance(time.Millisecond)
-	_, found, err = st.Find(token)
-	require.NoError(t, err)
-	assert.False(t, found)
-
-	// An expiry in the past, or now, deletes.
-	for _, d := range []time.Duration{-time.Hour, 0} {
-		require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(time.Hour)))
-		require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(d)))
+	inBubble(t, func(t *testing.T, st *session.Store, _ *memcache.Embedded) {
+		require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(10*time.Second+900*time.Millisecond)))
+		time.Sleep(10*time.Second + 899*time.Millisecond)
+		_, found, err := st.Find(token)
+		require.NoError(t, err)
+		assert.True(t, found)
+		// Exactly: gone at its expiry, 10.9s.
+		time.Sleep(time.Millisecond)
 		_, found, err = st.Find(token)
 		require.NoError(t, err)
-		assert.False(t, found, "expiry %v from now", d)
-	}
+		assert.False(t, found)
 
-	// Beyond 30 days, an absolute time, still measured by the same clock.
-	require.NoError(t, st.Commit(token, []byte("s"), clk.Now().Add(40*24*time.Hour)))
-	clk.Advance(40*24*time.Hour - time.Second)
-	_, found, err = st.Find(token)
-	require.NoError(t, err)
-	assert.True(t, found)
-	clk.Advance(time.Second)
-	_, found, err = st.Find(token)
-	require.NoError(t, err)
-	assert.False(t, found)
+		// An expiry in the past, or now, deletes.
+		for _, d := range []time.Duration{-time.Hour, 0} {
+			require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(time.Hour)))
+			require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(d)))
+			_, found, err = st.Find(token)
+			require.NoError(t, err)
+			assert.False(t, found, "expiry %v from now", d)
+		}
+
+		// Beyond 30 days, an absolute time, still measured by the same clock.
+		require.NoError(t, st.Commit(token, []byte("s"), time.Now().Add(40*24*time.Hour)))
+		time.Sleep(40*24*time.Hour - time.Second)
+		_, found, err = st.Find(token)
+		require.NoError(t, err)
+		assert.True(t, found)
+		time.Sleep(time.Second)
+		_, found, err = st.Find(token)
+		require.NoError(t, err)
+		assert.False(t, found)
+	})
 }
 
 // recorder is a Backend that records the expirations it is sent.
@@ -220,46 +207,47 @@ func TestStoreExpirationRules(t *testing.T) {
 }
 
 func TestStoreKeysForAnyToken(t *testing.T) {
-	st, emb, clk := newClocked(t)
-	tokens := []string{
-		token,
-		"with space",
-		"crlf\r\nset injected 0 0 1\r\nx",
-		"hash#inside",
-		strings.Repeat("long", 100),
-		"\xff\xfe invalid utf-8",
-		"ünïcödé",
-	}
-	keys := map[string]bool{}
-	for i, tok := range tokens {
-		key, err := st.Key(tok)
-		require.NoError(t, err)
-		assert.True(t, memcache.ValidKey(key), "%q", key)
-		assert.True(t, strings.HasPrefix(key, "scs:session:"), key)
-		assert.Len(t, key, len("scs:session:")+43, key)
-		if len(tok) > 3 {
-			assert.NotContains(t, key, tok)
+	inBubble(t, func(t *testing.T, st *session.Store, emb *memcache.Embedded) {
+		tokens := []string{
+			token,
+			"with space",
+			"crlf\r\nset injected 0 0 1\r\nx",
+			"hash#inside",
+			strings.Repeat("long", 100),
+			"\xff\xfe invalid utf-8",
+			"ünïcödé",
 		}
-		keys[key] = true
-		require.NoError(t, st.Commit(tok, []byte(fmt.Sprint(i)), clk.Now().Add(time.Hour)))
-	}
-	assert.Len(t, keys, len(tokens), "two tokens share a key")
-	for i, tok := range tokens {
-		got, found, err := st.Find(tok)
+		keys := map[string]bool{}
+		for i, tok := range tokens {
+			key, err := st.Key(tok)
+			require.NoError(t, err)
+			assert.True(t, memcache.ValidKey(key), "%q", key)
+			assert.True(t, strings.HasPrefix(key, "scs:session:"), key)
+			assert.Len(t, key, len("scs:session:")+43, key)
+			if len(tok) > 3 {
+				assert.NotContains(t, key, tok)
+			}
+			keys[key] = true
+			require.NoError(t, st.Commit(tok, []byte(fmt.Sprint(i)), time.Now().Add(time.Hour)))
+		}
+		assert.Len(t, keys, len(tokens), "two tokens share a key")
+		for i, tok := range tokens {
+			got, found, err := st.Find(tok)
+			require.NoError(t, err)
+			require.True(t, found, "%q", tok)
+			assert.Equal(t, fmt.Sprint(i), string(got))
+		}
+		// The digest is SHA-256, so it can be checked from outside.
+		k, err := st.Key("abc")
 		require.NoError(t, err)
-		require.True(t, found, "%q", tok)
-		assert.Equal(t, fmt.Sprint(i), string(got))
-	}
-	// The digest is SHA-256, so it can be checked from outside.
-	k, err := st.Key("abc")
-	require.NoError(t, err)
-	assert.Equal(t, "scs:session:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0", k)
-	_, err = emb.Get(context.Background(), "injected")
-	assert.ErrorIs(t, err, memcache.ErrCacheMiss)
+		assert.Equal(t, "scs:session:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0", k)
+		_, err = emb.Get(context.Background(), "injected")
+		assert.ErrorIs(t, err, memcache.ErrCacheMiss)
 
-	_, err = st.Key("")
-	assert.ErrorIs(t, err, memcache.ErrMalformedKey)
-	// Commit of an empty token is a no-op (see TestStoreCommitEmptyTokenIsNoOp).
+		_, err = st.Key("")
+		assert.ErrorIs(t, err, memcache.ErrMalformedKey)
+		// Commit of an empty token is a no-op (see TestStoreCommitEmptyTokenIsNoOp).
+	})
 }
 
 func TestStorePrefix(t *testing.T) {

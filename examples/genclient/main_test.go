@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -32,6 +34,25 @@ func newAPI(t *testing.T) (*fakeAPI, *weather.Client) {
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return api, weather.New(srv.URL)
+}
+
+// newAPIInProcess is newAPI without the network: the client's requests
+// are served on the caller's goroutine, so that a test can run in a
+// testing/synctest bubble and move time with time.Sleep.
+func newAPIInProcess() (*fakeAPI, *weather.Client) {
+	api := newFakeAPI()
+	c := weather.New("http://weather.test")
+	c.HTTP = &http.Client{Transport: inProcess{api}}
+	return api, c
+}
+
+// inProcess is a RoundTripper that serves requests with its handler.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	p.h.ServeHTTP(w, r)
+	return w.Result(), nil
 }
 
 func newCachedClient(t *testing.T, c *weather.Client, cfg CachedClientConfig) *CachedClient {
@@ -136,24 +157,25 @@ func TestSkipIsHonoured(t *testing.T) {
 }
 
 func TestTTLIsHonouredInProcess(t *testing.T) {
-	api, client := newAPI(t)
-	ctx := context.Background()
-	// Memo tables run on the real clock, so the TTL is short instead.
-	const ttl = 250 * time.Millisecond
-	w := newCachedWeather(t, client, CachedWeatherConfig{TTL: map[string]time.Duration{"Current": ttl}})
-	start := time.Now()
-	_, err := w.Current(ctx, "Oslo")
-	require.NoError(t, err)
-	_, err = w.Current(ctx, "Oslo")
-	require.NoError(t, err)
-	if time.Since(start) < ttl { // else the machine is too busy to tell
+	synctest.Test(t, func(t *testing.T) {
+		api, client := newAPIInProcess()
+		ctx := context.Background()
+		const ttl = time.Minute
+		w := newCachedWeather(t, client, CachedWeatherConfig{TTL: map[string]time.Duration{"Current": ttl}})
+		for range 2 {
+			_, err := w.Current(ctx, "Oslo")
+			require.NoError(t, err)
+		}
 		assert.Equal(t, 1, api.count("/current"))
-	}
-	before := api.count("/current")
-	time.Sleep(ttl + 50*time.Millisecond)
-	_, err = w.Current(ctx, "Oslo")
-	require.NoError(t, err)
-	assert.Equal(t, before+1, api.count("/current"), "expired after its TTL")
+		time.Sleep(ttl - time.Second)
+		_, err := w.Current(ctx, "Oslo")
+		require.NoError(t, err)
+		assert.Equal(t, 1, api.count("/current"), "still cached within its TTL")
+		time.Sleep(time.Second)
+		_, err = w.Current(ctx, "Oslo")
+		require.NoError(t, err)
+		assert.Equal(t, 2, api.count("/current"), "expired after its TTL")
+	})
 }
 
 func TestMaxEntriesIsHonoured(t *testing.T) {
@@ -245,30 +267,11 @@ func TestCachesBelongToTheInstance(t *testing.T) {
 	assert.Equal(t, 2, api.count("/forecast"), "a new wrapper starts empty")
 }
 
-// fakeClock is a clock for the embedded backend that tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // testMemcached runs the shared-cache checks against a backend: two
 // wrappers without tables of their own share one memcached, as two
 // processes would. Current's results live for ttl (zero: the generated
 // TTL), and pastTTL lets that much time go by on the backend's clock.
-func testMemcached(t *testing.T, backend memcache.Backend, ttl time.Duration, pastTTL func()) {
-	api, client := newAPI(t)
+func testMemcached(t *testing.T, api *fakeAPI, client *weather.Client, backend memcache.Backend, ttl time.Duration, pastTTL func()) {
 	ctx := context.Background()
 	cfg := CachedWeatherConfig{
 		Backend:      backend,
@@ -329,17 +332,23 @@ func testMemcached(t *testing.T, backend memcache.Backend, ttl time.Duration, pa
 }
 
 func TestMemcachedEmbedded(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)}
-	backend := memcache.NewEmbedded(memcache.EmbeddedConfig{Now: clock.Now})
-	// //cachewrap:ttl 1m on Current, on a clock the test moves.
-	testMemcached(t, backend, 0, func() { clock.Advance(61 * time.Second) })
+	synctest.Test(t, testMemcachedEmbedded)
+}
+
+// testMemcachedEmbedded runs in a bubble, whose clock the embedded backend
+// reads and time.Sleep moves.
+func testMemcachedEmbedded(t *testing.T) {
+	backend := memcache.NewEmbedded(memcache.EmbeddedConfig{})
+	// //cachewrap:ttl 1m on Current.
+	api, client := newAPIInProcess()
+	testMemcached(t, api, client, backend, 0, func() { time.Sleep(61 * time.Second) })
 
 	// The key is the namespace, the method's qualified name and the JSON
 	// of the arguments.
 	// The store's schema rules apply: with WithFingerprint, a value of
 	// another shape under a method's key is a miss, never decoded into the
 	// method's result type.
-	api, client := newAPI(t)
+	api, client = newAPIInProcess()
 	ctx := context.Background()
 	opts := []memcache.Option{memcache.WithNamespace("weather", "schema"), memcache.WithFingerprint()}
 	other, err := memcache.NewStore[map[string]int](backend, opts...)
@@ -372,7 +381,8 @@ func TestMemcachedReal(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	// memcached's clock cannot be moved and ticks once a second, so an item
 	// set to live 1s is gone within 2s.
-	testMemcached(t, client, time.Second, func() { time.Sleep(2 * time.Second) })
+	api, wc := newAPI(t)
+	testMemcached(t, api, wc, client, time.Second, func() { time.Sleep(2 * time.Second) })
 }
 
 // TestGeneratedFilesAreUpToDate regenerates each wrapper from the flags on

@@ -84,7 +84,10 @@ type Selector struct {
 	cfg  Config
 	ring atomic.Pointer[ring]
 	mu   sync.Mutex // serialises ring changes; picks never take it
-	now  func() int64
+	// start is the zero of the selector clock, taken by New (the zero
+	// Selector uses epoch), so that a selector made in a testing/synctest
+	// bubble counts on the bubble's clock from its own start.
+	start time.Time
 }
 
 var _ gomemcache.ServerSelector = (*Selector)(nil)
@@ -92,7 +95,7 @@ var _ gomemcache.ServerSelector = (*Selector)(nil)
 // New returns a Selector configured by cfg. It fails with a *ConfigError if
 // a server address is malformed or listed twice.
 func New(cfg Config) (*Selector, error) {
-	s := &Selector{cfg: cfg}
+	s := &Selector{cfg: cfg, start: time.Now()}
 	s.cfg.Servers = nil
 	if err := s.SetServers(cfg.Servers...); err != nil {
 		return nil, err
@@ -107,10 +110,11 @@ var epoch = time.Now()
 // clock returns nanoseconds on a monotonic clock, never 0 (which marks a
 // server up).
 func (s *Selector) clock() int64 {
-	if s.now != nil {
-		return s.now()
+	start := s.start
+	if start.IsZero() {
+		start = epoch
 	}
-	return int64(time.Since(epoch)) + 1
+	return int64(time.Since(start)) + 1
 }
 
 func (s *Selector) threshold() int32 {

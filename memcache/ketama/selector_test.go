@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
@@ -100,23 +101,17 @@ func TestPointsFollowWeights(t *testing.T) {
 	}
 }
 
-// fakeClock drives a selector's retry delays by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func (c *fakeClock) now() int64              { return c.ns.Load() }
-func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-func newTestSelector(t *testing.T, cfg Config, addrs ...string) (*Selector, *fakeClock) {
+// newTestSelector returns a selector of addrs; called in a synctest
+// bubble, its retry delays run on the bubble's clock, which time.Sleep
+// moves at once.
+func newTestSelector(t *testing.T, cfg Config, addrs ...string) *Selector {
 	t.Helper()
 	cfg.Servers = Servers(addrs...)
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &fakeClock{}
-	clk.ns.Store(1)
-	s.now = clk.now
-	return s, clk
+	return s
 }
 
 // keysOf returns keys that s maps to addr while all servers are up.
@@ -139,275 +134,289 @@ func keysOf(t *testing.T, s *Selector, addr string, n int) []string {
 var errRefused = errors.New("dial tcp: connection refused")
 
 func TestFailFast(t *testing.T) {
-	var events []string
-	var mu sync.Mutex
-	s, clk := newTestSelector(t, Config{
-		FailureThreshold: 2,
-		RetryDelay:       10 * time.Second,
-		OnStateChange: func(a net.Addr, down bool) {
-			mu.Lock()
-			defer mu.Unlock()
-			events = append(events, fmt.Sprintf("%s down=%v", a, down))
-		},
-	}, "10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211")
-	dead := "10.0.0.2:11211"
-	keys := keysOf(t, s, dead, 3)
-	other := keysOf(t, s, "10.0.0.1:11211", 1)[0]
+	synctest.Test(t, func(t *testing.T) {
+		var events []string
+		var mu sync.Mutex
+		s := newTestSelector(t, Config{
+			FailureThreshold: 2,
+			RetryDelay:       10 * time.Second,
+			OnStateChange: func(a net.Addr, down bool) {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, fmt.Sprintf("%s down=%v", a, down))
+			},
+		}, "10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211")
+		dead := "10.0.0.2:11211"
+		keys := keysOf(t, s, dead, 3)
+		other := keysOf(t, s, "10.0.0.1:11211", 1)[0]
 
-	addr, _ := s.PickServer(keys[0])
-	s.Report(addr, errRefused)
-	if a, err := s.PickServer(keys[0]); err != nil || a.String() != dead {
-		t.Fatalf("one failure of two marked the server down: %v, %v", a, err)
-	}
-	s.Report(addr, errRefused)
-
-	_, err := s.PickServer(keys[1])
-	var de *ServerDownError
-	if !errors.Is(err, ErrServerDown) || !errors.As(err, &de) || de.Addr != dead {
-		t.Fatalf("PickServer for a down server's key: %v, want a ServerDownError naming %s", err, dead)
-	}
-	if !strings.Contains(err.Error(), dead) {
-		t.Errorf("error %q does not name the server", err)
-	}
-	if a, err := s.PickServer(other); err != nil || a.String() != "10.0.0.1:11211" {
-		t.Fatalf("another server's key: %v, %v", a, err)
-	}
-	if st := s.Status()[1]; !st.Down || st.Failures != 2 {
-		t.Errorf("Status of the down server: %+v", st)
-	}
-
-	clk.advance(10*time.Second - 1)
-	if _, err := s.PickServer(keys[0]); err == nil {
-		t.Fatal("the server was tried before its retry delay")
-	}
-	clk.advance(1)
-	// One probe goes through; the other keys keep failing fast, but the
-	// probe's own key finds the server again, for a client that picks twice.
-	if a, err := s.PickServer(keys[0]); err != nil || a.String() != dead {
-		t.Fatalf("probe after the delay: %v, %v", a, err)
-	}
-	if _, err := s.PickServer(keys[1]); err == nil {
-		t.Fatal("a second call was let through during the probe")
-	}
-	if a, err := s.PickServer(keys[0]); err != nil || a.String() != dead {
-		t.Fatalf("the probe's key picked again: %v, %v", a, err)
-	}
-	// The probe fails: down for another full delay.
-	s.Report(addr, errRefused)
-	if _, err := s.PickServer(keys[0]); err == nil {
-		t.Fatal("a failed probe's key still reaches the server")
-	}
-	clk.advance(10*time.Second - 1)
-	if _, err := s.PickServer(keys[2]); err == nil {
-		t.Fatal("the server was tried before the delay after a failed probe")
-	}
-	clk.advance(1)
-	a, err := s.PickServer(keys[2])
-	if err != nil {
-		t.Fatalf("second probe: %v", err)
-	}
-	s.Report(a, nil)
-	for _, k := range keys {
-		if a, err := s.PickServer(k); err != nil || a.String() != dead {
-			t.Fatalf("after a good probe, %q: %v, %v", k, a, err)
+		addr, _ := s.PickServer(keys[0])
+		s.Report(addr, errRefused)
+		if a, err := s.PickServer(keys[0]); err != nil || a.String() != dead {
+			t.Fatalf("one failure of two marked the server down: %v, %v", a, err)
 		}
-	}
-	if st := s.Status()[1]; st.Down || st.Failures != 0 {
-		t.Errorf("Status after recovery: %+v", st)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	want := []string{dead + " down=true", dead + " down=false"}
-	if fmt.Sprint(events) != fmt.Sprint(want) {
-		t.Errorf("OnStateChange saw %v, want %v", events, want)
-	}
+		s.Report(addr, errRefused)
+
+		_, err := s.PickServer(keys[1])
+		var de *ServerDownError
+		if !errors.Is(err, ErrServerDown) || !errors.As(err, &de) || de.Addr != dead {
+			t.Fatalf("PickServer for a down server's key: %v, want a ServerDownError naming %s", err, dead)
+		}
+		if !strings.Contains(err.Error(), dead) {
+			t.Errorf("error %q does not name the server", err)
+		}
+		if a, err := s.PickServer(other); err != nil || a.String() != "10.0.0.1:11211" {
+			t.Fatalf("another server's key: %v, %v", a, err)
+		}
+		if st := s.Status()[1]; !st.Down || st.Failures != 2 {
+			t.Errorf("Status of the down server: %+v", st)
+		}
+
+		time.Sleep(10*time.Second - 1)
+		if _, err := s.PickServer(keys[0]); err == nil {
+			t.Fatal("the server was tried before its retry delay")
+		}
+		time.Sleep(time.Nanosecond)
+		// One probe goes through; the other keys keep failing fast, but the
+		// probe's own key finds the server again, for a client that picks twice.
+		if a, err := s.PickServer(keys[0]); err != nil || a.String() != dead {
+			t.Fatalf("probe after the delay: %v, %v", a, err)
+		}
+		if _, err := s.PickServer(keys[1]); err == nil {
+			t.Fatal("a second call was let through during the probe")
+		}
+		if a, err := s.PickServer(keys[0]); err != nil || a.String() != dead {
+			t.Fatalf("the probe's key picked again: %v, %v", a, err)
+		}
+		// The probe fails: down for another full delay.
+		s.Report(addr, errRefused)
+		if _, err := s.PickServer(keys[0]); err == nil {
+			t.Fatal("a failed probe's key still reaches the server")
+		}
+		time.Sleep(10*time.Second - 1)
+		if _, err := s.PickServer(keys[2]); err == nil {
+			t.Fatal("the server was tried before the delay after a failed probe")
+		}
+		time.Sleep(time.Nanosecond)
+		a, err := s.PickServer(keys[2])
+		if err != nil {
+			t.Fatalf("second probe: %v", err)
+		}
+		s.Report(a, nil)
+		for _, k := range keys {
+			if a, err := s.PickServer(k); err != nil || a.String() != dead {
+				t.Fatalf("after a good probe, %q: %v, %v", k, a, err)
+			}
+		}
+		if st := s.Status()[1]; st.Down || st.Failures != 0 {
+			t.Errorf("Status after recovery: %+v", st)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		want := []string{dead + " down=true", dead + " down=false"}
+		if fmt.Sprint(events) != fmt.Sprint(want) {
+			t.Errorf("OnStateChange saw %v, want %v", events, want)
+		}
+	})
 }
 
 func TestRehash(t *testing.T) {
-	all := seq("10.0.0.%d:11211", 1, 5)
-	s, clk := newTestSelector(t, Config{Failover: Rehash, FailureThreshold: 1, RetryDelay: time.Second}, all...)
-	dead := all[2]
-	// With equal weights the other servers keep their points when one
-	// leaves, so the next live point on the ring is where a ring without
-	// the dead server sends the key.
-	without, err := New(Config{Servers: Servers(append(append([]string{}, all[:2]...), all[3:]...)...)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := testKeys(5000, 3)
-	before := make([]string, len(keys))
-	for i, k := range keys {
-		a, _ := s.PickServer(k)
-		before[i] = a.String()
-	}
-	a, _ := s.PickServer(keysOf(t, s, dead, 1)[0])
-	s.Report(a, errRefused)
-	moved := 0
-	for i, k := range keys {
-		got, err := s.PickServer(k)
+	synctest.Test(t, func(t *testing.T) {
+		all := seq("10.0.0.%d:11211", 1, 5)
+		s := newTestSelector(t, Config{Failover: Rehash, FailureThreshold: 1, RetryDelay: time.Second}, all...)
+		dead := all[2]
+		// With equal weights the other servers keep their points when one
+		// leaves, so the next live point on the ring is where a ring without
+		// the dead server sends the key.
+		without, err := New(Config{Servers: Servers(append(append([]string{}, all[:2]...), all[3:]...)...)})
 		if err != nil {
-			t.Fatalf("Rehash returned %v", err)
+			t.Fatal(err)
 		}
-		want, _ := without.PickServer(k)
-		if got.String() != want.String() {
-			t.Fatalf("key %q goes to %s, want %s", k, got, want)
+		keys := testKeys(5000, 3)
+		before := make([]string, len(keys))
+		for i, k := range keys {
+			a, _ := s.PickServer(k)
+			before[i] = a.String()
 		}
-		if before[i] == dead {
-			moved++
-		} else if got.String() != before[i] {
-			t.Fatalf("key %q of a live server moved from %s to %s", k, before[i], got)
+		a, _ := s.PickServer(keysOf(t, s, dead, 1)[0])
+		s.Report(a, errRefused)
+		moved := 0
+		for i, k := range keys {
+			got, err := s.PickServer(k)
+			if err != nil {
+				t.Fatalf("Rehash returned %v", err)
+			}
+			want, _ := without.PickServer(k)
+			if got.String() != want.String() {
+				t.Fatalf("key %q goes to %s, want %s", k, got, want)
+			}
+			if before[i] == dead {
+				moved++
+			} else if got.String() != before[i] {
+				t.Fatalf("key %q of a live server moved from %s to %s", k, before[i], got)
+			}
 		}
-	}
-	if moved == 0 {
-		t.Fatal("no key belonged to the dead server")
-	}
-	// Everything down: the key's own server is named.
-	for _, addr := range all {
-		s.Report(&net.TCPAddr{IP: net.ParseIP(strings.Split(addr, ":")[0]), Port: 11211}, errRefused)
-	}
-	if _, err := s.PickServer(keys[0]); !errors.Is(err, ErrServerDown) {
-		t.Fatalf("all servers down: %v, want ErrServerDown", err)
-	}
-	clk.advance(time.Second)
-	if _, err := s.PickServer(keys[0]); err != nil {
-		t.Fatalf("after the delay a probe should go somewhere: %v", err)
-	}
+		if moved == 0 {
+			t.Fatal("no key belonged to the dead server")
+		}
+		// Everything down: the key's own server is named.
+		for _, addr := range all {
+			s.Report(&net.TCPAddr{IP: net.ParseIP(strings.Split(addr, ":")[0]), Port: 11211}, errRefused)
+		}
+		if _, err := s.PickServer(keys[0]); !errors.Is(err, ErrServerDown) {
+			t.Fatalf("all servers down: %v, want ErrServerDown", err)
+		}
+		time.Sleep(time.Second)
+		if _, err := s.PickServer(keys[0]); err != nil {
+			t.Fatalf("after the delay a probe should go somewhere: %v", err)
+		}
+	})
 }
 
 func TestReportIgnoresLiveAnswers(t *testing.T) {
-	s, _ := newTestSelector(t, Config{FailureThreshold: 1}, "10.0.0.1:11211", "10.0.0.2:11211")
-	k := keysOf(t, s, "10.0.0.1:11211", 1)[0]
-	a, _ := s.PickServer(k)
-	for _, err := range []error{
-		nil, gomemcache.ErrCacheMiss, gomemcache.ErrNotStored, gomemcache.ErrCASConflict,
-		gomemcache.ErrMalformedKey, gomemcache.ErrServerError, context.Canceled,
-		fmt.Errorf("wrapped: %w", gomemcache.ErrCacheMiss), &ServerDownError{Addr: a.String()},
-	} {
-		s.Report(a, err)
-		if _, perr := s.PickServer(k); perr != nil {
-			t.Fatalf("Report(%v) marked the server down", err)
+	synctest.Test(t, func(t *testing.T) {
+		s := newTestSelector(t, Config{FailureThreshold: 1}, "10.0.0.1:11211", "10.0.0.2:11211")
+		k := keysOf(t, s, "10.0.0.1:11211", 1)[0]
+		a, _ := s.PickServer(k)
+		for _, err := range []error{
+			nil, gomemcache.ErrCacheMiss, gomemcache.ErrNotStored, gomemcache.ErrCASConflict,
+			gomemcache.ErrMalformedKey, gomemcache.ErrServerError, context.Canceled,
+			fmt.Errorf("wrapped: %w", gomemcache.ErrCacheMiss), &ServerDownError{Addr: a.String()},
+		} {
+			s.Report(a, err)
+			if _, perr := s.PickServer(k); perr != nil {
+				t.Fatalf("Report(%v) marked the server down", err)
+			}
 		}
-	}
-	s.Report(nil, errRefused)
-	s.Report(&net.TCPAddr{IP: net.ParseIP("10.9.9.9"), Port: 1}, errRefused)
-	if _, err := s.PickServer(k); err != nil {
-		t.Fatal("a report on an unknown address marked a server down")
-	}
-	// Any net.Addr that names the server counts, not only PickServer's.
-	s.Report(&net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 11211}, context.DeadlineExceeded)
-	if _, err := s.PickServer(k); !errors.Is(err, ErrServerDown) {
-		t.Fatalf("a timeout reported by address: %v, want ErrServerDown", err)
-	}
+		s.Report(nil, errRefused)
+		s.Report(&net.TCPAddr{IP: net.ParseIP("10.9.9.9"), Port: 1}, errRefused)
+		if _, err := s.PickServer(k); err != nil {
+			t.Fatal("a report on an unknown address marked a server down")
+		}
+		// Any net.Addr that names the server counts, not only PickServer's.
+		s.Report(&net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 11211}, context.DeadlineExceeded)
+		if _, err := s.PickServer(k); !errors.Is(err, ErrServerDown) {
+			t.Fatalf("a timeout reported by address: %v, want ErrServerDown", err)
+		}
+	})
 }
 
 func TestNegativeThresholdNeverMarksDown(t *testing.T) {
-	s, _ := newTestSelector(t, Config{FailureThreshold: -1}, "10.0.0.1:11211", "10.0.0.2:11211")
-	a, _ := s.PickServer("k")
-	for range 100 {
-		s.Report(a, errRefused)
-	}
-	if _, err := s.PickServer("k"); err != nil {
-		t.Fatal(err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := newTestSelector(t, Config{FailureThreshold: -1}, "10.0.0.1:11211", "10.0.0.2:11211")
+		a, _ := s.PickServer("k")
+		for range 100 {
+			s.Report(a, errRefused)
+		}
+		if _, err := s.PickServer("k"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestDefaults(t *testing.T) {
-	s, clk := newTestSelector(t, Config{}, "10.0.0.1:11211", "10.0.0.2:11211")
-	a, _ := s.PickServer("k")
-	for i := range DefaultFailureThreshold {
-		if _, err := s.PickServer("k"); err != nil {
-			t.Fatalf("down after %d failures, want %d", i, DefaultFailureThreshold)
+	synctest.Test(t, func(t *testing.T) {
+		s := newTestSelector(t, Config{}, "10.0.0.1:11211", "10.0.0.2:11211")
+		a, _ := s.PickServer("k")
+		for i := range DefaultFailureThreshold {
+			if _, err := s.PickServer("k"); err != nil {
+				t.Fatalf("down after %d failures, want %d", i, DefaultFailureThreshold)
+			}
+			s.Report(a, errRefused)
 		}
-		s.Report(a, errRefused)
-	}
-	if _, err := s.PickServer("k"); !errors.Is(err, ErrServerDown) {
-		t.Fatalf("after %d failures: %v, want ErrServerDown (FailFast is the default)", DefaultFailureThreshold, err)
-	}
-	clk.advance(DefaultRetryDelay - 1)
-	if _, err := s.PickServer("k"); err == nil {
-		t.Fatal("probed before DefaultRetryDelay")
-	}
-	clk.advance(1)
-	if _, err := s.PickServer("k"); err != nil {
-		t.Fatalf("no probe after DefaultRetryDelay: %v", err)
-	}
+		if _, err := s.PickServer("k"); !errors.Is(err, ErrServerDown) {
+			t.Fatalf("after %d failures: %v, want ErrServerDown (FailFast is the default)", DefaultFailureThreshold, err)
+		}
+		time.Sleep(DefaultRetryDelay - 1)
+		if _, err := s.PickServer("k"); err == nil {
+			t.Fatal("probed before DefaultRetryDelay")
+		}
+		time.Sleep(time.Nanosecond)
+		if _, err := s.PickServer("k"); err != nil {
+			t.Fatalf("no probe after DefaultRetryDelay: %v", err)
+		}
+	})
 }
 
 func TestChangesKeepHealthAndValidate(t *testing.T) {
-	s, _ := newTestSelector(t, Config{FailureThreshold: 1}, "10.0.0.1:11211", "10.0.0.2:11211")
-	k := keysOf(t, s, "10.0.0.2:11211", 1)[0]
-	a, _ := s.PickServer(k)
-	s.Report(a, errRefused)
+	synctest.Test(t, func(t *testing.T) {
+		s := newTestSelector(t, Config{FailureThreshold: 1}, "10.0.0.1:11211", "10.0.0.2:11211")
+		k := keysOf(t, s, "10.0.0.2:11211", 1)[0]
+		a, _ := s.PickServer(k)
+		s.Report(a, errRefused)
 
-	if err := s.Add(Server{Addr: "10.0.0.3"}); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Status(); len(st) != 3 || !st[1].Down || st[2].Addr != "10.0.0.3:11211" || st[2].Weight != 1 {
-		t.Fatalf("after Add: %+v", st)
-	}
-	for _, bad := range []func() error{
-		func() error { return s.Add(Server{Addr: "10.0.0.1"}) },               // already there
-		func() error { return s.Add(Server{Addr: "10.0.0.4:x"}) },             // bad port
-		func() error { return s.Remove("10.0.0.9:11211") },                    // not there
-		func() error { return s.SetServers(Servers("a:1", "b:1", "a:1")...) }, // twice
-	} {
-		var ce *ConfigError
-		if err := bad(); !errors.As(err, &ce) {
-			t.Errorf("got %v, want a *ConfigError", err)
+		if err := s.Add(Server{Addr: "10.0.0.3"}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(s.Status()) != 3 {
-		t.Fatalf("a failed change changed the list: %+v", s.Status())
-	}
-	if err := s.Remove("10.0.0.2"); err != nil {
-		t.Fatal(err)
-	}
-	if a, err := s.PickServer(k); err != nil || a.String() == "10.0.0.2:11211" {
-		t.Fatalf("after Remove: %v, %v", a, err)
-	}
-	if err := s.SetServers(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.PickServer(k); !errors.Is(err, ErrNoServers) {
-		t.Fatalf("empty list: %v", err)
-	}
-	if _, err := New(Config{Servers: Servers("ok:1", "")}); err == nil {
-		t.Fatal("New accepted an empty address")
-	}
+		if st := s.Status(); len(st) != 3 || !st[1].Down || st[2].Addr != "10.0.0.3:11211" || st[2].Weight != 1 {
+			t.Fatalf("after Add: %+v", st)
+		}
+		for _, bad := range []func() error{
+			func() error { return s.Add(Server{Addr: "10.0.0.1"}) },               // already there
+			func() error { return s.Add(Server{Addr: "10.0.0.4:x"}) },             // bad port
+			func() error { return s.Remove("10.0.0.9:11211") },                    // not there
+			func() error { return s.SetServers(Servers("a:1", "b:1", "a:1")...) }, // twice
+		} {
+			var ce *ConfigError
+			if err := bad(); !errors.As(err, &ce) {
+				t.Errorf("got %v, want a *ConfigError", err)
+			}
+		}
+		if len(s.Status()) != 3 {
+			t.Fatalf("a failed change changed the list: %+v", s.Status())
+		}
+		if err := s.Remove("10.0.0.2"); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.PickServer(k); err != nil || a.String() == "10.0.0.2:11211" {
+			t.Fatalf("after Remove: %v, %v", a, err)
+		}
+		if err := s.SetServers(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PickServer(k); !errors.Is(err, ErrNoServers) {
+			t.Fatalf("empty list: %v", err)
+		}
+		if _, err := New(Config{Servers: Servers("ok:1", "")}); err == nil {
+			t.Fatal("New accepted an empty address")
+		}
+	})
 }
 
 // TestOneProbePerDelay checks that when the delay runs out under load only
 // one caller is let through to the server, over many rounds of callers
 // released at once.
 func TestOneProbePerDelay(t *testing.T) {
-	s, clk := newTestSelector(t, Config{FailureThreshold: 1, RetryDelay: time.Second},
-		"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211")
-	dead := "10.0.0.3:11211"
-	keys := keysOf(t, s, dead, 16)
-	a, _ := s.PickServer(keys[0])
-	s.Report(a, errRefused)
-	for round := range 300 {
-		clk.advance(time.Second)
-		var through atomic.Int32
-		var ready, wg sync.WaitGroup
-		start := make(chan struct{})
-		for _, k := range keys {
-			ready.Add(1)
-			wg.Go(func() {
-				ready.Done()
-				<-start
-				if _, err := s.PickServer(k); err == nil {
-					through.Add(1)
-				}
-			})
+	synctest.Test(t, func(t *testing.T) {
+		s := newTestSelector(t, Config{FailureThreshold: 1, RetryDelay: time.Second},
+			"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211")
+		dead := "10.0.0.3:11211"
+		keys := keysOf(t, s, dead, 16)
+		a, _ := s.PickServer(keys[0])
+		s.Report(a, errRefused)
+		for round := range 300 {
+			time.Sleep(time.Second)
+			var through atomic.Int32
+			var ready, wg sync.WaitGroup
+			start := make(chan struct{})
+			for _, k := range keys {
+				ready.Add(1)
+				wg.Go(func() {
+					ready.Done()
+					<-start
+					if _, err := s.PickServer(k); err == nil {
+						through.Add(1)
+					}
+				})
+			}
+			ready.Wait()
+			close(start)
+			wg.Wait()
+			if n := through.Load(); n != 1 {
+				t.Fatalf("round %d: %d callers reached the down server after the delay, want 1", round, n)
+			}
 		}
-		ready.Wait()
-		close(start)
-		wg.Wait()
-		if n := through.Load(); n != 1 {
-			t.Fatalf("round %d: %d callers reached the down server after the delay, want 1", round, n)
-		}
-	}
+	})
 }
 
 // TestConcurrentUse is for the race detector: picks, reports and ring

@@ -207,8 +207,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		values[ks] = v
 	}
 	// A MaxAge past what a Duration holds (292 years) would wrap into the
-	// past; memcached keeps nothing past 2038 anyway (see
-	// session.Store.CommitCtx).
+	// past; memcached keeps nothing past 2038 anyway, and
+	// session.Store.CommitCtx caps the expiration there with
+	// memcache.Expiration.
 	age := time.Duration(min(opts.MaxAge, int(math.MaxInt64/time.Second))) * time.Second
 	expiry := time.Now().Add(age)
 	b, err := s.codec.Encode(expiry, values)

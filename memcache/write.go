@@ -1,0 +1,219 @@
+package memcache
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// An encoded value is what a write sends: the item under the value's key,
+// after its chunks if it is the index of a chunked value.
+type encoded struct {
+	item   *Item
+	chunks []*Item
+}
+
+// encode turns a value into the items to write under the memcached key k:
+// one item if it fits the size guard, else chunks and their index if the
+// store chunks, else a *TooLargeError.
+func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
+	data, err := s.codec.Marshal(v)
+	if err != nil {
+		return encoded{}, &EncodeError{Key: key, Codec: s.codec.Name(), Err: err}
+	}
+	rawLen := len(data)
+	// Package codec's codecs return a slice of their own, as does S2, so
+	// the fingerprint can be appended to it; another codec may return
+	// memory its caller still holds (the value itself, for []byte).
+	owned := s.ownsOutput
+	comp := uint32(compressNone)
+	if out, ok := s.compress.compress(data); ok {
+		data, comp, owned = out, compressS2, true
+	}
+	version, trailer := uint32(flagsVersion), 0
+	if s.fingerprinted {
+		version, trailer = flagsV2, trailerLen
+	}
+	flags := makeFlagsOf(version, kindValue, comp, s.codecID)
+	guard := s.SizeGuard()
+	exp := s.expirationAt(s.expiration)
+	if trailer+len(data) <= guard.Limit(k, flags) {
+		return encoded{item: &Item{Key: k, Value: s.withFingerprint(data, owned), Flags: flags, Expiration: exp}}, nil
+	}
+	maxSize := s.maxDecodedSize()
+	if capacity := chunkCapacity(guard.ItemSizeMax); s.chunking && rawLen <= maxSize && chunkable(len(data), capacity) {
+		chunks, x := splitChunks(s.keys.prefix, k, data, capacity, makeFlagsOf(version, kindChunk, 0, s.codecID), exp)
+		index := s.withFingerprint(x.appendTo(make([]byte, 0, chunkIndexLen+trailerLen)), true)
+		return encoded{item: &Item{Key: k, Value: index, Flags: makeFlagsOf(version, kindIndex, comp, s.codecID), Expiration: exp}, chunks: chunks}, nil
+	}
+	s.counters.count(rejected)
+	if s.chunking {
+		return encoded{}, newTooLargeError(s.codec, key, rawLen, maxSize, v, cmp.Or(max(s.topFields, 0), 5))
+	}
+	return encoded{}, guard.Check(s.codec, key, k, trailer+len(data), flags, v)
+}
+
+// withFingerprint returns data followed by the trailer with its length and
+// the store's fingerprint, or data itself when the store writes none. It
+// appends to data only if owned (nobody else holds data's memory);
+// otherwise it copies.
+func (s *Store[T]) withFingerprint(data []byte, owned bool) []byte {
+	if !s.fingerprinted {
+		return data
+	}
+	if !owned {
+		data = append(make([]byte, 0, len(data)+trailerLen), data...)
+	}
+	data = binary.BigEndian.AppendUint32(data, uint32(len(data)))
+	return binary.BigEndian.AppendUint64(data, uint64(s.fingerprint))
+}
+
+// expirationAt converts a lifetime to memcached's expiration field as of
+// the store's clock.
+func (s *Store[T]) expirationAt(d time.Duration) int32 { return Expiration(d, s.now()) }
+
+// Set stores v under key. An oversized value is refused with a
+// *TooLargeError before any network I/O, and, as memcached itself does for a
+// too-large set, the previous value under key is deleted so that no stale
+// value outlives the write that failed.
+func (s *Store[T]) Set(ctx context.Context, key string, v T) error {
+	return s.write(ctx, OpSet, key, v, 0)
+}
+
+// Add stores v under key only if key holds no value; otherwise it returns
+// ErrNotStored.
+func (s *Store[T]) Add(ctx context.Context, key string, v T) error {
+	return s.write(ctx, OpAdd, key, v, 0)
+}
+
+// Replace stores v under key only if key already holds a value; otherwise
+// it returns ErrNotStored.
+func (s *Store[T]) Replace(ctx context.Context, key string, v T) error {
+	return s.write(ctx, OpReplace, key, v, 0)
+}
+
+func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64) error {
+	k, err := s.keys.storeKey(key)
+	if err != nil {
+		return err
+	}
+	enc, err := s.encode(key, k, v)
+	if err != nil {
+		if op == OpSet && errors.Is(err, ErrTooLarge) {
+			if derr := s.backend.Delete(ctx, k); derr != nil && !errors.Is(derr, ErrCacheMiss) {
+				return errors.Join(err, derr)
+			}
+		}
+		return err
+	}
+	if len(enc.chunks) > 0 {
+		if err := writeChunks(ctx, s.handler, enc.chunks); err != nil {
+			return err
+		}
+	}
+	enc.item.CAS = cas
+	err = s.put(ctx, op, enc.item)
+	if len(enc.chunks) > 0 {
+		switch {
+		case err == nil:
+			s.counters.count(chunkedWrites)
+		case isCacheOutcome(err):
+			// The server is fine but refused the index (Add, Replace,
+			// CompareAndSwap): its chunks can go now.
+			dropChunks(ctx, s.handler, enc.chunks)
+		}
+	}
+	return err
+}
+
+// put sends a write: straight to the backend when the store has no
+// middleware, so that a plain store pays for no Request on its hot path.
+func (s *Store[T]) put(ctx context.Context, op Op, it *Item) error {
+	if !s.direct {
+		_, err := s.handler(ctx, &Request{Op: op, Keys: []string{it.Key}, Item: it})
+		return err
+	}
+	switch op {
+	case OpSet:
+		return s.backend.Set(ctx, it)
+	case OpAdd:
+		return s.backend.Add(ctx, it)
+	case OpReplace:
+		return s.backend.Replace(ctx, it)
+	case OpCAS:
+		return s.backend.CompareAndSwap(ctx, it)
+	}
+	return &OpError{Op: string(op), Key: it.Key, Err: errUnknownOp}
+}
+
+// CompareAndSwap stores e.Value under e.Key only if the value has not
+// changed since e was read by GetEntry: otherwise it returns ErrCASConflict,
+// or ErrCacheMiss if the value is gone.
+func (s *Store[T]) CompareAndSwap(ctx context.Context, e *Entry[T]) error {
+	return s.write(ctx, OpCAS, e.Key, e.Value, e.cas)
+}
+
+// Delete removes key's value; ErrCacheMiss if there was none. Of a chunked
+// value it removes the index, which makes the value a miss at once; the
+// chunks are left to eviction.
+func (s *Store[T]) Delete(ctx context.Context, key string) error {
+	k, err := s.keys.storeKey(key)
+	if err != nil {
+		return err
+	}
+	_, err = s.handler(ctx, &Request{Op: OpDelete, Keys: []string{k}})
+	return err
+}
+
+// Touch sets key's value to expire after d (zero: never) without reading
+// it; ErrCacheMiss if there is none. A store WithChunking does read the
+// item first, so that a chunked value's chunks get the new expiration as
+// well (and do not expire before their index).
+func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error {
+	k, err := s.keys.storeKey(key)
+	if err != nil {
+		return err
+	}
+	exp := s.expirationAt(d)
+	if s.chunking {
+		if err := s.touchChunks(ctx, key, k, exp); err != nil {
+			return err
+		}
+	}
+	_, err = s.handler(ctx, &Request{Op: OpTouch, Keys: []string{k}, Expiration: exp})
+	return err
+}
+
+// touchChunks gives the chunks of the chunked value under key, if that is
+// what it holds, the expiration exp. The item is read as the read path
+// reads it, whatever fingerprint it carries: its chunks are its own. A
+// value that is not a chunked one of this store, or whose index does not
+// hold, is left to the touch of its key.
+func (s *Store[T]) touchChunks(ctx context.Context, key, k string, exp int32) error {
+	_, it, err := s.getItem(ctx, key)
+	if err != nil {
+		if isCacheOutcome(err) {
+			return nil // the touch of the key reports the miss
+		}
+		return err
+	}
+	u, err := s.unwrap(key, it)
+	if err != nil || u.kind != kindIndex {
+		return nil
+	}
+	x, err := s.parseIndex(key, u.body)
+	if err != nil {
+		return nil
+	}
+	// A few chunks at a time; a chunk gone makes the value a miss, so the
+	// rest need no touch.
+	err = sendChunks(ctx, s.handler, int(x.count), func(i int) *Request {
+		return &Request{Op: OpTouch, Keys: []string{chunkKey(s.keys.prefix, k, i, x.token)}, Expiration: exp}
+	})
+	if err != nil && !errors.Is(err, ErrCacheMiss) {
+		return err
+	}
+	return nil
+}
