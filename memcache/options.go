@@ -26,6 +26,8 @@ type storeConfig struct {
 	schema      bool
 	chunking    bool
 	loadTimeout time.Duration
+	name        string   // WithName
+	recorder    Recorder // WithRecorder
 }
 
 // WithCodec sets the codec; the default is codec.JSON.

@@ -159,6 +159,18 @@ type Event struct {
 	Err      error         // for EventDecodeError, EventLoad and EventFailOpen
 }
 
+// WithName names the store for its Recorder and its logs ("users",
+// "sessions"), so that dashboards can tell stores on one server apart.
+func WithName(name string) Option { return func(o *storeConfig) { o.name = name } }
+
+// WithRecorder tells r what the store does (see Recorder). Without one, a
+// store logs its failures by itself to log/slog's default logger at
+// warning level, at most one of each kind per FailureLogInterval: backend
+// failures, and the failures GetOrLoad absorbs when it fails open and no
+// error handler (WithErrorHandler) is told of them. With one, r shows
+// them instead.
+func WithRecorder(r Recorder) Option { return func(o *storeConfig) { o.recorder = r } }
+
 // Recorders returns a Recorder that tells each of rs in turn, skipping nil
 // ones; the context the first returns from StartCall goes to the second,
 // and so on.

@@ -46,6 +46,7 @@ type Store[T any] struct {
 	chunking      bool
 	loadTimeout   time.Duration
 	loads         loadGroup[T]
+	obs           observer
 }
 
 // NewStore returns a Store over b. A nil b means a new embedded backend
@@ -92,6 +93,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		onError:    cfg.onError,
 		now:        cfg.now,
 		chunking:   cfg.chunking,
+		obs:        newObserver(cfg.recorder, StoreInfo{Name: cfg.name, Namespace: cfg.namespace, Codec: cfg.codec.Name()}, keys),
 	}
 	if cfg.schema {
 		s.fingerprint, s.fingerprinted = SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
