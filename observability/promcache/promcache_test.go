@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -64,25 +65,18 @@ leancache_memcached_operations_total{codec="json",name="users",namespace="u",ope
 
 	assert.Equal(t, 1.0, eventValue(t, reg, "hit"))
 	assert.Equal(t, 1.0, eventValue(t, reg, "miss"))
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		switch mf.GetName() {
-		case "leancache_memcached_operation_duration_seconds":
-			var n uint64
-			var sum float64
-			for _, m := range mf.GetMetric() {
-				n += m.GetHistogram().GetSampleCount()
-				sum += m.GetHistogram().GetSampleSum()
-			}
-			assert.Equal(t, uint64(5), n)
-			assert.InDelta(t, 0.010, sum, 1e-9)
-		case "leancache_memcached_operation_skipped_data_size_bytes":
-			assert.Equal(t, float64(2<<20), mf.GetMetric()[0].GetHistogram().GetSampleSum())
-		case "leancache_memcached_operation_data_size_bytes":
-			assert.Equal(t, 300.0, mf.GetMetric()[0].GetHistogram().GetSampleSum())
-		}
-	}
+	var sum float64
+	eachSeries(t, reg, "leancache_memcached_operation_duration_seconds", func(m *dto.Metric) { sum += m.GetHistogram().GetSampleSum() })
+	assert.Equal(t, uint64(5), histogramCount(t, reg, "leancache_memcached_operation_duration_seconds"))
+	assert.InDelta(t, 0.010, sum, 1e-9)
+	assert.Equal(t, uint64(1), histogramCount(t, reg, "leancache_memcached_operation_skipped_data_size_bytes"))
+	assert.Equal(t, uint64(1), histogramCount(t, reg, "leancache_memcached_operation_data_size_bytes"))
+	eachSeries(t, reg, "leancache_memcached_operation_skipped_data_size_bytes", func(m *dto.Metric) {
+		assert.Equal(t, float64(2<<20), m.GetHistogram().GetSampleSum())
+	})
+	eachSeries(t, reg, "leancache_memcached_operation_data_size_bytes", func(m *dto.Metric) {
+		assert.Equal(t, 300.0, m.GetHistogram().GetSampleSum())
+	})
 }
 
 func TestLoadsAndServerState(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,38 +103,37 @@ leancache_memcached_server_down{name="users",server="`+mc.Addr+`"} 1
 	assert.Equal(t, 1, testutil.CollectAndCount(rec, "leancache_memcached_operation_failures_total"), "the Get's failure; GetOrLoad's answered")
 }
 
-func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+// eachSeries calls f with every series of the metric name gathered from
+// reg.
+func eachSeries(t *testing.T, reg prometheus.Gatherer, name string, f func(*dto.Metric)) {
 	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
-	var n uint64
 	for _, mf := range mfs {
 		if mf.GetName() == name {
 			for _, m := range mf.GetMetric() {
-				n += m.GetHistogram().GetSampleCount()
+				f(m)
 			}
 		}
 	}
+}
+
+// histogramCount sums the observations of the histogram name.
+func histogramCount(t *testing.T, reg prometheus.Gatherer, name string) uint64 {
+	var n uint64
+	eachSeries(t, reg, name, func(m *dto.Metric) { n += m.GetHistogram().GetSampleCount() })
 	return n
 }
 
 // eventValue sums events_total of event over all its series.
-func eventValue(t *testing.T, reg *prometheus.Registry, event string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
+func eventValue(t *testing.T, reg prometheus.Gatherer, event string) float64 {
 	var v float64
-	for _, mf := range mfs {
-		if mf.GetName() != "leancache_memcached_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "event" && l.GetValue() == event {
-					v += m.GetCounter().GetValue()
-				}
+	eachSeries(t, reg, "leancache_memcached_events_total", func(m *dto.Metric) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "event" && l.GetValue() == event {
+				v += m.GetCounter().GetValue()
 			}
 		}
-	}
+	})
 	return v
 }
