@@ -42,3 +42,33 @@ func BenchmarkStoreGet(b *testing.B) {
 		obstest.Recorder{Name: "otel-all-spans", New: rec(otelcache.WithTracerProvider(all))},
 	)
 }
+
+// BenchmarkRecorderCall: what recording one hitting Get costs, without
+// the round trip.
+func BenchmarkRecorderCall(b *testing.B) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	sampledOut := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	all := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	b.Cleanup(func() {
+		ctx := context.Background()
+		mp.Shutdown(ctx)
+		sampledOut.Shutdown(ctx)
+		all.Shutdown(ctx)
+	})
+	for _, c := range []struct {
+		name string
+		opts []otelcache.Option
+	}{
+		{"otel-metrics", []otelcache.Option{otelcache.WithoutTraces()}},
+		{"otel-sampled-out", []otelcache.Option{otelcache.WithTracerProvider(sampledOut)}},
+		{"otel-all-spans", []otelcache.Option{otelcache.WithTracerProvider(all)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			rec, err := otelcache.New(append([]otelcache.Option{otelcache.WithMeterProvider(mp), otelcache.WithServerAddress("127.0.0.1:11211")}, c.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			obstest.BenchmarkCall(b, rec)
+		})
+	}
+}

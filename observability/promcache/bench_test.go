@@ -21,3 +21,13 @@ func BenchmarkStoreGet(b *testing.B) {
 		return rec
 	}})
 }
+
+// BenchmarkRecorderCall: what recording one hitting Get costs, without
+// the round trip.
+func BenchmarkRecorderCall(b *testing.B) {
+	rec, err := promcache.New(prometheus.NewRegistry(), promcache.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	obstest.BenchmarkCall(b, rec)
+}
