@@ -24,7 +24,7 @@ import (
 // called from many goroutines at once, and should return quickly: they are
 // on the cache's hot path.
 //
-// Events carry the memcached key (prefixed, see Store.Key), never the
+// Calls carry the memcached key (prefixed, see Store.Key), never the
 // value. Keys can be session tokens: an implementation must not record or
 // log a key in clear (HashKey gives a stable digest for users who opt in to
 // keys).
@@ -144,13 +144,12 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// An Event is one thing a Store did, within a call (Op, Key) of the store
+// An Event is one thing a Store did, within a call (Op) of the store
 // StoreInfo names. Which other fields are set depends on Kind.
 type Event struct {
 	Kind EventKind
 	StoreInfo
-	Op  Op
-	Key string // the memcached key; never record it in clear (see HashKey)
+	Op Op
 	// Server is the server concerned, for EventServerDown and EventServerUp.
 	Server   string
 	Size     int           // bytes, for EventWrite and EventTooLarge
@@ -173,7 +172,8 @@ func WithRecorder(r Recorder) Option { return func(o *storeConfig) { o.recorder 
 
 // Recorders returns a Recorder that tells each of rs in turn, skipping nil
 // ones; the context the first returns from StartCall goes to the second,
-// and so on.
+// and so on. It returns nil if all of rs are, so that a store given it
+// keeps its own failure log.
 func Recorders(rs ...Recorder) Recorder {
 	var out multiRecorder
 	for _, r := range rs {
@@ -181,7 +181,10 @@ func Recorders(rs ...Recorder) Recorder {
 			out = append(out, r)
 		}
 	}
-	if len(out) == 1 {
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
 		return out[0]
 	}
 	return out

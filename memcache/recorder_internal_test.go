@@ -74,6 +74,7 @@ func TestObserverTellsTheRecorder(t *testing.T) {
 func TestRecordersTellsEachInTurn(t *testing.T) {
 	a, b := new(recording), new(recording)
 	assert.Same(t, a, Recorders(nil, a, nil), "one recorder needs no wrapper")
+	assert.Nil(t, Recorders(nil, nil), "no recorder at all: the store keeps its failure log")
 	r := Recorders(a, b)
 	c := Call{Op: OpSet}
 	ctx := r.StartCall(context.Background(), c)

@@ -67,7 +67,7 @@ func TestCallIsASpanAndADuration(t *testing.T) {
 	h := newHarness(t, otelcache.WithServerAddress("127.0.0.1:11211"))
 	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Key: "u:v1:alice", Keys: 1}
 	ctx := h.rec.StartCall(context.Background(), c)
-	h.rec.Record(ctx, memcache.Event{Kind: memcache.EventHit, StoreInfo: info, Op: memcache.OpGet, Key: c.Key, Count: 1})
+	h.rec.Record(ctx, memcache.Event{Kind: memcache.EventHit, StoreInfo: info, Op: memcache.OpGet, Count: 1})
 	h.rec.EndCall(ctx, c, 3*time.Millisecond, nil)
 
 	spans := h.spans.GetSpans()
@@ -99,9 +99,9 @@ func TestFailureIsAnErrorSpanAndNoKeyLeaks(t *testing.T) {
 	const secret = "session-token-0123456789abcdef"
 	c := memcache.Call{StoreInfo: info, Op: memcache.OpGetOrLoad, Key: "u:v1:" + secret, Keys: 1}
 	ctx := h.rec.StartCall(context.Background(), c)
-	down := &memcache.OpError{Op: "get", Key: c.Key, Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}
-	h.rec.Record(ctx, memcache.Event{Kind: memcache.EventLoad, StoreInfo: info, Op: c.Op, Key: c.Key, Count: 1, Duration: 20 * time.Millisecond})
-	h.rec.Record(ctx, memcache.Event{Kind: memcache.EventFailOpen, StoreInfo: info, Op: c.Op, Key: c.Key, Count: 1, Err: down})
+	down := &memcache.OpError{Op: "get", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}
+	h.rec.Record(ctx, memcache.Event{Kind: memcache.EventLoad, StoreInfo: info, Op: c.Op, Count: 1, Duration: 20 * time.Millisecond})
+	h.rec.Record(ctx, memcache.Event{Kind: memcache.EventFailOpen, StoreInfo: info, Op: c.Op, Count: 1, Err: down})
 	h.rec.EndCall(ctx, c, 25*time.Millisecond, nil)
 	c.Op = memcache.OpGet
 	ctx = h.rec.StartCall(context.Background(), c)
