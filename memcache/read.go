@@ -112,7 +112,9 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (_ map[string]T,
 	if err != nil && len(resp.items()) == 0 {
 		return nil, err
 	}
-	if n := len(storeKeys) - len(resp.items()); n > 0 {
+	if n := len(storeKeys) - len(resp.items()); n > 0 && err == nil {
+		// (In a partial answer, which keys missed and which failed is not
+		// known: the call's error shows the failure.)
 		s.obs.record(ctx, Event{Kind: EventMiss, Count: n})
 	}
 	// A backend error with items is a partial answer (a server down among
