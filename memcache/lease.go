@@ -154,7 +154,11 @@ func (s *Store[T]) firstRead(ctx context.Context, key string, load func(context.
 	case le.Item == nil || isPlaceholder(le.Item):
 		return k, nil, ErrCacheMiss
 	case le.Won:
+		s.obs.record(ctx, Event{Kind: EventLeaseWon})
 		s.refresh(ctx, key, load)
+	}
+	if le.Stale {
+		s.obs.record(ctx, Event{Kind: EventServeStale})
 	}
 	return k, le.Item, nil
 }
@@ -183,11 +187,11 @@ func (s *Store[T]) refresh(ctx context.Context, key string, load func(context.Co
 		}
 		defer func() {
 			if p := recover(); p != nil {
-				s.report(key, fmt.Errorf("memcache: refresh of %s panicked: %v", quoteKey(key), p))
+				s.report(ctx, key, fmt.Errorf("memcache: refresh of %s panicked: %v", quoteKey(key), p))
 			}
 		}()
 		if _, err := s.loadAndStore(ctx, key, true, load); err != nil {
-			s.report(key, err)
+			s.report(ctx, key, err)
 		}
 	}()
 }
@@ -220,7 +224,7 @@ func (s *Store[T]) leasedLoad(ctx context.Context, l Leaser, key string, found *
 	for {
 		le, err := l.GetLease(ctx, k, opts)
 		if err != nil {
-			store, err := s.afterMiss(key, err)
+			store, err := s.afterMiss(ctx, key, err)
 			if err != nil {
 				return zero, err
 			}
@@ -235,7 +239,7 @@ func (s *Store[T]) leasedLoad(ctx context.Context, l Leaser, key string, found *
 				if err == nil {
 					return v, nil
 				}
-				if store, err = s.afterMiss(key, err); err != nil {
+				if store, err = s.afterMiss(ctx, key, err); err != nil {
 					return zero, err
 				}
 			}
@@ -244,7 +248,11 @@ func (s *Store[T]) leasedLoad(ctx context.Context, l Leaser, key string, found *
 			}
 		}
 		if le.Won {
+			s.obs.record(ctx, Event{Kind: EventLeaseWon})
 			return s.loadUnderLease(ctx, l, key, k, le.CAS, load)
+		}
+		if waited == 0 {
+			s.obs.record(ctx, Event{Kind: EventLeaseWaited})
 		}
 		if waited >= ttl+leaseWaitSlack {
 			return s.loadAndStore(ctx, key, true, load)
@@ -272,7 +280,7 @@ func (s *Store[T]) loadUnderLease(ctx context.Context, l Leaser, key, k string, 
 			return
 		}
 		if err := l.ReleaseLease(context.WithoutCancel(ctx), k, cas); err != nil && !isCacheOutcome(err) {
-			s.report(key, err)
+			s.report(ctx, key, err)
 		}
 	}()
 	return s.loadAndStore(ctx, key, true, func(ctx context.Context) (T, error) {

@@ -65,25 +65,32 @@ type loadGroup[T any] = flight.Group[string, T]
 // to wait on a failing backend twice. WithFailClosed returns the backend's
 // failure instead, with the zero value, whether the read or the write
 // failed.
-func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (T, error) {
+func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (_ T, err error) {
+	ctx, cl := s.obs.begin(ctx, OpGetOrLoad, key, 1)
+	defer func() { cl.end(ctx, err) }()
 	var zero T
 	k, found, err := s.firstRead(ctx, key, load)
 	if err == nil {
 		var v T
 		if v, err = s.read(ctx, key, k, found); err == nil {
+			s.obs.outcome(ctx, nil)
 			return v, nil
 		}
 	}
+	s.obs.outcome(ctx, err)
 	if ctx.Err() != nil {
 		return zero, err
 	}
-	store, err := s.afterMiss(key, err)
+	store, err := s.afterMiss(ctx, key, err)
 	if err != nil {
 		return zero, err
 	}
+	lead := s.obs.newLoadLead()
 	v, err := s.loads.Do(ctx, key, s.loadTimeout, func(ctx context.Context) (T, error) {
+		lead.ran()
 		return s.sharedLoad(ctx, key, store, found, load)
 	})
+	s.obs.joined(ctx, lead)
 	if errors.Is(err, flight.ErrTimeout) || errors.Is(err, flight.ErrGoexit) {
 		return zero, fmt.Errorf("memcache: GetOrLoad %s: %w", quoteKey(key), err)
 	}
@@ -108,7 +115,7 @@ func (s *Store[T]) load(ctx context.Context, key string, store bool, found *Item
 			}
 		}
 		if err != nil {
-			if store, err = s.afterMiss(key, err); err != nil {
+			if store, err = s.afterMiss(ctx, key, err); err != nil {
 				return zero, err
 			}
 		}
@@ -119,7 +126,9 @@ func (s *Store[T]) load(ctx context.Context, key string, store bool, found *Item
 // loadAndStore calls load and, if store, stores its value under key.
 func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, load func(context.Context) (T, error)) (T, error) {
 	var zero T
+	start := s.obs.startLoad()
 	v, err := load(ctx)
+	s.obs.loaded(ctx, start, err)
 	if err != nil {
 		return zero, err
 	}
@@ -133,7 +142,7 @@ func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, loa
 		if s.failClosed {
 			return zero, err
 		}
-		s.report(key, err)
+		s.report(ctx, key, err)
 	}
 	return v, nil
 }
@@ -142,24 +151,26 @@ func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, loa
 // err: load and store (a miss, or a value that will not decode, which the
 // load overwrites), load without storing (the backend failing, when the
 // store fails open), or return err.
-func (s *Store[T]) afterMiss(key string, err error) (store bool, _ error) {
+func (s *Store[T]) afterMiss(ctx context.Context, key string, err error) (store bool, _ error) {
 	var fe *FormatError
 	var de *DecodeError
 	switch {
 	case errors.Is(err, ErrCacheMiss):
 		return true, nil
 	case errors.As(err, &fe), errors.As(err, &de):
-		s.report(key, err)
+		s.report(ctx, key, err)
 		return true, nil
 	case errors.Is(err, ErrMalformedKey), s.failClosed:
 		return false, err
 	}
-	s.report(key, err)
+	s.report(ctx, key, err)
 	return false, nil
 }
 
-// report tells the error handler of a failure GetOrLoad absorbs.
-func (s *Store[T]) report(key string, err error) {
+// report tells the error handler of a failure GetOrLoad absorbs, and the
+// recorder (or else, without a handler, the failure log).
+func (s *Store[T]) report(ctx context.Context, key string, err error) {
+	s.obs.failOpen(ctx, key, err, s.onError != nil)
 	if s.onError != nil {
 		s.onError(key, err)
 	}

@@ -27,6 +27,8 @@ type storeConfig struct {
 	chunking    bool
 	loadTimeout time.Duration
 	refresh     time.Duration // WithRefreshAhead
+	name        string        // WithName
+	recorder    Recorder      // WithRecorder
 }
 
 // WithCodec sets the codec; the default is codec.JSON.

@@ -17,13 +17,18 @@ import (
 // WithFingerprint: then errors.Is(err, ErrCacheMiss) holds too), a
 // *DecodeError naming the key if its bytes do not decode, and the
 // backend's failure otherwise.
-func (s *Store[T]) Get(ctx context.Context, key string) (T, error) {
+func (s *Store[T]) Get(ctx context.Context, key string) (_ T, err error) {
+	ctx, cl := s.obs.begin(ctx, OpGet, key, 1)
+	defer func() { cl.end(ctx, err) }()
 	k, it, err := s.getItem(ctx, key)
 	if err != nil {
+		s.obs.outcome(ctx, err)
 		var zero T
 		return zero, err
 	}
-	return s.read(ctx, key, k, it)
+	v, err := s.read(ctx, key, k, it)
+	s.obs.outcome(ctx, err)
+	return v, err
 }
 
 // read decodes an item read under the caller's key and the memcached key
@@ -90,7 +95,9 @@ func (r *Response) items() map[string]*Item {
 // so are the keys of a failing server when the backend answered for the
 // others, and the chunked values whose chunks it failed to return (the
 // values decoded before that failure are kept).
-func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, error) {
+func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (_ map[string]T, err error) {
+	ctx, cl := s.obs.begin(ctx, OpGetMulti, "", len(keys))
+	defer func() { cl.end(ctx, err) }()
 	byStoreKey := make(map[string]string, len(keys))
 	storeKeys := make([]string, 0, len(keys))
 	for _, key := range keys {
@@ -110,6 +117,11 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 	resp, err := s.handler(ctx, &Request{Op: OpGetMulti, Keys: storeKeys})
 	if err != nil && len(resp.items()) == 0 {
 		return nil, err
+	}
+	if n := len(storeKeys) - len(resp.items()); n > 0 && err == nil {
+		// (In a partial answer, which keys missed and which failed is not
+		// known: the call's error shows the failure.)
+		s.obs.record(ctx, Event{Kind: EventMiss, Count: n})
 	}
 	// A backend error with items is a partial answer (a server down among
 	// several): keep what came back and report the error with the rest.
@@ -131,6 +143,7 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 			v, err = s.decodePayload(key, comp, body)
 		}
 		if err != nil {
+			s.obs.outcome(ctx, err)
 			if !errors.Is(err, ErrCacheMiss) {
 				errs = append(errs, err)
 			}
@@ -199,8 +212,14 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (map[string]T, e
 			a.add(keys[:n], resp.items())
 			keys = keys[n:]
 			body, err := s.assembled(a)
+			if err == nil {
+				s.obs.record(ctx, Event{Kind: EventChunkedRead, Count: n})
+			}
 			decoded(p.key, p.comp, body, err)
 		}
+	}
+	if len(out) > 0 {
+		s.obs.record(ctx, Event{Kind: EventHit, Count: len(out)})
 	}
 	return out, errors.Join(errs...)
 }
@@ -299,7 +318,11 @@ func (s *Store[T]) fetchChunks(ctx context.Context, k string, x chunkIndex) ([]b
 		}
 		a.add(keys, resp.items())
 	}
-	return s.assembled(a)
+	body, err := s.assembled(a)
+	if err == nil {
+		s.obs.record(ctx, Event{Kind: EventChunkedRead, Count: int(x.count)})
+	}
+	return body, err
 }
 
 // assembled returns the value a has joined, or ErrCacheMiss (counted) if a
@@ -355,12 +378,16 @@ type Entry[T any] struct {
 }
 
 // GetEntry is Get that also remembers the value's compare-and-swap token.
-func (s *Store[T]) GetEntry(ctx context.Context, key string) (*Entry[T], error) {
+func (s *Store[T]) GetEntry(ctx context.Context, key string) (_ *Entry[T], err error) {
+	ctx, cl := s.obs.begin(ctx, OpGet, key, 1)
+	defer func() { cl.end(ctx, err) }()
 	k, it, err := s.getItem(ctx, key)
 	if err != nil {
+		s.obs.outcome(ctx, err)
 		return nil, err
 	}
 	v, err := s.read(ctx, key, k, it)
+	s.obs.outcome(ctx, err)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ type Store[T any] struct {
 	loadTimeout   time.Duration
 	refreshAhead  time.Duration // WithRefreshAhead
 	loads         loadGroup[T]
+	obs           observer
 }
 
 // NewStore returns a Store over b. A nil b means a new embedded backend
@@ -93,6 +94,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		onError:    cfg.onError,
 		now:        cfg.now,
 		chunking:   cfg.chunking,
+		obs:        newObserver(cfg.recorder, StoreInfo{Name: cfg.name, Namespace: cfg.namespace, Codec: cfg.codec.Name()}, keys),
 	}
 	if cfg.schema {
 		s.fingerprint, s.fingerprinted = codec.SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)

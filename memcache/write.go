@@ -98,13 +98,16 @@ func (s *Store[T]) Replace(ctx context.Context, key string, v T) error {
 	return s.write(ctx, OpReplace, key, v, 0)
 }
 
-func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64) error {
+func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64) (err error) {
+	ctx, cl := s.obs.begin(ctx, op, key, 1)
+	defer func() { cl.end(ctx, err) }()
 	k, err := s.keys.storeKey(key)
 	if err != nil {
 		return err
 	}
 	enc, err := s.encode(key, k, v)
 	if err != nil {
+		s.obs.refused(ctx, err)
 		if op == OpSet && errors.Is(err, ErrTooLarge) {
 			if derr := s.backend.Delete(ctx, k); derr != nil && !errors.Is(derr, ErrCacheMiss) {
 				return errors.Join(err, derr)
@@ -119,6 +122,9 @@ func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64
 	}
 	enc.item.CAS = cas
 	err = s.put(ctx, op, enc.item)
+	if err == nil {
+		s.obs.wrote(ctx, enc)
+	}
 	if len(enc.chunks) > 0 {
 		switch {
 		case err == nil:
@@ -162,7 +168,9 @@ func (s *Store[T]) CompareAndSwap(ctx context.Context, e *Entry[T]) error {
 // Delete removes key's value; ErrCacheMiss if there was none. Of a chunked
 // value it removes the index, which makes the value a miss at once; the
 // chunks are left to eviction.
-func (s *Store[T]) Delete(ctx context.Context, key string) error {
+func (s *Store[T]) Delete(ctx context.Context, key string) (err error) {
+	ctx, cl := s.obs.begin(ctx, OpDelete, key, 1)
+	defer func() { cl.end(ctx, err) }()
 	k, err := s.keys.storeKey(key)
 	if err != nil {
 		return err
@@ -175,7 +183,9 @@ func (s *Store[T]) Delete(ctx context.Context, key string) error {
 // it; ErrCacheMiss if there is none. A store WithChunking does read the
 // item first, so that a chunked value's chunks get the new expiration as
 // well (and do not expire before their index).
-func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) error {
+func (s *Store[T]) Touch(ctx context.Context, key string, d time.Duration) (err error) {
+	ctx, cl := s.obs.begin(ctx, OpTouch, key, 1)
+	defer func() { cl.end(ctx, err) }()
 	k, err := s.keys.storeKey(key)
 	if err != nil {
 		return err
