@@ -36,8 +36,10 @@ const env = "LEANCACHE_CHILDPROC_TEST"
 // Limits bounds a child process.
 type Limits struct {
 	// Memory is the child's address-space limit in bytes (RLIMIT_AS);
-	// zero means 1 GiB. Go reserves some address space up front, so keep
-	// it above 256 MiB.
+	// zero means 1 GiB. The cap counts address space, not memory in use:
+	// a large test binary maps about 1.5 GiB before its first test (the
+	// codec and meta tests pass 2 to 2.5 GiB), so set it to what the binary
+	// maps at rest plus the budget the test allows.
 	Memory uint64
 	// Timeout bounds the child's run; zero means one minute.
 	Timeout time.Duration
