@@ -65,9 +65,10 @@ type loadGroup[T any] = flight.Group[string, T]
 // to wait on a failing backend twice. WithFailClosed returns the backend's
 // failure instead, with the zero value, whether the read or the write
 // failed.
-func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (_ T, err error) {
+func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error), opts ...CallOption) (_ T, err error) {
 	ctx, cl := s.obs.begin(ctx, OpGetOrLoad, key, 1)
 	defer func() { cl.end(ctx, err) }()
+	ctx = s.withCallOptions(ctx, opts)
 	var zero T
 	k, found, err := s.firstRead(ctx, key, load)
 	if err == nil {
@@ -88,6 +89,7 @@ func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 	lead := s.obs.newLoadLead()
 	v, err := s.loads.Do(ctx, key, s.loadTimeout, func(ctx context.Context) (T, error) {
 		lead.ran()
+		defer s.loadsEnded.Add(1)
 		return s.sharedLoad(ctx, key, store, found, load)
 	})
 	s.obs.joined(ctx, lead)
@@ -130,6 +132,14 @@ func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, loa
 	v, err := load(ctx)
 	s.obs.loaded(ctx, start, err)
 	if err != nil {
+		if store && ctx.Err() == nil && s.remembersAbsence(err) {
+			if werr := s.rememberAbsence(ctx, key); werr != nil {
+				if s.failClosed {
+					return zero, werr
+				}
+				s.report(ctx, key, werr)
+			}
+		}
 		return zero, err
 	}
 	if !store || ctx.Err() != nil {
@@ -138,7 +148,7 @@ func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, loa
 		// it.
 		return v, nil
 	}
-	if err := s.Set(ctx, key, v); err != nil {
+	if err := s.Set(ctx, key, v, s.callOptions(ctx)...); err != nil {
 		if s.failClosed {
 			return zero, err
 		}
@@ -155,6 +165,11 @@ func (s *Store[T]) afterMiss(ctx context.Context, key string, err error) (store 
 	var fe *FormatError
 	var de *DecodeError
 	switch {
+	case isNegative(err):
+		if answered, err := s.negativeAnswer(key); answered {
+			return false, err
+		}
+		return true, nil
 	case errors.Is(err, ErrCacheMiss):
 		return true, nil
 	case errors.As(err, &fe), errors.As(err, &de):

@@ -241,6 +241,9 @@ func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, e
 	case u.fingerprint != s.fingerprint:
 		return 0, 0, nil, s.schemaMiss(key, it.Flags, "under schema fingerprint "+u.fingerprint.String())
 	}
+	if u.kind == kindNegative {
+		return 0, 0, nil, &negativeError{key: key, miss: true}
+	}
 	return u.kind, u.comp, u.body, nil
 }
 
@@ -261,7 +264,7 @@ func (s *Store[T]) unwrap(key string, it *Item) (unwrapped, error) {
 	f := it.Flags
 	v := flagsVersionOf(f)
 	u := unwrapped{kind: flagsKind(f), comp: flagsCompression(f), body: it.Value}
-	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || f&0xff != s.codecID || u.kind != kindValue && u.kind != kindIndex {
+	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || f&0xff != s.codecID || u.kind != kindValue && u.kind != kindIndex && u.kind != kindNegative {
 		return u, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: describeFlags(f)}
 	}
 	if u.comp != compressNone && u.comp != compressS2 {
