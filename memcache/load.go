@@ -53,6 +53,13 @@ type loadGroup[T any] = flight.Group[string, T]
 // while the one caller that wins its token reloads it in the background.
 // The lease calls go to the backend directly, outside the middleware.
 //
+// opts apply to the value the load stores: TTL sets its lifetime instead
+// of the store's. With WithNegativeTTL, a load that returns ErrNotFound
+// (wrapped or not) stores a negative entry, and until it expires every
+// GetOrLoad of key, in any process, returns an error wrapping ErrNotFound
+// without loading; without it, load's ErrNotFound is returned as any other
+// error and nothing is stored.
+//
 // A value that is there but will not decode (another codec, another
 // schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
 // overwritten, and reported to the error handler (WithErrorHandler) unless
