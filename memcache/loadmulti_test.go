@@ -360,3 +360,44 @@ func TestGetOrLoadMultiTTL(t *testing.T) {
 		assert.Empty(t, got, "expired after the call's TTL, not the store's hour")
 	})
 }
+
+// noLeases hides the Embedded backend's leases, as the gomemcache Client
+// has none.
+type noLeases struct{ memcache.Backend }
+
+// TestGetOrLoadMultiReadsAgainAfterALoadEnded: a key that another caller's
+// load stored between this call's multi-get and its claim is read again,
+// not loaded twice; a batch with no load ending meanwhile reads once.
+func TestGetOrLoadMultiReadsAgainAfterALoadEnded(t *testing.T) {
+	ctx := t.Context()
+	var s *memcache.Store[string]
+	var multiGets atomic.Int32
+	var otherLoads atomic.Int32
+	race := func(next memcache.Handler) memcache.Handler {
+		return func(ctx context.Context, req *memcache.Request) (*memcache.Response, error) {
+			resp, err := next(ctx, req)
+			if req.Op == memcache.OpGetMulti && multiGets.Add(1) == 1 {
+				// Between the first read, which missed "a", and the
+				// claim: another caller loads and stores it.
+				_, gerr := s.GetOrLoad(ctx, "a", func(context.Context) (string, error) {
+					otherLoads.Add(1)
+					return "by the other caller", nil
+				})
+				require.NoError(t, gerr)
+			}
+			return resp, err
+		}
+	}
+	s = newStore[string](t, noLeases{memcache.NewEmbedded(memcache.EmbeddedConfig{})}, memcache.WithMiddleware(race))
+	var l batchLoader
+	got, err := s.GetOrLoadMulti(ctx, []string{"a", "b"}, l.load)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, otherLoads.Load())
+	assert.Equal(t, [][]string{{"b"}}, l.Calls(), "a was read again, not loaded")
+	assert.Equal(t, map[string]string{"a": "by the other caller", "b": "v:b"}, got)
+	assert.EqualValues(t, 2, multiGets.Load(), "the read again")
+
+	_, err = s.GetOrLoadMulti(ctx, []string{"c", "d"}, l.load)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, multiGets.Load(), "no load ended meanwhile: one multi-get")
+}
