@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leancache/leancache/cacheprop"
+	"github.com/leancache/leancache/internal/flight"
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/memcachetest"
 	"github.com/leancache/leancache/memcache/meta"
@@ -400,4 +402,55 @@ func TestGetOrLoadMultiReadsAgainAfterALoadEnded(t *testing.T) {
 	_, err = s.GetOrLoadMulti(ctx, []string{"c", "d"}, l.load)
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, multiGets.Load(), "no load ended meanwhile: one multi-get")
+}
+
+// TestGetOrLoadMultiPanicGivesTheLeasesUp: a load that panics panics the
+// caller with a *cacheprop.PanicError and gives its leases up, so that
+// the next call loads at once instead of waiting out the lease.
+func TestGetOrLoadMultiPanicGivesTheLeasesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := newStore[string](t, memcache.NewEmbedded(memcache.EmbeddedConfig{}))
+		func() {
+			defer func() {
+				var pe *cacheprop.PanicError
+				err, _ := recover().(error)
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, "db gone", pe.Value)
+			}()
+			_, _ = s.GetOrLoadMulti(ctx, []string{"a", "b"}, func(context.Context, []string) (map[string]string, error) { panic("db gone") })
+			t.Error("GetOrLoadMulti returned after its load panicked")
+		}()
+		start := time.Now()
+		var l batchLoader
+		got, err := s.GetOrLoadMulti(ctx, []string{"a", "b"}, l.load)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"a": "v:a", "b": "v:b"}, got)
+		assert.Equal(t, [][]string{{"a", "b"}}, l.Calls())
+		assert.Zero(t, time.Since(start), "no wait for a dead lease")
+	})
+}
+
+// TestGetOrLoadMultiLoadTimeout: WithLoadTimeout bounds the batch: a load
+// that hangs ends its keys with ErrTimeout, and the keys are free again.
+func TestGetOrLoadMultiLoadTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := newStore[string](t, memcache.NewEmbedded(memcache.EmbeddedConfig{}), memcache.WithLoadTimeout(2*time.Second))
+		hang := make(chan struct{})
+		defer close(hang)
+		_, err := s.GetOrLoadMulti(ctx, []string{"a", "b"}, func(context.Context, []string) (map[string]string, error) {
+			<-hang
+			return nil, nil
+		})
+		require.ErrorIs(t, err, flight.ErrTimeout)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		var me *memcache.MultiError
+		require.ErrorAs(t, err, &me)
+		assert.Equal(t, []string{"a", "b"}, me.Keys())
+		var l batchLoader
+		got, err := s.GetOrLoadMulti(ctx, []string{"a", "b"}, l.load)
+		require.NoError(t, err)
+		assert.Len(t, got, 2)
+	})
 }
