@@ -45,7 +45,8 @@ const OpGetOrLoadMulti Op = "getorloadmulti"
 // waits for a key of the batch that load did not return gets an error
 // wrapping ErrNotFound. Before loading, the keys are read again only when
 // some shared load of the store ended after the first read (one that may
-// have stored them meanwhile), so a batch usually costs one multi-get.
+// have stored them meanwhile), so a batch usually costs one multi-get
+// (and, for each chunked value among the hits, the reads of its chunks).
 //
 // Across processes, over a backend with leases (a Leaser: memcache/meta's
 // Client, the Embedded backend), each claimed key's lease is asked for

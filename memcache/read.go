@@ -15,8 +15,9 @@ import (
 // is none (or it was chunked and a chunk is gone), a *FormatError if it was
 // written with another codec (or under another schema fingerprint, see
 // WithFingerprint: then errors.Is(err, ErrCacheMiss) holds too), a
-// *DecodeError naming the key if its bytes do not decode, and the
-// backend's failure otherwise.
+// *DecodeError naming the key if its bytes do not decode, an error for
+// which both ErrCacheMiss and ErrNotFound hold if it holds a negative entry
+// (see WithNegativeTTL), and the backend's failure otherwise.
 func (s *Store[T]) Get(ctx context.Context, key string) (_ T, err error) {
 	ctx, cl := s.obs.begin(ctx, OpGet, key, 1)
 	defer func() { cl.end(ctx, err) }()
