@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/leancache/leancache/internal/flight"
 )
@@ -347,25 +348,52 @@ func (s *Store[T]) loadBatch(ctx context.Context, b *batch[T], claimed []string,
 // shared load does (see leasedLoad): a key that holds a value is read, one
 // whose lease this call wins is loaded under it (its placeholder's CAS
 // token is returned, to give the lease up if the load does not store),
-// and one another process is loading is returned among the waiting.
+// and one another process is loading is returned among the waiting. The
+// leases are asked for leaseAskers at a time over the network, since no
+// Leaser batches them, and one after the other in process.
 func (s *Store[T]) leaseBatch(ctx context.Context, l Leaser, b *batch[T], idx []int) (leases map[int]uint64, waiting []int) {
 	opts := LeaseOptions{LeaseTTL: seconds(s.leaseTTL())}
+	type asked struct {
+		le  Lease
+		err error
+	}
+	res := make([]asked, len(idx))
+	ask := func(j int) {
+		if st := &b.slots[idx[j]]; st.store { // else the backend failed its read: no lease, no write
+			res[j].le, res[j].err = l.GetLease(ctx, st.k, opts)
+		}
+	}
+	if _, inProcess := l.(*Embedded); inProcess {
+		for j := range idx {
+			ask(j)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(leaseAskers, len(idx)) {
+			wg.Go(func() {
+				for j := int(next.Add(1) - 1); j < len(idx); j = int(next.Add(1) - 1) {
+					ask(j)
+				}
+			})
+		}
+		wg.Wait()
+	}
 	leases = make(map[int]uint64)
-	for _, i := range idx {
+	for j, i := range idx {
 		st, key := &b.slots[i], b.keys[i]
 		if !st.store {
-			continue // the backend failed its read: no lease, no write
+			continue
 		}
-		le, err := l.GetLease(ctx, st.k, opts)
-		switch it := le.Item; {
+		switch le, err := res[j].le, res[j].err; {
 		case err != nil:
 			var zero T
 			s.settle(ctx, key, st, zero, err)
-		case it != nil && !isPlaceholder(it):
-			if st.bad != 0 && it.CAS == st.bad {
+		case le.Item != nil && !isPlaceholder(le.Item):
+			if st.bad != 0 && le.Item.CAS == st.bad {
 				continue // the value the first read could not decode: load over it
 			}
-			v, err := s.read(ctx, key, st.k, it)
+			v, err := s.read(ctx, key, st.k, le.Item)
 			s.settle(ctx, key, st, v, err)
 		case le.Won:
 			s.obs.record(ctx, Event{Kind: EventLeaseWon})
@@ -376,6 +404,10 @@ func (s *Store[T]) leaseBatch(ctx context.Context, l Leaser, b *batch[T], idx []
 	}
 	return leases, waiting
 }
+
+// leaseAskers is how many of a batch's leases are asked for at once over
+// the network.
+const leaseAskers = 8
 
 // loadAndStoreBatch calls load once with the keys of b at idx, stores what
 // it returns (values through SetMulti's path, and negative entries for the

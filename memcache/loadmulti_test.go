@@ -201,6 +201,12 @@ func TestGetOrLoadMultiMalformedKey(t *testing.T) {
 		return nil, nil
 	})
 	require.ErrorIs(t, err, memcache.ErrMalformedKey)
+	got, err := s.GetOrLoadMulti(t.Context(), nil, func(context.Context, []string) (map[string]string, error) {
+		t.Error("loaded no keys")
+		return nil, nil
+	})
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }
 
 // TestGetOrLoadMultiSharesInFlightKeys: a key in flight for GetOrLoad is
