@@ -56,9 +56,9 @@ type loadGroup[T any] = flight.Group[string, T]
 // opts apply to the value the load stores: TTL sets its lifetime instead
 // of the store's. With WithNegativeTTL, a load that returns ErrNotFound
 // (wrapped or not) stores a negative entry, and until it expires every
-// GetOrLoad of key, in any process, returns an error wrapping ErrNotFound
-// without loading; without it, load's ErrNotFound is returned as any other
-// error and nothing is stored.
+// GetOrLoad of key, in any process whose store caches absence too, returns
+// an error wrapping ErrNotFound without loading; without it, load's
+// ErrNotFound is returned as any other error and nothing is stored.
 //
 // A value that is there but will not decode (another codec, another
 // schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
