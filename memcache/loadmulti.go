@@ -57,7 +57,10 @@ const OpGetOrLoadMulti Op = "getorloadmulti"
 // as GetOrLoad waits, and if the wait ends without a value (that process
 // died, or the wait ran out) it is loaded, by a call of load for that key
 // alone, since by then the batch has been loaded. A lease whose key load
-// did not return, or whose load failed, is given up at once.
+// did not return, or whose load failed, is given up at once. Stale marks
+// and early refresh stay GetOrLoad's: the multi-get serves a value marked
+// stale (Invalidate) as GetMulti does, until it expires after the lease
+// TTL, and WithRefreshAhead does not refresh what it reads.
 //
 // It returns the values found or loaded, and an error when some keys
 // have neither a value nor a known absence: a *MultiError naming each such
