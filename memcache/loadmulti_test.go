@@ -460,3 +460,45 @@ func TestGetOrLoadMultiLoadTimeout(t *testing.T) {
 		assert.Len(t, got, 2)
 	})
 }
+
+// TestGetOrLoadMultiConcurrentCallersLoadEachKeyOnce: 20 callers of
+// overlapping batches, released at once, an instant loader: every key is
+// loaded once in all, however the batches interleave.
+func TestGetOrLoadMultiConcurrentCallersLoadEachKeyOnce(t *testing.T) {
+	allBackends(t, func(t *testing.T, b memcache.Backend) {
+		s := newStore[string](t, b)
+		var mu sync.Mutex
+		loads := map[string]int{}
+		load := func(_ context.Context, keys []string) (map[string]string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			out := map[string]string{}
+			for _, k := range keys {
+				loads[k]++
+				out[k] = "v:" + k
+			}
+			return out, nil
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for c := range 20 {
+			wg.Go(func() {
+				keys := make([]string, 50)
+				for i := range keys {
+					keys[i] = fmt.Sprintf("k%d", (c*5+i)%100)
+				}
+				<-start
+				got, err := s.GetOrLoadMulti(context.Background(), keys, load)
+				if assert.NoError(t, err) {
+					assert.Len(t, got, 50)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Len(t, loads, 100)
+		for k, n := range loads {
+			assert.Equal(t, 1, n, k)
+		}
+	})
+}
