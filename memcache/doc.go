@@ -32,7 +32,8 @@
 //	bits 24-31  0x4C ('L'): the value was written by a leancache Store
 //	bits 16-23  format version: 1, the value is the payload; 2, the value
 //	            is the payload followed by the trailer (see below)
-//	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk
+//	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk;
+//	            3 a negative entry (see below)
 //	bits  8-11  compression of the payload: 0 none, 1 S2
 //	bits  0-7   codec: 1 json, 2 gob, 3 msgpack, 4 cbor; a codec of your own
 //	            gets 128-254 from a hash of its name, so two custom codecs
@@ -97,11 +98,28 @@
 // object"); the write then fails before its index, and the previous value
 // stays whole.
 //
+// # Negative entries
+//
+// With WithNegativeTTL, a key whose loader returned ErrNotFound holds a
+// negative entry: flags of kind 3, the store's format version and codec,
+// no compression; a value of an empty payload (with the trailer and the
+// store's fingerprint in format version 2), living the negative TTL. Its
+// kind is what makes it one, never its bytes, so no reader takes it for a
+// value: a Store reads it as a miss that is also ErrNotFound (Get,
+// GetEntry; GetMulti leaves it out), GetOrLoad and GetOrLoadMulti answer
+// it without loading when negative caching is on and load over it when it
+// is off; a store of another codec or schema fingerprint reads it as it
+// reads any value of theirs, and a version of leancache that predates kind
+// 3 as a *FormatError, both of which GetOrLoad loads over. An empty value
+// with flags is not a lease placeholder (those have zero flags).
+//
 // # Expirations
 //
 // Lifetimes become memcached expirations by the rules of Expiration: zero
 // is never, up to 30 days relative seconds rounded up, beyond an absolute
-// time capped at 2038.
+// time capped at 2038. A write's lifetime is the store's (WithExpiration)
+// or the call's (TTL), shortened by WithTTLJitter's random part before it
+// is converted, so that TTLs remain upper bounds.
 //
 // # The read path's budget
 //

@@ -209,7 +209,7 @@ func Inspect(ctx context.Context, b Backend, key string, opts ...Option) (*Inspe
 }
 
 var (
-	kindNames        = map[uint32]string{kindValue: "value", kindIndex: "index", kindChunk: "chunk"}
+	kindNames        = map[uint32]string{kindValue: "value", kindIndex: "index", kindChunk: "chunk", kindNegative: "negative"}
 	compressionNames = map[uint32]string{compressNone: "none", compressS2: "s2"}
 )
 

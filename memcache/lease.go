@@ -190,7 +190,7 @@ func (s *Store[T]) refresh(ctx context.Context, key string, load func(context.Co
 				s.report(ctx, key, fmt.Errorf("memcache: refresh of %s panicked: %v", quoteKey(key), p))
 			}
 		}()
-		if _, err := s.loadAndStore(ctx, key, true, load); err != nil {
+		if _, err := s.loadAndStore(ctx, key, true, load); err != nil && !s.remembersAbsence(err) {
 			s.report(ctx, key, err)
 		}
 	}()

@@ -53,6 +53,13 @@ type loadGroup[T any] = flight.Group[string, T]
 // while the one caller that wins its token reloads it in the background.
 // The lease calls go to the backend directly, outside the middleware.
 //
+// opts apply to the value the load stores: TTL sets its lifetime instead
+// of the store's. With WithNegativeTTL, a load that returns ErrNotFound
+// (wrapped or not) stores a negative entry, and until it expires every
+// GetOrLoad of key, in any process whose store caches absence too, returns
+// an error wrapping ErrNotFound without loading; without it, load's
+// ErrNotFound is returned as any other error and nothing is stored.
+//
 // A value that is there but will not decode (another codec, another
 // schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
 // overwritten, and reported to the error handler (WithErrorHandler) unless
@@ -65,9 +72,10 @@ type loadGroup[T any] = flight.Group[string, T]
 // to wait on a failing backend twice. WithFailClosed returns the backend's
 // failure instead, with the zero value, whether the read or the write
 // failed.
-func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error)) (_ T, err error) {
+func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (T, error), opts ...CallOption) (_ T, err error) {
 	ctx, cl := s.obs.begin(ctx, OpGetOrLoad, key, 1)
 	defer func() { cl.end(ctx, err) }()
+	ctx = s.withCallOptions(ctx, opts)
 	var zero T
 	k, found, err := s.firstRead(ctx, key, load)
 	if err == nil {
@@ -88,6 +96,7 @@ func (s *Store[T]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 	lead := s.obs.newLoadLead()
 	v, err := s.loads.Do(ctx, key, s.loadTimeout, func(ctx context.Context) (T, error) {
 		lead.ran()
+		defer s.loadsEnded.Add(1)
 		return s.sharedLoad(ctx, key, store, found, load)
 	})
 	s.obs.joined(ctx, lead)
@@ -130,6 +139,14 @@ func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, loa
 	v, err := load(ctx)
 	s.obs.loaded(ctx, start, err)
 	if err != nil {
+		if store && ctx.Err() == nil && s.remembersAbsence(err) {
+			if werr := s.rememberAbsence(ctx, key); werr != nil {
+				if s.failClosed {
+					return zero, werr
+				}
+				s.report(ctx, key, werr)
+			}
+		}
 		return zero, err
 	}
 	if !store || ctx.Err() != nil {
@@ -138,7 +155,7 @@ func (s *Store[T]) loadAndStore(ctx context.Context, key string, store bool, loa
 		// it.
 		return v, nil
 	}
-	if err := s.Set(ctx, key, v); err != nil {
+	if err := s.Set(ctx, key, v, s.callOptions(ctx)...); err != nil {
 		if s.failClosed {
 			return zero, err
 		}
@@ -155,6 +172,11 @@ func (s *Store[T]) afterMiss(ctx context.Context, key string, err error) (store 
 	var fe *FormatError
 	var de *DecodeError
 	switch {
+	case isNegative(err):
+		if answered, err := s.negativeAnswer(key); answered {
+			return false, err
+		}
+		return true, nil
 	case errors.Is(err, ErrCacheMiss):
 		return true, nil
 	case errors.As(err, &fe), errors.As(err, &de):

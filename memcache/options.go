@@ -29,6 +29,7 @@ type storeConfig struct {
 	refresh     time.Duration // WithRefreshAhead
 	name        string        // WithName
 	recorder    Recorder      // WithRecorder
+	fresh       freshness     // WithTTLJitter, WithNegativeTTL
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -176,3 +177,24 @@ func WithChunking() Option { return func(o *storeConfig) { o.chunking = true } }
 // early refresh. d should be well under the store's expiration: a value
 // written with less than d to live is refreshed on every read.
 func WithRefreshAhead(d time.Duration) Option { return func(o *storeConfig) { o.refresh = d } }
+
+// WithTTLJitter spreads the lifetime of each value the store writes
+// (WithExpiration's, or a call's TTL, and WithNegativeTTL's) by a random
+// part of up to the fraction f of it, so that values written together do
+// not all expire in the same second and reload at once. It only shortens:
+// a lifetime stays an upper bound, and with f = 0.1 a 10-minute TTL lasts
+// between 9 and 10 minutes. memcached counts in whole seconds, rounded up,
+// so a spread under a second does not show. Values that never expire are
+// left alone. f must be in [0, 1] (NewStore returns an error wrapping
+// ErrInvalidOption otherwise); zero, the default, turns jitter off.
+func WithTTLJitter(f float64) Option { return func(o *storeConfig) { o.fresh.jitter = f } }
+
+// WithNegativeTTL turns negative caching on: when GetOrLoad's loader (or
+// GetOrLoadMulti's) says a key does not exist, by returning ErrNotFound
+// (wrapped or not), the store remembers that absence in the backend for d,
+// as an item of its own kind that other processes see (see Negative
+// entries in the package documentation), and GetOrLoad returns an error
+// wrapping ErrNotFound without loading again until it expires. Zero, the
+// default, turns it off: a loader's ErrNotFound is returned and nothing is
+// stored. A negative d is refused by NewStore (ErrInvalidOption).
+func WithNegativeTTL(d time.Duration) Option { return func(o *storeConfig) { o.fresh.negativeTTL = d } }

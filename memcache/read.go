@@ -15,8 +15,9 @@ import (
 // is none (or it was chunked and a chunk is gone), a *FormatError if it was
 // written with another codec (or under another schema fingerprint, see
 // WithFingerprint: then errors.Is(err, ErrCacheMiss) holds too), a
-// *DecodeError naming the key if its bytes do not decode, and the
-// backend's failure otherwise.
+// *DecodeError naming the key if its bytes do not decode, an error for
+// which both ErrCacheMiss and ErrNotFound hold if it holds a negative entry
+// (see WithNegativeTTL), and the backend's failure otherwise.
 func (s *Store[T]) Get(ctx context.Context, key string) (_ T, err error) {
 	ctx, cl := s.obs.begin(ctx, OpGet, key, 1)
 	defer func() { cl.end(ctx, err) }()
@@ -241,6 +242,9 @@ func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, e
 	case u.fingerprint != s.fingerprint:
 		return 0, 0, nil, s.schemaMiss(key, it.Flags, "under schema fingerprint "+u.fingerprint.String())
 	}
+	if u.kind == kindNegative {
+		return 0, 0, nil, &negativeError{key: key, miss: true}
+	}
 	return u.kind, u.comp, u.body, nil
 }
 
@@ -261,7 +265,7 @@ func (s *Store[T]) unwrap(key string, it *Item) (unwrapped, error) {
 	f := it.Flags
 	v := flagsVersionOf(f)
 	u := unwrapped{kind: flagsKind(f), comp: flagsCompression(f), body: it.Value}
-	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || f&0xff != s.codecID || u.kind != kindValue && u.kind != kindIndex {
+	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || f&0xff != s.codecID || u.kind != kindValue && u.kind != kindIndex && u.kind != kindNegative {
 		return u, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: describeFlags(f)}
 	}
 	if u.comp != compressNone && u.comp != compressS2 {

@@ -44,7 +44,7 @@ func MeasureWrite(key string, v any, opts ...Option) (Sizing, error) {
 	if err != nil {
 		return Sizing{}, err
 	}
-	enc, err := s.encode(key, k, v)
+	enc, err := s.encode(key, k, v, 0)
 	var tle *TooLargeError
 	if errors.As(err, &tle) {
 		return Sizing{Size: tle.Size, Limit: tle.Limit}, err

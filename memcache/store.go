@@ -48,6 +48,8 @@ type Store[T any] struct {
 	refreshAhead  time.Duration // WithRefreshAhead
 	loads         loadGroup[T]
 	obs           observer
+	fresh         freshness     // WithTTLJitter, WithNegativeTTL
+	loadsEnded    atomic.Uint64 // shared loads ended, see GetOrLoadMulti
 }
 
 // NewStore returns a Store over b. A nil b means a new embedded backend
@@ -63,6 +65,9 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	if cfg.codec == nil {
 		return nil, errors.New("memcache: NewStore: nil codec")
+	}
+	if err := cfg.fresh.check(); err != nil {
+		return nil, err
 	}
 	ownsOutput := isPackageCodec(cfg.codec)
 	if cfg.budget != nil {
@@ -94,6 +99,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		onError:    cfg.onError,
 		now:        cfg.now,
 		chunking:   cfg.chunking,
+		fresh:      cfg.fresh,
 		obs:        newObserver(cfg.recorder, StoreInfo{Name: cfg.name, Namespace: cfg.namespace, Codec: cfg.codec.Name()}, keys),
 	}
 	if cfg.schema {

@@ -19,10 +19,10 @@ type encoded struct {
 	chunks []*Item
 }
 
-// encode turns a value into the items to write under the memcached key k:
-// one item if it fits the size guard, else chunks and their index if the
-// store chunks, else a *TooLargeError.
-func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
+// encode turns a value into the items to write under the memcached key k,
+// expiring at exp: one item if it fits the size guard, else chunks and
+// their index if the store chunks, else a *TooLargeError.
+func (s *Store[T]) encode(key, k string, v T, exp int32) (encoded, error) {
 	data, err := s.codec.Marshal(v)
 	if err != nil {
 		return encoded{}, &EncodeError{Key: key, Codec: s.codec.Name(), Err: err}
@@ -42,7 +42,6 @@ func (s *Store[T]) encode(key, k string, v T) (encoded, error) {
 	}
 	flags := makeFlagsOf(version, kindValue, comp, s.codecID)
 	guard := s.SizeGuard()
-	exp := s.expirationAt(s.expiration)
 	if trailer+len(data) <= guard.Limit(k, flags) {
 		return encoded{item: &Item{Key: k, Value: s.withFingerprint(data, owned), Flags: flags, Expiration: exp}}, nil
 	}
@@ -81,31 +80,32 @@ func (s *Store[T]) expirationAt(d time.Duration) int32 { return Expiration(d, s.
 // Set stores v under key. An oversized value is refused with a
 // *TooLargeError before any network I/O, and, as memcached itself does for a
 // too-large set, the previous value under key is deleted so that no stale
-// value outlives the write that failed.
-func (s *Store[T]) Set(ctx context.Context, key string, v T) error {
-	return s.write(ctx, OpSet, key, v, 0)
+// value outlives the write that failed. opts may set the value's lifetime
+// (TTL).
+func (s *Store[T]) Set(ctx context.Context, key string, v T, opts ...CallOption) error {
+	return s.write(ctx, OpSet, key, v, 0, opts)
 }
 
 // Add stores v under key only if key holds no value; otherwise it returns
-// ErrNotStored.
-func (s *Store[T]) Add(ctx context.Context, key string, v T) error {
-	return s.write(ctx, OpAdd, key, v, 0)
+// ErrNotStored. opts may set the value's lifetime (TTL).
+func (s *Store[T]) Add(ctx context.Context, key string, v T, opts ...CallOption) error {
+	return s.write(ctx, OpAdd, key, v, 0, opts)
 }
 
 // Replace stores v under key only if key already holds a value; otherwise
-// it returns ErrNotStored.
-func (s *Store[T]) Replace(ctx context.Context, key string, v T) error {
-	return s.write(ctx, OpReplace, key, v, 0)
+// it returns ErrNotStored. opts may set the value's lifetime (TTL).
+func (s *Store[T]) Replace(ctx context.Context, key string, v T, opts ...CallOption) error {
+	return s.write(ctx, OpReplace, key, v, 0, opts)
 }
 
-func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64) (err error) {
+func (s *Store[T]) write(ctx context.Context, op Op, key string, v T, cas uint64, opts []CallOption) (err error) {
 	ctx, cl := s.obs.begin(ctx, op, key, 1)
 	defer func() { cl.end(ctx, err) }()
 	k, err := s.keys.storeKey(key)
 	if err != nil {
 		return err
 	}
-	enc, err := s.encode(key, k, v)
+	enc, err := s.encode(key, k, v, s.writeExpiration(opts))
 	if err != nil {
 		s.obs.refused(ctx, err)
 		if op == OpSet && errors.Is(err, ErrTooLarge) {
@@ -162,7 +162,7 @@ func (s *Store[T]) put(ctx context.Context, op Op, it *Item) error {
 // changed since e was read by GetEntry: otherwise it returns ErrCASConflict,
 // or ErrCacheMiss if the value is gone.
 func (s *Store[T]) CompareAndSwap(ctx context.Context, e *Entry[T]) error {
-	return s.write(ctx, OpCAS, e.Key, e.Value, e.cas)
+	return s.write(ctx, OpCAS, e.Key, e.Value, e.cas, nil)
 }
 
 // Delete removes key's value; ErrCacheMiss if there was none. Of a chunked
@@ -297,9 +297,12 @@ func (s *Store[T]) deleteItems(ctx context.Context, keys []string) []error {
 // the same batch as the plain values, and their indexes in a second one
 // once their chunks are stored.
 //
+// opts may set the values' lifetime (TTL); with WithTTLJitter each value's
+// is drawn on its own.
+//
 // It returns nil when every value was stored, and otherwise a *MultiError
 // naming each key that failed with its error.
-func (s *Store[T]) SetMulti(ctx context.Context, values map[string]T) error {
+func (s *Store[T]) SetMulti(ctx context.Context, values map[string]T, opts ...CallOption) error {
 	failed := make(map[string]error)
 	var (
 		first, second   []*Item
@@ -311,7 +314,7 @@ func (s *Store[T]) SetMulti(ctx context.Context, values map[string]T) error {
 		k, err := s.keys.storeKey(key)
 		if err == nil {
 			var enc encoded
-			if enc, err = s.encode(key, k, values[key]); err == nil {
+			if enc, err = s.encode(key, k, values[key], s.writeExpiration(opts)); err == nil {
 				if len(enc.chunks) == 0 {
 					first, owner = append(first, enc.item), append(owner, key)
 					continue

@@ -243,7 +243,12 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, timeout time.Duration, load
 	}
 	done := c.Wait()
 	g.mu.Unlock()
+	return c.wait(ctx, done)
+}
 
+// wait returns the outcome of c for a caller whose ctx bounds the wait, as
+// Do states it; done is c.Wait(), taken under the group's mutex.
+func (c *groupCall[K, V]) wait(ctx context.Context, done <-chan struct{}) (V, error) {
 	var zero V
 	select {
 	case <-done:
