@@ -71,6 +71,10 @@ func BenchmarkCall(b *testing.B, rec memcache.Recorder) {
 	info := memcache.StoreInfo{Name: "users", Codec: "json"}
 	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Key: "alice", Keys: 1}
 	hit := memcache.Event{Kind: memcache.EventHit, StoreInfo: info, Op: memcache.OpGet, Count: 1}
+	if sr, ok := rec.(memcache.StoreRecorder); ok {
+		// As a Store does: prepared once, before its first call.
+		rec = sr.ForStore(info)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		ctx := rec.StartCall(context.Background(), c)
