@@ -2,13 +2,18 @@ package bench_test
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/leancache/leancache/memcache"
@@ -58,6 +63,7 @@ func recorders(b *testing.B) []obstest.Recorder {
 		{Name: "otel-metrics", New: otel(otelcache.WithoutTraces())},
 		{Name: "otel-sampled-out", New: otel(otelcache.WithTracerProvider(sampled))},
 		{Name: "otel-all-spans", New: otel(otelcache.WithTracerProvider(all))},
+		{Name: "sdk-floor-metrics", New: func(addr string) memcache.Recorder { return bareDuration(b, mp, addr) }},
 		{Name: "sdk-floor-sampled-out", New: func(string) memcache.Recorder { return bareSpans{sampled.Tracer("floor")} }},
 		{Name: "sdk-floor-all-spans", New: func(string) memcache.Recorder { return bareSpans{all.Tracer("floor")} }},
 	}
@@ -76,6 +82,39 @@ func (bareSpans) Record(context.Context, memcache.Event) {}
 
 func (bareSpans) EndCall(ctx context.Context, _ memcache.Call, _ time.Duration, _ error) {
 	trace.SpanFromContext(ctx).End()
+}
+
+// bareDuration is the SDK's floor for metrics: the stable
+// db.client.operation.duration recorded per call with the semantic
+// conventions' attributes (built once), and nothing else.
+func bareDuration(b *testing.B, mp metric.MeterProvider, addr string) memcache.Recorder {
+	h, err := mp.Meter("floor").Float64Histogram(otelcache.OperationDuration, metric.WithUnit("s"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := attribute.NewSet(semconv.DBSystemNameMemcached, semconv.DBOperationName("get"), semconv.ServerAddress(host), semconv.ServerPort(p))
+	return durations{h, []metric.RecordOption{metric.WithAttributeSet(set)}}
+}
+
+type durations struct {
+	h    metric.Float64Histogram
+	opts []metric.RecordOption
+}
+
+func (durations) StartCall(ctx context.Context, _ memcache.Call) context.Context { return ctx }
+
+func (durations) Record(context.Context, memcache.Event) {}
+
+func (d durations) EndCall(ctx context.Context, _ memcache.Call, took time.Duration, _ error) {
+	d.h.Record(ctx, took.Seconds(), d.opts...)
 }
 
 // BenchmarkStoreGet: a Store's Get of a small value on a memcached round
