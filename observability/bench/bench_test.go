@@ -131,3 +131,9 @@ func BenchmarkRecorderCall(b *testing.B) {
 		b.Run(r.Name, func(b *testing.B) { obstest.BenchmarkCall(b, r.New("127.0.0.1:11211")) })
 	}
 }
+
+// BenchmarkStoreGetInterleaved: the same Gets, taking turns, with the
+// median of each recorder's Get and its ratio to none's (NAME-x).
+func BenchmarkStoreGetInterleaved(b *testing.B) {
+	obstest.BenchmarkStoreGetInterleaved(b, recorders(b)...)
+}
