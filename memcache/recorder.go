@@ -407,11 +407,13 @@ func (o *observer) outcome(ctx context.Context, err error) {
 	if o.rec == nil {
 		return
 	}
-	var fe *FormatError
 	switch {
 	case err == nil:
 		o.record(ctx, Event{Kind: EventHit})
 	case errors.Is(err, ErrCacheMiss):
+		// Declared here: errors.As's target goes to the heap, and a hit
+		// should not pay for it.
+		var fe *FormatError
 		if errors.As(err, &fe) && fe.schema {
 			o.record(ctx, Event{Kind: EventSchemaMiss})
 		}

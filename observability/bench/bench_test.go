@@ -53,6 +53,7 @@ func recorders(b *testing.B) []obstest.Recorder {
 		}
 	}
 	return []obstest.Recorder{
+		{Name: "nop", New: func(string) memcache.Recorder { return nop{} }},
 		{Name: "prometheus", New: func(string) memcache.Recorder {
 			r, err := promcache.New(prometheus.NewRegistry(), promcache.Options{})
 			if err != nil {
@@ -68,6 +69,16 @@ func recorders(b *testing.B) []obstest.Recorder {
 		{Name: "sdk-floor-all-spans", New: func(string) memcache.Recorder { return bareSpans{all.Tracer("floor")} }},
 	}
 }
+
+// nop is told everything and does nothing: what a Store pays to tell a
+// recorder, before the recorder's own work.
+type nop struct{}
+
+func (nop) StartCall(ctx context.Context, _ memcache.Call) context.Context { return ctx }
+
+func (nop) Record(context.Context, memcache.Event) {}
+
+func (nop) EndCall(context.Context, memcache.Call, time.Duration, error) {}
 
 // bareSpans is the SDK's floor: a span per call, started and ended,
 // without attributes, events or metrics.

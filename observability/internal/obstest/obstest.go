@@ -5,6 +5,7 @@ package obstest
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -55,8 +56,8 @@ func BenchmarkStoreGet(b *testing.B, recs ...Recorder) {
 }
 
 // BenchmarkStoreGetInterleaved runs the same Gets as BenchmarkStoreGet,
-// but takes turns: each iteration makes one Get with every recorder, each
-// round starting with the next, so that a machine whose load changes from
+// but takes turns: each iteration makes one Get with every recorder, in
+// an order shuffled each round, so that a machine whose load changes from
 // second to second (other work, the memcached server on the same cores)
 // weighs on all of them alike. It reports, for each recorder, the mean of
 // the fastest half of its Gets ("NAME-ns/get"), and that over the same
@@ -71,19 +72,23 @@ func BenchmarkStoreGetInterleaved(b *testing.B, recs ...Recorder) {
 		stores = append(stores, newUserStore(b, client, memcache.WithRecorder(r.New(addr))))
 	}
 	took := make([][]time.Duration, len(stores))
-	round := 0
+	order := make([]int, len(stores))
+	for i := range order {
+		order[i] = i
+	}
+	shuffle := rand.New(rand.NewPCG(1, 2))
 	for b.Loop() {
-		// Each round starts one store further, so that none is always
-		// the one after another's Get.
-		for j := range stores {
-			i := (round + j) % len(stores)
+		// A new order each round, so that no store's Get always follows
+		// the same other's (and the work that one leaves behind, such
+		// as an exporter's goroutine to wake).
+		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
 			start := time.Now()
 			if _, err := stores[i].Get(ctx, "alice"); err != nil {
 				b.Fatal(err)
 			}
 			took[i] = append(took[i], time.Since(start))
 		}
-		round++
 	}
 	none := fastHalf(took[0])
 	for i, name := range names {
