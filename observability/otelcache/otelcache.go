@@ -190,11 +190,10 @@ type series struct {
 	outcome string // leancache.outcome
 }
 
-// attrs are the attributes of a series, as a set for metrics and a slice
-// for spans, with the options that carry them; shared, so never to be
-// changed (the SDK copies what it keeps).
+// attrs are the attributes of a series, as a slice for spans and as the
+// options that carry their set to metrics; shared, so never to be changed
+// (the SDK copies what it keeps).
 type attrs struct {
-	set     attribute.Set
 	kvs     []attribute.KeyValue
 	rec     []metric.RecordOption  // the set, for a histogram
 	observe []metric.ObserveOption // the set, for the events counter
@@ -248,7 +247,6 @@ func newAttrs(s series) *attrs {
 	kvs = kvs[:len(kvs):len(kvs)]
 	set := attribute.NewSet(kvs...)
 	return &attrs{
-		set:     set,
 		kvs:     kvs,
 		rec:     []metric.RecordOption{metric.WithAttributeSet(set)},
 		observe: []metric.ObserveOption{metric.WithAttributeSet(set)},
@@ -361,7 +359,7 @@ type opRecorder struct {
 }
 
 // A target is what the calls of one operation of a store on one server
-// share: the span's start options and the duration's attributes.
+// share: the span's attributes and the duration's.
 type target struct {
 	server string
 	ok     *attrs   // no error
