@@ -9,7 +9,7 @@
 // metric; and once more with a synchronous span processor, to show what
 // the BatchSpanProcessor's hand-off costs).
 //
-//	cd observability/bench && go test -run '^$' -bench . -benchmem -count 6
+//	cd observability/bench && go test -run '^$' -bench . -benchmem -benchtime 4000x -count 6
 //
 // It is a module of its own, as the adapters are, so that the core module
 // depends on neither.
