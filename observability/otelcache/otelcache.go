@@ -352,10 +352,11 @@ type storeRecorder struct {
 type opRecorder struct {
 	s       *storeRecorder
 	op      memcache.Op
-	name    string  // the span's name
-	fixed   *target // the calls' target, without a server picker
-	servers sync.Map
+	name    string                    // the span's name
+	fixed   *target                   // the calls' target, without a server picker
+	servers sync.Map                  // server -> *target, with a server picker
 	events  [32]atomic.Pointer[count] // by EventKind, found at first use
+	loads   sync.Map                  // outcome -> *attrs of the load histogram
 }
 
 // A target is what the calls of one operation of a store on one server
@@ -413,6 +414,15 @@ func (o *opRecorder) failure(t *target, reason string) *attrs {
 	return a.(*attrs)
 }
 
+// load returns the load histogram's attributes of loads of the outcome.
+func (o *opRecorder) load(outcome string) *attrs {
+	if a, ok := o.loads.Load(outcome); ok {
+		return a.(*attrs)
+	}
+	a, _ := o.loads.LoadOrStore(outcome, newAttrs(series{StoreInfo: o.s.info, op: o.op, outcome: outcome}))
+	return a.(*attrs)
+}
+
 // event returns the count of events of kind k.
 func (o *opRecorder) event(k memcache.EventKind) *count {
 	if int(k) >= len(o.events) {
@@ -458,6 +468,7 @@ func (s *storeRecorder) Record(ctx context.Context, e memcache.Event) {
 		r.Record(ctx, e)
 		return
 	}
+	o := s.op(e.Op)
 	if e.Kind == memcache.EventLoad {
 		outcome := memcache.FailureReason(e.Err)
 		switch {
@@ -466,10 +477,9 @@ func (s *storeRecorder) Record(ctx context.Context, e memcache.Event) {
 		case outcome == "":
 			outcome = memcache.ReasonOther
 		}
-		a := r.attrsOf(series{StoreInfo: s.info, op: e.Op, outcome: outcome})
-		r.loads.Record(ctx, e.Duration.Seconds(), a.rec...)
+		r.loads.Record(ctx, e.Duration.Seconds(), o.load(outcome).rec...)
 	}
-	s.op(e.Op).event(e.Kind).n.Add(int64(max(e.Count, 1)))
+	o.event(e.Kind).n.Add(int64(max(e.Count, 1)))
 	r.addEvent(ctx, e)
 }
 
