@@ -300,9 +300,9 @@ func (r *Recorder) store(info memcache.StoreInfo) *storeRecorder {
 	if s, ok := r.stores.Load(info); ok {
 		return s.(*storeRecorder)
 	}
-	s := &storeRecorder{r: r, info: info, ops: make(map[memcache.Op]*opRecorder, len(knownOps))}
-	for _, op := range knownOps {
-		s.ops[op] = s.newOp(op)
+	s := &storeRecorder{r: r, info: info, ops: make([]*opRecorder, len(knownOps))}
+	for i, op := range knownOps {
+		s.ops[i] = s.newOp(op)
 	}
 	got, _ := r.stores.LoadOrStore(info, s)
 	return got.(*storeRecorder)
@@ -344,8 +344,8 @@ var knownOps = []memcache.Op{
 type storeRecorder struct {
 	r     *Recorder
 	info  memcache.StoreInfo
-	ops   map[memcache.Op]*opRecorder // knownOps; read only once built
-	other sync.Map                    // memcache.Op -> *opRecorder, any other
+	ops   []*opRecorder // of knownOps, by index; read only once built
+	other sync.Map      // memcache.Op -> *opRecorder, any other
 }
 
 // An opRecorder holds what the calls of one operation of a store share.
@@ -381,8 +381,12 @@ func (o *opRecorder) newTarget(server string) *target {
 
 // op returns the recorder of the store's calls of op.
 func (s *storeRecorder) op(op memcache.Op) *opRecorder {
-	if o, ok := s.ops[op]; ok {
-		return o
+	// A scan of a few short strings, most often ending at the first:
+	// cheaper than hashing op for a map, three times a call.
+	for i, known := range knownOps {
+		if op == known {
+			return s.ops[i]
+		}
 	}
 	if o, ok := s.other.Load(op); ok {
 		return o.(*opRecorder)
