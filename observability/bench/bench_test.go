@@ -157,3 +157,9 @@ func BenchmarkRecorderCall(b *testing.B) {
 func BenchmarkStoreGetInterleaved(b *testing.B) {
 	obstest.BenchmarkStoreGetInterleaved(b, recorders(b)...)
 }
+
+// BenchmarkRecorderCallInterleaved: each recorder's recording of a Get,
+// taking turns, with the mean of the fastest half of each one's.
+func BenchmarkRecorderCallInterleaved(b *testing.B) {
+	obstest.BenchmarkCallInterleaved(b, recorders(b)...)
+}

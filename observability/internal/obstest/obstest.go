@@ -56,12 +56,10 @@ func BenchmarkStoreGet(b *testing.B, recs ...Recorder) {
 }
 
 // BenchmarkStoreGetInterleaved runs the same Gets as BenchmarkStoreGet,
-// but takes turns: each iteration makes one Get with every recorder, in
-// an order shuffled each round, so that a machine whose load changes from
-// second to second (other work, the memcached server on the same cores)
-// weighs on all of them alike. It reports, for each recorder, the mean of
-// the fastest half of its Gets ("NAME-ns/get"), and that over the same
-// without a recorder ("NAME-x"). Its ns/op is the time of a round of all.
+// but takes turns (see interleave). It reports, for each recorder, the
+// mean of the fastest half of its Gets ("NAME-ns/get"), and that over the
+// same without a recorder ("NAME-x"). Its ns/op is the time of a round of
+// all.
 func BenchmarkStoreGetInterleaved(b *testing.B, recs ...Recorder) {
 	client, addr := newClient(b)
 	ctx := context.Background()
@@ -71,33 +69,70 @@ func BenchmarkStoreGetInterleaved(b *testing.B, recs ...Recorder) {
 		names = append(names, r.Name)
 		stores = append(stores, newUserStore(b, client, memcache.WithRecorder(r.New(addr))))
 	}
-	took := make([][]time.Duration, len(stores))
-	order := make([]int, len(stores))
+	gets := make([]func(), len(stores))
+	for i, s := range stores {
+		gets[i] = func() {
+			if _, err := s.Get(ctx, "alice"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	took := interleave(b, gets)
+	for i, name := range names {
+		b.ReportMetric(took[i], name+"-ns/get")
+		if i > 0 {
+			b.ReportMetric(took[i]/took[0], name+"-x")
+		}
+	}
+}
+
+// BenchmarkCallInterleaved makes BenchmarkCall's recording of a Get that
+// hits with each of recs, taking turns (see interleave), and reports the
+// mean of the fastest half of each one's ("NAME-ns/call", the clock's two
+// reads included). Its ns/op is the time of a round of all.
+func BenchmarkCallInterleaved(b *testing.B, recs ...Recorder) {
+	calls := make([]func(), len(recs))
+	for i, r := range recs {
+		calls[i] = hitCall(r.New("127.0.0.1:11211"))
+	}
+	took := interleave(b, calls)
+	for i, r := range recs {
+		b.ReportMetric(took[i], r.Name+"-ns/call")
+	}
+}
+
+// interleave runs each of fs once per iteration of b, in an order
+// shuffled each round, and returns the mean of the fastest half of each
+// one's runs, in nanoseconds. Taking turns, so that a machine whose load
+// changes from second to second (other work, the memcached server on the
+// same cores) weighs on all of them alike; shuffled, so that none always
+// follows the same other (and the work that one leaves behind, such as
+// an exporter's goroutine to wake). The fastest half is what each adds on
+// the calling goroutine: what is paid later and at random, a garbage
+// collection of what it allocated or an exporter's work, lands in the
+// slower half with the machine's other work, and shows in the
+// allocations BenchmarkStoreGet reports instead (a mean of all runs moves
+// by 20% and more from run to run on a loaded machine).
+func interleave(b *testing.B, fs []func()) []float64 {
+	took := make([][]time.Duration, len(fs))
+	order := make([]int, len(fs))
 	for i := range order {
 		order[i] = i
 	}
 	shuffle := rand.New(rand.NewPCG(1, 2))
 	for b.Loop() {
-		// A new order each round, so that no store's Get always follows
-		// the same other's (and the work that one leaves behind, such
-		// as an exporter's goroutine to wake).
 		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
 			start := time.Now()
-			if _, err := stores[i].Get(ctx, "alice"); err != nil {
-				b.Fatal(err)
-			}
+			fs[i]()
 			took[i] = append(took[i], time.Since(start))
 		}
 	}
-	none := fastHalf(took[0])
-	for i, name := range names {
-		m := fastHalf(took[i])
-		b.ReportMetric(m, name+"-ns/get")
-		if i > 0 {
-			b.ReportMetric(m/none, name+"-x")
-		}
+	means := make([]float64, len(fs))
+	for i := range took {
+		means[i] = fastHalf(took[i])
 	}
+	return means
 }
 
 // fastHalf returns the mean of the fastest half of ds, in nanoseconds:
@@ -142,6 +177,17 @@ func newUserStore(b *testing.B, client *memcache.Client, opts ...memcache.Option
 // beside BenchmarkStoreGet's round trip, it is the share of a Get that
 // recording takes, free of the network's noise.
 func BenchmarkCall(b *testing.B, rec memcache.Recorder) {
+	call := hitCall(rec)
+	b.ReportAllocs()
+	for b.Loop() {
+		call()
+	}
+}
+
+// hitCall returns what a Store's Get that hits tells rec, as a function:
+// its StartCall, the hit's Record and its EndCall, through the recorder
+// a Store would tell.
+func hitCall(rec memcache.Recorder) func() {
 	info := memcache.StoreInfo{Name: "users", Codec: "json"}
 	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Key: "alice", Keys: 1}
 	hit := memcache.Event{Kind: memcache.EventHit, StoreInfo: info, Op: memcache.OpGet, Count: 1}
@@ -149,8 +195,7 @@ func BenchmarkCall(b *testing.B, rec memcache.Recorder) {
 		// As a Store does: prepared once, before its first call.
 		rec = sr.ForStore(info)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
+	return func() {
 		ctx := rec.StartCall(context.Background(), c)
 		rec.Record(ctx, hit)
 		rec.EndCall(ctx, c, 30*time.Microsecond, nil)
