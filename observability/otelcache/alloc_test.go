@@ -101,3 +101,25 @@ func TestStoresOfOneInfoShareWhatTheyRecord(t *testing.T) {
 	assert.Equal(t, uint64(2), hist.DataPoints[0].Count)
 	assert.Equal(t, map[string]int64{"write": 2}, eventCounts(t, h))
 }
+
+// TestSampledOutCallsAreStillMeasured: a span the sampler drops leaves no
+// trace, but its call's duration and events are measured all the same.
+func TestSampledOutCallsAreStillMeasured(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSyncer(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { tp.Shutdown(context.Background()); mp.Shutdown(context.Background()) })
+	r, err := otelcache.New(otelcache.WithTracerProvider(tp), otelcache.WithMeterProvider(mp), otelcache.WithHashedKeys())
+	require.NoError(t, err)
+	h := &harness{rec: r, spans: spans, reader: reader}
+	call := hitCall(r)
+	for range 3 {
+		call()
+	}
+	assert.Empty(t, spans.GetSpans())
+	hist := h.collect(t)[otelcache.OperationDuration].(metricdata.Histogram[float64])
+	require.Len(t, hist.DataPoints, 1)
+	assert.Equal(t, uint64(3), hist.DataPoints[0].Count)
+	assert.Equal(t, map[string]int64{"hit": 3}, eventCounts(t, h))
+}
