@@ -42,6 +42,29 @@ type Recorder interface {
 	EndCall(ctx context.Context, c Call, took time.Duration, err error)
 }
 
+// A StoreRecorder is a Recorder that prepares for each store it is given
+// to: NewStore calls ForStore once, with the store's StoreInfo, and tells
+// the Recorder it returns instead. What every call of one store shares
+// (its attribute sets, its labelled series) is then built once per store,
+// not looked up by name on every call, which on the hot path costs more
+// than the recording itself. The Calls and Events the returned Recorder
+// is told still carry the StoreInfo.
+type StoreRecorder interface {
+	Recorder
+	ForStore(info StoreInfo) Recorder
+}
+
+// forStore returns what a store of info tells: what rec's ForStore
+// returns if it has one (rec itself if that is nil).
+func forStore(rec Recorder, info StoreInfo) Recorder {
+	if sr, ok := rec.(StoreRecorder); ok {
+		if r := sr.ForStore(info); r != nil {
+			return r
+		}
+	}
+	return rec
+}
+
 // A Call describes a Store call to a Recorder.
 type Call struct {
 	StoreInfo
@@ -167,7 +190,8 @@ func WithName(name string) Option { return func(o *storeConfig) { o.name = name 
 // warning level, at most one of each kind per FailureLogInterval: backend
 // failures, and the failures GetOrLoad absorbs when it fails open and no
 // error handler (WithErrorHandler) is told of them. With one, r shows
-// them instead.
+// them instead. A StoreRecorder is prepared for the store first (see
+// StoreRecorder).
 func WithRecorder(r Recorder) Option { return func(o *storeConfig) { o.recorder = r } }
 
 // Recorders returns a Recorder that tells each of rs in turn, skipping nil
@@ -191,6 +215,15 @@ func Recorders(rs ...Recorder) Recorder {
 }
 
 type multiRecorder []Recorder
+
+// ForStore prepares each recorder that can for the store.
+func (m multiRecorder) ForStore(info StoreInfo) Recorder {
+	out := make(multiRecorder, len(m))
+	for i, r := range m {
+		out[i] = forStore(r, info)
+	}
+	return out
+}
 
 func (m multiRecorder) StartCall(ctx context.Context, c Call) context.Context {
 	for _, r := range m {
@@ -301,9 +334,11 @@ type observer struct {
 }
 
 func newObserver(rec Recorder, info StoreInfo, keys keyMapper) observer {
-	o := observer{rec: rec, info: info, keys: keys}
+	o := observer{info: info, keys: keys}
 	if rec == nil {
 		o.log = new(failureLog)
+	} else {
+		o.rec = forStore(rec, info)
 	}
 	return o
 }
@@ -372,11 +407,13 @@ func (o *observer) outcome(ctx context.Context, err error) {
 	if o.rec == nil {
 		return
 	}
-	var fe *FormatError
 	switch {
 	case err == nil:
 		o.record(ctx, Event{Kind: EventHit})
 	case errors.Is(err, ErrCacheMiss):
+		// Declared here: errors.As's target goes to the heap, and a hit
+		// should not pay for it.
+		var fe *FormatError
 		if errors.As(err, &fe) && fe.schema {
 			o.record(ctx, Event{Kind: EventSchemaMiss})
 		}

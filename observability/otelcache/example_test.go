@@ -1,6 +1,7 @@
 package otelcache_test
 
 import (
+	"fmt"
 	"log"
 	"net"
 
@@ -35,4 +36,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// A Store prepares the Recorder itself (memcache.NewStore calls ForStore);
+// stores of the same name, namespace and codec share what it built.
+func ExampleRecorder_ForStore() {
+	rec, err := otelcache.New(otelcache.WithoutTraces())
+	if err != nil {
+		log.Fatal(err)
+	}
+	users := memcache.StoreInfo{Name: "users", Codec: "json"}
+	fmt.Println(rec.ForStore(users) == rec.ForStore(users))
+	fmt.Println(rec.ForStore(users) == rec.ForStore(memcache.StoreInfo{Name: "pages", Codec: "json"}))
+	// Output:
+	// true
+	// false
 }

@@ -1,8 +1,11 @@
 package promcache_test
 
 import (
+	"context"
+	"fmt"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,4 +29,31 @@ func Example() {
 		log.Fatal(err)
 	}
 	http.Handle("/metrics", promhttp.Handler())
+}
+
+// A Store prepares the Recorder itself (memcache.NewStore calls ForStore
+// and tells what it returns): its series are found once, and count into
+// the Recorder's metrics.
+func ExampleRecorder_ForStore() {
+	reg := prometheus.NewRegistry()
+	rec, err := promcache.New(reg, promcache.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	info := memcache.StoreInfo{Name: "users", Codec: "json"}
+	users := rec.ForStore(info)
+	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Keys: 1}
+	for range 2 {
+		users.EndCall(users.StartCall(context.Background(), c), c, time.Millisecond, nil)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == promcache.DefaultPrefix+"operations_total" {
+			fmt.Println(mf.GetMetric()[0].GetCounter().GetValue())
+		}
+	}
+	// Output: 2
 }

@@ -20,6 +20,8 @@ package promcache
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +49,9 @@ type Options struct {
 }
 
 // A Recorder is a memcache.Recorder that counts into Prometheus metrics.
-// It is safe for concurrent use.
+// It is safe for concurrent use. It is a memcache.StoreRecorder: a Store
+// finds the series of its operations and events once (ForStore), so that
+// counting a Get costs a few atomic adds, not a lookup by labels.
 type Recorder struct {
 	operations  *prometheus.CounterVec
 	failures    *prometheus.CounterVec
@@ -60,7 +64,10 @@ type Recorder struct {
 	serverDown  *prometheus.GaugeVec
 }
 
-var _ memcache.Recorder = (*Recorder)(nil)
+var (
+	_ memcache.Recorder      = (*Recorder)(nil)
+	_ memcache.StoreRecorder = (*Recorder)(nil)
+)
 
 var storeLabels = []string{"name", "namespace", "codec", "operation"}
 
@@ -138,7 +145,13 @@ func (r *Recorder) StartCall(ctx context.Context, _ memcache.Call) context.Conte
 
 // Record counts e.
 func (r *Recorder) Record(_ context.Context, e memcache.Event) {
-	n := float64(max(e.Count, 1))
+	r.detail(e)
+	r.events.WithLabelValues(e.Name, e.Namespace, e.Codec, string(e.Op), e.Kind.String()).Add(float64(max(e.Count, 1)))
+}
+
+// detail counts what e says besides its kind: a server's state, a size,
+// a load.
+func (r *Recorder) detail(e memcache.Event) {
 	switch e.Kind {
 	case memcache.EventServerDown:
 		r.serverDown.WithLabelValues(e.Name, e.Server).Set(1)
@@ -159,7 +172,6 @@ func (r *Recorder) Record(_ context.Context, e memcache.Event) {
 		}
 		r.loads.WithLabelValues(e.Name, e.Namespace, e.Codec, outcome).Observe(e.Duration.Seconds())
 	}
-	r.events.WithLabelValues(e.Name, e.Namespace, e.Codec, string(e.Op), e.Kind.String()).Add(n)
 }
 
 // EndCall counts the call, its duration and its failure, if it failed.
@@ -167,7 +179,80 @@ func (r *Recorder) EndCall(_ context.Context, c memcache.Call, took time.Duratio
 	op := string(c.Op)
 	r.operations.WithLabelValues(c.Name, c.Namespace, c.Codec, op).Inc()
 	r.duration.WithLabelValues(c.Name, c.Namespace, c.Codec, op).Observe(took.Seconds())
+	r.failed(c, err)
+}
+
+// failed counts the failure of the call, if it failed.
+func (r *Recorder) failed(c memcache.Call, err error) {
 	if reason := memcache.FailureReason(err); reason != "" && reason != memcache.ReasonTooLarge {
-		r.failures.WithLabelValues(c.Name, c.Namespace, c.Codec, op, reason).Inc()
+		r.failures.WithLabelValues(c.Name, c.Namespace, c.Codec, string(c.Op), reason).Inc()
 	}
+}
+
+// ForStore returns the recorder a Store of info tells (memcache.NewStore
+// asks for it): it counts into r's metrics as r does, but finds the
+// series of each of the store's operations and events once, not by their
+// labels on every call.
+func (r *Recorder) ForStore(info memcache.StoreInfo) memcache.Recorder {
+	return &storeRecorder{r: r, info: info}
+}
+
+// A storeRecorder counts the calls of one store, with their series found
+// at their first use: a series made before would be exported at 0.
+type storeRecorder struct {
+	r    *Recorder
+	info memcache.StoreInfo
+	ops  sync.Map // memcache.Op -> *opSeries
+}
+
+// opSeries are the series of one operation of a store.
+type opSeries struct {
+	operations prometheus.Counter
+	duration   prometheus.Observer
+	events     [32]atomic.Pointer[counter] // by EventKind
+}
+
+type counter struct{ prometheus.Counter }
+
+func (s *storeRecorder) op(op memcache.Op) *opSeries {
+	if o, ok := s.ops.Load(op); ok {
+		return o.(*opSeries)
+	}
+	i := s.info
+	o, _ := s.ops.LoadOrStore(op, &opSeries{
+		operations: s.r.operations.WithLabelValues(i.Name, i.Namespace, i.Codec, string(op)),
+		duration:   s.r.duration.WithLabelValues(i.Name, i.Namespace, i.Codec, string(op)),
+	})
+	return o.(*opSeries)
+}
+
+// event returns the counter of the events of kind k of the operation op.
+func (s *storeRecorder) event(op memcache.Op, k memcache.EventKind) prometheus.Counter {
+	o := s.op(op)
+	if int(k) >= len(o.events) {
+		return s.r.events.WithLabelValues(s.info.Name, s.info.Namespace, s.info.Codec, string(op), k.String())
+	}
+	if c := o.events[k].Load(); c != nil {
+		return c.Counter
+	}
+	c := &counter{s.r.events.WithLabelValues(s.info.Name, s.info.Namespace, s.info.Codec, string(op), k.String())}
+	o.events[k].Store(c)
+	return c.Counter
+}
+
+// StartCall returns ctx: the counting happens at the call's end.
+func (s *storeRecorder) StartCall(ctx context.Context, _ memcache.Call) context.Context { return ctx }
+
+// Record counts e.
+func (s *storeRecorder) Record(_ context.Context, e memcache.Event) {
+	s.r.detail(e)
+	s.event(e.Op, e.Kind).Add(float64(max(e.Count, 1)))
+}
+
+// EndCall counts the call, its duration and its failure, if it failed.
+func (s *storeRecorder) EndCall(_ context.Context, c memcache.Call, took time.Duration, err error) {
+	o := s.op(c.Op)
+	o.operations.Inc()
+	o.duration.Observe(took.Seconds())
+	s.r.failed(c, err)
 }
