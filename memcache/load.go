@@ -158,6 +158,9 @@ func (s *Store[T]) afterMiss(ctx context.Context, key string, err error) (store 
 	case errors.Is(err, ErrCacheMiss):
 		return true, nil
 	case errors.As(err, &fe), errors.As(err, &de):
+		if s.foreign(err) {
+			return s.keepForeign(ctx, key, err)
+		}
 		s.report(ctx, key, err)
 		return true, nil
 	case errors.Is(err, ErrMalformedKey), s.failClosed:

@@ -29,6 +29,9 @@ type storeConfig struct {
 	refresh     time.Duration // WithRefreshAhead
 	name        string        // WithName
 	recorder    Recorder      // WithRecorder
+	// WithInterop, WithOverwriteForeign
+	interop          Interop
+	overwriteForeign bool
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -176,3 +179,23 @@ func WithChunking() Option { return func(o *storeConfig) { o.chunking = true } }
 // early refresh. d should be well under the store's expiration: a value
 // written with less than d to live is refreshed on every read.
 func WithRefreshAhead(d time.Duration) Option { return func(o *storeConfig) { o.refresh = d } }
+
+// WithInterop writes and reads values in the convention of profile p, so
+// that services in other languages share them (see Sharing a cache with
+// other languages in the package documentation): flags of p instead of
+// leancache's, no trailer, no chunking; the schema fingerprint, if on,
+// becomes a segment of every key ("fp" and its 16 hex digits, after the
+// namespace), so a value of another shape is a plain miss under another
+// key and is never overwritten; keys are used as given, never mapped to a
+// digest, and a key memcached would refuse is refused with ErrMalformedKey.
+// Values other clients write in p's convention are read. NewStore refuses
+// a profile that cannot carry the store's codec or compression.
+func WithInterop(p Interop) Option { return func(o *storeConfig) { o.interop = p } }
+
+// WithOverwriteForeign lets GetOrLoad overwrite a value it cannot read
+// that leancache did not write (its flags lack leancache's marker; under
+// WithInterop, any value it cannot read). By default GetOrLoad leaves such
+// a value in place, since another service may be reading it, answers from
+// the loader without storing, reports ErrForeignValue to the error handler
+// and counts it in Counters.ForeignKept.
+func WithOverwriteForeign() Option { return func(o *storeConfig) { o.overwriteForeign = true } }

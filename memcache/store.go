@@ -48,6 +48,9 @@ type Store[T any] struct {
 	refreshAhead  time.Duration // WithRefreshAhead
 	loads         loadGroup[T]
 	obs           observer
+	// WithInterop's profile (0: none), and WithOverwriteForeign.
+	interop          Interop
+	overwriteForeign bool
 }
 
 // NewStore returns a Store over b. A nil b means a new embedded backend
@@ -73,6 +76,9 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		cfg.codec = c
 	}
 	keys, err := newKeyMapper(cfg.namespace, cfg.version)
+	if err == nil && cfg.interop != 0 {
+		keys, err = cfg.interopKeys(reflect.TypeFor[T](), keys)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +100,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		onError:    cfg.onError,
 		now:        cfg.now,
 		chunking:   cfg.chunking,
+		interop:    cfg.interop,
 		obs:        newObserver(cfg.recorder, StoreInfo{Name: cfg.name, Namespace: cfg.namespace, Codec: cfg.codec.Name()}, keys),
 	}
 	if cfg.schema {
@@ -111,6 +118,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout, s.refreshAhead = cfg.loadTimeout, cfg.refresh
+	s.overwriteForeign = cfg.overwriteForeign
 	return s, nil
 }
 
