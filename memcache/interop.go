@@ -164,9 +164,10 @@ func (s *Store[T]) encodeInterop(key, k string, v T) (encoded, error) {
 	}
 	if out, ok := s.compressInterop(data); ok {
 		data = out
-		flags |= pyZlib
 		if s.interop == InteropPHP {
 			flags |= phpCompressed | phpZlib
+		} else {
+			flags |= pyZlib
 		}
 	}
 	if guard := s.SizeGuard(); len(data) > guard.Limit(k, flags) {

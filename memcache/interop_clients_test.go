@@ -1,0 +1,338 @@
+package memcache_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leancache/leancache/codec"
+	"github.com/leancache/leancache/memcache"
+	"github.com/leancache/leancache/memcache/ketama"
+	"github.com/leancache/leancache/memcache/memcachetest"
+	"github.com/leancache/leancache/memcache/meta"
+)
+
+// These tests run the real clients of other languages, from Debian's
+// packages (php-cli, php-memcached, python3-pylibmc, python3-pymemcache,
+// python3-msgpack; scripts/test.sh installs them), as child processes
+// against three real memcached servers placed by ketama. The scripts are
+// in testdata/interop.
+
+// interopDoc is a value all three languages hold alike: no empty list or
+// map (PHP has one array for both), no float with an integral value (PHP's
+// JSON makes it an int).
+type interopDoc struct {
+	ID     int64             `json:"id" msgpack:"id"`
+	Name   string            `json:"name" msgpack:"name"`
+	Price  float64           `json:"price" msgpack:"price"`
+	Tags   []string          `json:"tags" msgpack:"tags"`
+	Attrs  map[string]string `json:"attrs" msgpack:"attrs"`
+	Active bool              `json:"active" msgpack:"active"`
+	Note   string            `json:"note" msgpack:"note"`
+}
+
+// interopDocs returns n documents under keys that end in suffix: some hold
+// a '#', legal in memcached and so never hashed under a profile; every
+// other one has a long, compressible note, over php-memcached's default
+// compression threshold (2000 bytes).
+func interopDocs(n int, suffix string) map[string]interopDoc {
+	docs := make(map[string]interopDoc, n)
+	for i := range n {
+		key := fmt.Sprintf("doc:%d%s", i, suffix)
+		if i%3 == 0 {
+			key = fmt.Sprintf("order#%d%s", i, suffix)
+		}
+		d := interopDoc{
+			ID: int64(i) * 1000003, Name: fmt.Sprintf("item %d «ü»", i), Price: float64(i) + 0.25,
+			Tags: []string{"a", fmt.Sprint(i)}, Attrs: map[string]string{"color": "red", "n": fmt.Sprint(i)},
+			Active: i%2 == 0, Note: "short",
+		}
+		if i%2 == 0 {
+			d.Note = strings.Repeat(fmt.Sprintf("note %d, ", i), 400)
+		}
+		docs[key] = d
+	}
+	return docs
+}
+
+// interopEnv is a cluster of three memcached servers, the two Go backends
+// over it with the ketama selector, and the other languages' interpreters.
+type interopEnv struct {
+	servers []string
+	client  *memcache.Client
+	meta    *meta.Client
+	php     string
+	python  string
+}
+
+// missingInterop fails the test when CI=true and skips it otherwise, as
+// memcachetest does for memcached itself.
+func missingInterop(t *testing.T, what, pkgs string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is missing and CI=true requires it: apt-get install -y %s (scripts/test.sh does)", what, pkgs)
+	}
+	t.Skipf("%s is missing; apt-get install -y %s to run this test", what, pkgs)
+}
+
+var interpreters struct {
+	once        sync.Once
+	php, python string
+}
+
+// findInterpreters finds php with php-memcached (JSON and msgpack
+// serializers), and the python3 that has pylibmc, pymemcache and msgpack
+// (Debian's /usr/bin/python3 when another python3 comes first on PATH).
+func findInterpreters(t *testing.T) (php, python string) {
+	t.Helper()
+	interpreters.once.Do(func() {
+		if p, err := exec.LookPath("php"); err == nil {
+			if exec.Command(p, "-r", `exit(class_exists("Memcached") && Memcached::HAVE_JSON && Memcached::HAVE_MSGPACK ? 0 : 1);`).Run() == nil {
+				interpreters.php = p
+			}
+		}
+		candidates := []string{"/usr/bin/python3"}
+		if p, err := exec.LookPath("python3"); err == nil {
+			candidates = append(candidates, p)
+		}
+		for _, p := range candidates {
+			if exec.Command(p, "-c", "import pylibmc, pymemcache, msgpack").Run() == nil {
+				interpreters.python = p
+				break
+			}
+		}
+	})
+	if interpreters.php == "" {
+		missingInterop(t, "php with php-memcached and php-msgpack", "php-cli php-memcached php-msgpack")
+	}
+	if interpreters.python == "" {
+		missingInterop(t, "python3 with pylibmc, pymemcache and msgpack", "python3-pylibmc python3-pymemcache python3-msgpack")
+	}
+	return interpreters.php, interpreters.python
+}
+
+func newInteropEnv(t *testing.T) *interopEnv {
+	t.Helper()
+	php, python := findInterpreters(t)
+	e := &interopEnv{php: php, python: python}
+	for range 3 {
+		e.servers = append(e.servers, memcachetest.NewServer(t).Addr)
+	}
+	sel, err := ketama.New(ketama.Config{Servers: ketama.Servers(e.servers...)})
+	require.NoError(t, err)
+	e.client, err = memcache.NewClient(memcache.ClientConfig{Selector: sel, MaxIdleConns: 8})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.client.Close() })
+	sel2, err := ketama.New(ketama.Config{Servers: ketama.Servers(e.servers...)})
+	require.NoError(t, err)
+	e.meta, err = meta.NewClient(meta.Config{Selector: sel2})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.meta.Close() })
+	return e
+}
+
+// clientResult is what a script reports for one key.
+type clientResult struct {
+	OK    bool            `json:"ok"`
+	Code  int             `json:"code"`
+	Type  string          `json:"type"`
+	Value json.RawMessage `json:"value"`
+	Error string          `json:"error"`
+}
+
+// run runs a script ("php" or a Python client's) with plan on stdin.
+func (e *interopEnv) run(t *testing.T, client string, plan map[string]any) map[string]clientResult {
+	t.Helper()
+	plan["servers"] = e.servers
+	in, err := json.Marshal(plan)
+	require.NoError(t, err)
+	var cmd *exec.Cmd
+	if client == "php" {
+		cmd = exec.Command(e.php, "testdata/interop/php_client.php")
+	} else {
+		plan["client"] = client
+		in, err = json.Marshal(plan)
+		require.NoError(t, err)
+		cmd = exec.Command(e.python, "testdata/interop/py_client.py")
+	}
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s: %s", client, stderr.String())
+	var res map[string]clientResult
+	require.NoError(t, json.Unmarshal(out, &res), "%s printed %q", client, out)
+	return res
+}
+
+// backend returns the named Go backend of the cluster.
+func (e *interopEnv) backend(name string) memcache.Backend {
+	if name == "meta" {
+		return e.meta
+	}
+	return e.client
+}
+
+// interopCase is one way of sharing values between Go and another client.
+type interopCase struct {
+	client   string // php, pylibmc, pymemcache
+	profile  memcache.Interop
+	codec    codec.Codec
+	compress string // none; zlib (both sides); fastlz (PHP writes it, Go zlib)
+	ns       bool
+}
+
+func (c interopCase) String() string {
+	ns := "no-namespace"
+	if c.ns {
+		ns = "namespace"
+	}
+	return fmt.Sprintf("%s/%s/%s/%s/%s", c.client, c.profile, c.codec.Name(), c.compress, ns)
+}
+
+// serializer is the script's name for the case's encoding.
+func (c interopCase) serializer() string {
+	if c.profile == memcache.InteropRaw && c.client == "php" {
+		return "raw"
+	}
+	return c.codec.Name()
+}
+
+func interopCases() []interopCase {
+	var cases []interopCase
+	for _, ns := range []bool{false, true} {
+		for _, cd := range []codec.Codec{codec.JSON, codec.Msgpack} {
+			for _, comp := range []string{"none", "zlib", "fastlz"} {
+				cases = append(cases, interopCase{"php", memcache.InteropPHP, cd, comp, ns})
+			}
+			for _, client := range []string{"pylibmc", "pymemcache"} {
+				for _, comp := range []string{"none", "zlib"} {
+					cases = append(cases, interopCase{client, memcache.InteropPython, cd, comp, ns})
+				}
+			}
+		}
+		cases = append(cases,
+			interopCase{"php", memcache.InteropRaw, codec.JSON, "none", ns},
+			interopCase{"pylibmc", memcache.InteropRaw, codec.Msgpack, "none", ns},
+			interopCase{"pymemcache", memcache.InteropRaw, codec.JSON, "none", ns})
+	}
+	return cases
+}
+
+// compressedFlag reports whether flags say the value is compressed, by the
+// convention of profile p.
+func compressedFlag(p memcache.Interop, flags uint32) bool {
+	if p == memcache.InteropPHP {
+		return flags&0x10 != 0 // MEMC_VAL_COMPRESSED
+	}
+	return flags&8 != 0 // PYLIBMC_FLAG_ZLIB
+}
+
+// TestInteropClients shares values between a Store under each profile, on
+// both Go backends, and php-memcached, pylibmc and pymemcache, in both
+// directions: every value read equals what was written, and every read
+// succeeds.
+func TestInteropClients(t *testing.T) {
+	e := newInteropEnv(t)
+	ctx := context.Background()
+	for i, c := range interopCases() {
+		for _, backend := range []string{"client", "meta"} {
+			t.Run(c.String()+"/"+backend, func(t *testing.T) {
+				opts := []memcache.Option{memcache.WithInterop(c.profile), memcache.WithCodec(c.codec)}
+				suffix := ""
+				if c.ns {
+					opts = append(opts, memcache.WithNamespace(fmt.Sprintf("svc%d%s", i, backend), "v1"))
+				} else {
+					// No prefix at all: no namespace and no schema segment.
+					opts = append(opts, memcache.WithoutFingerprint())
+					suffix = fmt.Sprintf(":c%d%s", i, backend)
+				}
+				if c.compress != "none" {
+					opts = append(opts, memcache.WithCompression(256))
+				}
+				s, err := memcache.NewStore[interopDoc](e.backend(backend), opts...)
+				require.NoError(t, err)
+				k, err := s.Key("x")
+				require.NoError(t, err)
+				prefix := strings.TrimSuffix(k, "x")
+				if c.ns {
+					_, fingerprinted := s.Fingerprint()
+					require.True(t, fingerprinted)
+					require.Contains(t, prefix, "fp", "the fingerprint is a segment of the key")
+				} else {
+					require.Empty(t, prefix)
+				}
+				plan := func(op string, docs map[string]interopDoc) map[string]any {
+					return map[string]any{"op": op, "prefix": prefix, "serializer": c.serializer(),
+						"compression": c.compress, "compress": c.compress != "none", "items": docs}
+				}
+
+				// Go writes, the other client reads.
+				docs := interopDocs(24, suffix+":go")
+				for key, d := range docs {
+					require.NoError(t, s.Set(ctx, key, d))
+				}
+				compressed := 0
+				for key := range docs {
+					sk, _ := s.Key(key)
+					require.Equal(t, prefix+key, sk, "a legal key is never hashed, '#' or not")
+					it, err := e.backend(backend).Get(ctx, sk)
+					require.NoError(t, err, "Go's value under %s must be where the other client looks", sk)
+					if compressedFlag(c.profile, it.Flags) {
+						compressed++
+					}
+				}
+				if c.compress == "none" {
+					assert.Zero(t, compressed)
+				} else {
+					assert.Equal(t, len(docs)/2, compressed, "every long note compressed")
+				}
+				for key, r := range e.run(t, c.client, plan("read", docs)) {
+					require.True(t, r.OK, "%s reading %s: %+v", c.client, key, r)
+					var got interopDoc
+					require.NoError(t, json.Unmarshal(r.Value, &got), "%s", r.Value)
+					assert.Equal(t, docs[key], got, key)
+				}
+
+				// The other client writes, Go reads.
+				docs = interopDocs(24, suffix+":"+c.client)
+				for key, r := range e.run(t, c.client, plan("write", docs)) {
+					require.True(t, r.OK, "%s writing %s: %+v", c.client, key, r)
+				}
+				compressed = 0
+				for key := range docs {
+					sk, _ := s.Key(key)
+					it, err := e.backend(backend).Get(ctx, sk)
+					require.NoError(t, err)
+					if compressedFlag(c.profile, it.Flags) {
+						compressed++
+					}
+				}
+				if c.compress == "none" {
+					assert.Zero(t, compressed)
+				} else {
+					assert.Positive(t, compressed, "the other client compressed its long values")
+				}
+				keys := make([]string, 0, len(docs))
+				for key, want := range docs {
+					keys = append(keys, key)
+					got, err := s.Get(ctx, key)
+					require.NoError(t, err, key)
+					assert.Equal(t, want, got, key)
+				}
+				all, err := s.GetMulti(ctx, keys)
+				require.NoError(t, err)
+				assert.Equal(t, docs, all)
+			})
+		}
+	}
+}
