@@ -8,6 +8,8 @@ Reads a plan as JSON on stdin and prints the outcome as JSON on stdout:
    "distribution": "ketama_weighted" (the right one) | "ketama" | "modula",
    "prefix": "svc:v1:", "serializer": "json" | "msgpack",
    "compress": true | false, "op": "write" | "read",
+   "serde": pymemcache's: our bytes-or-zlib one by default, "default" (its
+            own: the bytes whatever the flags) or "pickle" (pickle_serde),
    "items": {"key": value, ...}}    (for read, the values are ignored)
 
 For read, each key gets {"ok": bool, "value": ..., "flags": n, "error": "..."}:
@@ -129,7 +131,13 @@ def make_client(plan):
     from pymemcache.client.hash import HashClient
 
     hp = [(s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1])) for s in servers]
-    serde = None if plan.get("default_serde") else pymemcache_serde(plan)
+    serde = pymemcache_serde(plan)
+    if plan.get("serde") == "default":
+        serde = None  # pymemcache's default: the bytes, whatever the flags
+    elif plan.get("serde") == "pickle":
+        from pymemcache.serde import pickle_serde
+
+        serde = pickle_serde
     return HashClient(hp, hasher=Ketama, serde=serde, connect_timeout=5, timeout=5)
 
 
@@ -155,9 +163,6 @@ def main():
             continue
         if got is None:
             out[key] = {"ok": False, "error": "miss"}
-            continue
-        if plan.get("as_returned"):
-            out[key] = {"ok": True, "type": type(got).__name__, "value": repr(got)[:80]}
             continue
         try:
             out[key] = {"ok": True, "value": decode(plan, got)}
