@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need (memcached, libmemcached, and the PHP and
 # Python memcached clients from Debian's packages, staticcheck with go
-# install) and runs every check: gofmt, go vet, staticcheck, go test -race (the core module and each example module), then
-# every fuzz target for a bounded time.
+# install) and runs every check: gofmt, go vet, staticcheck, go test -race
+# (the core module and each example module), then every fuzz target for a
+# bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
