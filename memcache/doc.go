@@ -21,7 +21,8 @@
 // keeps mapped keys apart: whatever a caller passes reaches the wire as one
 // legal key, so it cannot inject a memcached command. Only the empty key is
 // refused (ErrMalformedKey): it is almost always a bug. Store.Key returns
-// the store key of a caller's key.
+// the store key of a caller's key. A store WithInterop maps no key (see
+// Sharing a cache with other languages).
 //
 // # Item flags
 //

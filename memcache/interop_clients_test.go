@@ -489,3 +489,39 @@ func TestInteropPlacement(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropNoPlaceholderDuringALoad checks what php-memcached and pylibmc
+// read while a GetOrLoad over meta.Client (a backend with leases) loads a
+// key under a profile: a miss, not the empty placeholder a lease leaves in
+// memcached, which php-memcached would return as the string "" with
+// RES_SUCCESS.
+func TestInteropNoPlaceholderDuringALoad(t *testing.T) {
+	e := newInteropEnv(t)
+	ctx := context.Background()
+	s, err := memcache.NewStore[interopDoc](e.meta, memcache.WithInterop(memcache.InteropPHP), memcache.WithoutFingerprint())
+	require.NoError(t, err)
+	docs := interopDocs(1, ":lease")
+	var key string
+	for k := range docs {
+		key = k
+	}
+	loading, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.GetOrLoad(ctx, key, func(context.Context) (interopDoc, error) {
+			close(loading)
+			<-release
+			return docs[key], nil
+		})
+		done <- err
+	}()
+	<-loading
+	php := e.run(t, "php", map[string]any{"op": "read", "serializer": "json", "items": docs})
+	py := e.run(t, "pylibmc", map[string]any{"op": "read", "serializer": "json", "compress": false, "items": docs})
+	close(release)
+	require.NoError(t, <-done)
+	assert.False(t, php[key].OK, "php read %+v during the load", php[key])
+	assert.Equal(t, "miss", py[key].Error, "pylibmc read %+v during the load", py[key])
+	after := e.run(t, "php", map[string]any{"op": "read", "serializer": "json", "items": docs})
+	require.True(t, after[key].OK, "%+v", after[key])
+}

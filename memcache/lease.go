@@ -197,10 +197,11 @@ func (s *Store[T]) refresh(ctx context.Context, key string, load func(context.Co
 }
 
 // sharedLoad is the load GetOrLoad's callers in this process share: under
-// a lease when the backend has them and the store is to store its result,
-// else load.
+// a lease when the backend has them and the store is to store its result
+// (not WithInterop: other clients would read the lease's empty placeholder
+// as a value), else load.
 func (s *Store[T]) sharedLoad(ctx context.Context, key string, store bool, found *Item, load func(context.Context) (T, error)) (T, error) {
-	if l, ok := s.leaser(); ok && store {
+	if l, ok := s.leaser(); ok && store && s.interop == 0 {
 		return s.leasedLoad(ctx, l, key, found, load)
 	}
 	return s.load(ctx, key, store, found, load)

@@ -136,8 +136,8 @@ func isPackageCodec(c codec.Codec) bool {
 }
 
 // Fingerprint returns the fingerprint of T's wire schema that the store
-// writes with every value and requires of every value it reads, and false
-// if it uses none: without WithFingerprint, or with a codec whose wire
+// writes with every value and requires of every value it reads (WithInterop:
+// in every key), and false if it uses none: without WithFingerprint, or with a codec whose wire
 // schema it cannot describe (see codec.SchemaDescriber).
 func (s *Store[T]) Fingerprint() (Fingerprint, bool) { return s.fingerprint, s.fingerprinted }
 
@@ -146,7 +146,8 @@ func (s *Store[T]) Codec() codec.Codec { return s.codec }
 
 // Key returns the memcached key the store uses for key: prefixed, and
 // mapped to a digest if it would be illegal (see Keys in the package
-// documentation).
+// documentation); WithInterop, with the schema segment in the prefix,
+// never mapped, and ErrMalformedKey if illegal.
 func (s *Store[T]) Key(key string) (string, error) { return s.keys.storeKey(key) }
 
 // LoadItemSizeMax reads the server's item_size_max (with `stats settings`
