@@ -44,7 +44,7 @@
 //     also OPT_HASH_WITH_PREFIX_KEY true: 100% of the keys found. Without
 //     OPT_HASH_WITH_PREFIX_KEY libmemcached hashes the key without its
 //     prefix: 34% found. OPT_DISTRIBUTION consistent without
-//     OPT_LIBKETAMA_COMPATIBLE (another hash, unweighted points): 33%.
+//     OPT_LIBKETAMA_COMPATIBLE (unweighted points): 33%.
 //     The defaults (modula): 35%.
 //   - pylibmc: behaviors {"ketama_weighted": True}: 100%. {"ketama": True}
 //     (unweighted points): 33%; no behavior (modula): 35%.
