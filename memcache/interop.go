@@ -15,7 +15,8 @@ import (
 
 // An Interop is a convention for item flags and values that clients in
 // other languages read and write, chosen with WithInterop; see Sharing a
-// cache with other languages in the package documentation.
+// cache with other languages in the package documentation. The zero
+// Interop is none: leancache's own format.
 type Interop uint8
 
 // The profiles of WithInterop.
@@ -160,6 +161,9 @@ func (s *Store[T]) encodeInterop(key, k string, v T) (encoded, error) {
 		flags = phpTypeJSON
 		if s.codec.Name() == "msgpack" {
 			flags = phpTypeMsgpack
+			if msgpackHasExt(data) {
+				return encoded{}, &EncodeError{Key: key, Codec: s.codec.Name(), Err: errPHPMsgpackExt}
+			}
 		}
 	}
 	if out, ok := s.compressInterop(data); ok {
@@ -340,4 +344,56 @@ func (s *Store[T]) keepForeign(ctx context.Context, key string, err error) (bool
 	s.counters.count(foreignKept)
 	s.report(ctx, key, fmt.Errorf("%w: %w", ErrForeignValue, err))
 	return false, nil
+}
+
+// errPHPMsgpackExt refuses what php-memcached would read as a wrong value:
+// its msgpack serializer (php-msgpack 2.2) returns NULL, with success, for
+// msgpack's extension types, which msgpack v5 writes for time.Time.
+var errPHPMsgpackExt = errors.New("a msgpack extension type (time.Time, or a type with its own extension) reads as NULL in php-memcached: use codec json, or a field of a plain type")
+
+// msgpackHasExt reports whether the msgpack stream data holds a value of
+// an extension type. Container headers are followed by their elements
+// inline, so one pass over the values finds them at any depth.
+func msgpackHasExt(data []byte) bool {
+	for i := 0; i < len(data); {
+		c := data[i]
+		n := 1 // the value's bytes from i, header included
+		switch {
+		case c <= 0xbf && c >= 0xa0: // fixstr
+			n += int(c & 0x1f)
+		case c <= 0x9f || c >= 0xe0: // fixint, fixmap, fixarray, negative fixint
+		case c >= 0xc7 && c <= 0xc9 || c >= 0xd4 && c <= 0xd8: // ext
+			return true
+		case c == 0xc4 || c == 0xd9: // bin8, str8
+			n += 1 + int(at(data, i+1, 1))
+		case c == 0xc5 || c == 0xda: // bin16, str16
+			n += 2 + int(at(data, i+1, 2))
+		case c == 0xc6 || c == 0xdb: // bin32, str32
+			n += 4 + int(at(data, i+1, 4))
+		case c == 0xca:
+			n += 4
+		case c == 0xcb:
+			n += 8
+		case c >= 0xcc && c <= 0xd3: // uint8-64, int8-64
+			n += 1 << ((c - 0xcc) & 3)
+		case c == 0xdc || c == 0xde: // array16, map16
+			n += 2
+		case c == 0xdd || c == 0xdf: // array32, map32
+			n += 4
+		}
+		i += n
+	}
+	return false
+}
+
+// at reads the size big-endian bytes at i of data, 0 past its end.
+func at(data []byte, i, size int) uint64 {
+	if i+size > len(data) {
+		return 0
+	}
+	var v uint64
+	for _, b := range data[i : i+size] {
+		v = v<<8 | uint64(b)
+	}
+	return v
 }

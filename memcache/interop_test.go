@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -397,4 +398,45 @@ func TestInteropRawIsPlainJSON(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(it.Value, &m), "plain JSON, as any parser reads it")
 	assert.Equal(t, map[string]any{"name": "n", "count": 3.0}, m)
+}
+
+// TestInteropPHPRefusesMsgpackExtensions checks that a PHP store of codec
+// msgpack refuses a value holding an extension type (time.Time), which
+// php-memcached reads as NULL with success, and writes the same bytes
+// appearing inside strings, binaries and numbers.
+func TestInteropPHPRefusesMsgpackExtensions(t *testing.T) {
+	ctx := context.Background()
+	type withTime struct {
+		At time.Time `msgpack:"at"`
+	}
+	type plain struct {
+		S   string         `msgpack:"s"`
+		B   []byte         `msgpack:"b"`
+		F   float64        `msgpack:"f"`
+		I   int64          `msgpack:"i"`
+		U   uint16         `msgpack:"u"`
+		L   []string       `msgpack:"l"`
+		M   map[string]int `msgpack:"m"`
+		Big string         `msgpack:"big"`
+	}
+	opts := []memcache.Option{memcache.WithInterop(memcache.InteropPHP), memcache.WithCodec(codec.Msgpack)}
+	ts, err := memcache.NewStore[withTime](nil, opts...)
+	require.NoError(t, err)
+	err = ts.Set(ctx, "k", withTime{At: time.Unix(1700000000, 0)})
+	var ee *memcache.EncodeError
+	require.ErrorAs(t, err, &ee)
+	assert.Contains(t, err.Error(), "NULL")
+
+	ps, err := memcache.NewStore[plain](nil, opts...)
+	require.NoError(t, err)
+	v := plain{S: "\xd4\xc7\xc8", B: []byte{0xd4, 0xd5, 0xc9}, F: -1.5, I: -0xd4d4d4d4, U: 0xd4c7,
+		L: []string{"\xd7", strings.Repeat("\xd9", 40), strings.Repeat("\xd8", 300)}, M: map[string]int{"\xd8": 0xd6}, Big: strings.Repeat("\xc7", 70000)}
+	require.NoError(t, ps.Set(ctx, "k", v))
+	got, err := ps.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, v, got)
+
+	py, err := memcache.NewStore[withTime](nil, memcache.WithInterop(memcache.InteropPython), memcache.WithCodec(codec.Msgpack))
+	require.NoError(t, err)
+	assert.NoError(t, py.Set(ctx, "k", withTime{At: time.Unix(1700000000, 0)}), "Python's msgpack reads the extension as a msgpack.Timestamp, not as a wrong value")
 }
