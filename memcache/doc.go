@@ -81,11 +81,11 @@
 //	               zlib stream. Reads those, and for json also text (16, the
 //	               UTF-8 of a str) and integers (2, 4), with or without 8
 //
-// InteropPHP refuses to write (a *EncodeError) a msgpack value holding an
-// extension type, such as time.Time, which php-memcached reads as NULL
-// with success. Any other flags are a *FormatError; a value that reads as another type
+// Any other flags are a *FormatError: a value that reads as another type
 // would give a wrong value, never an error, which is why msgpack reads only
-// PHP's msgpack type. Values carry no trailer; the schema fingerprint, if
+// PHP's msgpack type. For the same reason InteropPHP refuses to write (an
+// *EncodeError) a msgpack value holding an extension type, such as
+// time.Time, which php-memcached reads as NULL. Values carry no trailer; the schema fingerprint, if
 // on, is a segment of every key instead ("fp" and 16 hex digits after the
 // namespace and version), so a value of another shape is an ordinary miss
 // under another key, never overwritten and not counted in SchemaMisses.
