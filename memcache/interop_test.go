@@ -440,3 +440,33 @@ func TestInteropPHPRefusesMsgpackExtensions(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, py.Set(ctx, "k", withTime{At: time.Unix(1700000000, 0)}), "Python's msgpack reads the extension as a msgpack.Timestamp, not as a wrong value")
 }
+
+// FuzzInteropStoreGet reads items of any flags and bytes through a store
+// of each profile: a value, or a *FormatError or *DecodeError, never a
+// panic or another error.
+func FuzzInteropStoreGet(f *testing.F) {
+	f.Add(uint32(0x36), phpFramed(3, []byte{0x78, 0x9c, 0x53, 0x52, 0x02, 0x00, 0x00, 0x95, 0x00, 0x45}))
+	f.Add(uint32(0x56), phpFramed(14, []byte{0x03, '"', 'a', 'b', 'c', 0xE0, 0x00, 0x02, 0x00, '"'}))
+	f.Add(uint32(8), []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	f.Add(uint32(7), []byte{0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa1, 'x'})
+	f.Add(uint32(0), []byte(`{"name":"x"}`))
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, flags uint32, value []byte) {
+		b := memcache.NewEmbedded(memcache.EmbeddedConfig{})
+		if err := b.Set(ctx, &memcache.Item{Key: "k", Flags: flags, Value: value}); err != nil {
+			return
+		}
+		for _, p := range []memcache.Interop{memcache.InteropRaw, memcache.InteropPHP, memcache.InteropPython} {
+			for _, c := range []codec.Codec{codec.JSON, codec.Msgpack} {
+				s, err := memcache.NewStore[shapeV1](b, memcache.WithInterop(p), memcache.WithCodec(c), memcache.WithoutFingerprint())
+				require.NoError(t, err)
+				_, err = s.Get(ctx, "k")
+				var fe *memcache.FormatError
+				var de *memcache.DecodeError
+				if err != nil && !errors.Is(err, memcache.ErrCacheMiss) && !errors.As(err, &fe) && !errors.As(err, &de) {
+					t.Fatalf("%s/%s: flags %#x: untyped error %v", p, c.Name(), flags, err)
+				}
+			}
+		}
+	})
+}
