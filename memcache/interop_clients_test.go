@@ -524,3 +524,44 @@ func TestInteropNoPlaceholderDuringALoad(t *testing.T) {
 	after := e.run(t, "php", map[string]any{"op": "read", "serializer": "json", "items": docs})
 	require.True(t, after[key].OK, "%+v", after[key])
 }
+
+// TestInteropPythonText checks that a JSON store under InteropPython reads
+// what Python services write as a str (json.dumps without encode): the
+// clients' text flag, with and without compression.
+func TestInteropPythonText(t *testing.T) {
+	e := newInteropEnv(t)
+	ctx := context.Background()
+	s, err := memcache.NewStore[interopDoc](e.client, memcache.WithInterop(memcache.InteropPython), memcache.WithNamespace("text", "v1"), memcache.WithoutFingerprint())
+	require.NoError(t, err)
+	for _, client := range []string{"pylibmc", "pymemcache"} {
+		for _, compress := range []bool{false, true} {
+			if client == "pymemcache" && compress {
+				continue // the script's serde compresses bytes only
+			}
+			docs := interopDocs(12, fmt.Sprintf(":%s:%v", client, compress))
+			plan := map[string]any{"op": "write", "prefix": "text:v1:", "serializer": "json", "compress": compress, "text": true, "items": docs}
+			if client == "pymemcache" {
+				plan["serde"] = "pickle" // its python-memcache serializer: a str under FLAG_TEXT
+			}
+			for key, r := range e.run(t, client, plan) {
+				require.True(t, r.OK, "%s writing %s: %+v", client, key, r)
+			}
+			flags := map[uint32]int{}
+			for key, want := range docs {
+				sk, _ := s.Key(key)
+				it, err := e.client.Get(ctx, sk)
+				require.NoError(t, err)
+				flags[it.Flags]++
+				got, err := s.Get(ctx, key)
+				require.NoError(t, err, "%s wrote %s with flags %d", client, key, it.Flags)
+				assert.Equal(t, want, got)
+			}
+			t.Logf("%s compress=%v: flags %v", client, compress, flags)
+			if compress {
+				assert.Positive(t, flags[24], "text and zlib")
+			} else {
+				assert.Equal(t, len(docs), flags[16], "the text flag")
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ Reads a plan as JSON on stdin and prints the outcome as JSON on stdout:
    "distribution": "ketama_weighted" (the right one) | "ketama" | "modula",
    "prefix": "svc:v1:", "serializer": "json" | "msgpack",
    "compress": true | false, "op": "write" | "read",
+   "text": write JSON as a str rather than bytes,
    "serde": pymemcache's: our bytes-or-zlib one by default, "default" (its
             own: the bytes whatever the flags) or "pickle" (pickle_serde),
    "items": {"key": value, ...}}    (for read, the values are ignored)
@@ -150,6 +151,8 @@ def main():
         k = prefix + key
         if plan["op"] == "write":
             data = encode(plan, v)
+            if plan.get("text"):
+                data = data.decode()  # a str: the clients' text flag
             if plan["client"] == "pylibmc":
                 ok = c.set(k, data, min_compress_len=64 if plan["compress"] else 0)
             else:
