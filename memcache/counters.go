@@ -61,6 +61,7 @@ var (
 	chunkedReads  = func(c *Counters) *atomic.Int64 { return &c.ChunkedReads }
 	chunkMisses   = func(c *Counters) *atomic.Int64 { return &c.ChunkMisses }
 	overBudget    = func(c *Counters) *atomic.Int64 { return &c.OverBudget }
+	foreignKept   = func(c *Counters) *atomic.Int64 { return &c.ForeignKept }
 
-	storeEvents = []func(*Counters) *atomic.Int64{schemaMisses, rejected, chunkedWrites, chunkedReads, chunkMisses, overBudget}
+	storeEvents = []func(*Counters) *atomic.Int64{schemaMisses, rejected, chunkedWrites, chunkedReads, chunkMisses, overBudget, foreignKept}
 )

@@ -21,7 +21,8 @@
 // keeps mapped keys apart: whatever a caller passes reaches the wire as one
 // legal key, so it cannot inject a memcached command. Only the empty key is
 // refused (ErrMalformedKey): it is almost always a bug. Store.Key returns
-// the store key of a caller's key.
+// the store key of a caller's key. A store WithInterop maps no key (see
+// Sharing a cache with other languages).
 //
 // # Item flags
 //
@@ -60,6 +61,51 @@
 // state the length it ends. Version 1 (no trailer) is what a store
 // WithoutFingerprint writes, exactly as before fingerprints existed. The
 // trailer counts against the size guard like the payload.
+//
+// # Sharing a cache with other languages
+//
+// The format above describes itself to leancache only: php-memcached,
+// pylibmc and pymemcache read the low bits of the flags as their own value
+// types, and no JSON or msgpack parser reads the trailer or S2. A store
+// WithInterop(p) writes and reads in the convention of profile p instead
+// (interop.go holds the flag values, from the clients' sources):
+//
+//	InteropRaw     flags 0, the codec's bytes exactly; reads flags 0
+//	InteropPHP     flags 6 (MEMC_VAL_IS_JSON) for json, 7 (MEMC_VAL_IS_MSGPACK)
+//	               for msgpack; compressed: | 0x30 (compressed, zlib), the
+//	               value the length (uint32, little-endian) then a zlib
+//	               stream. Reads those, FastLZ (| 0x50, php-memcached's
+//	               default), and for json also types 0, 1, 2 (strings and
+//	               numbers, as JSON text); not zstd (| 0x90), nor any value
+//	               with bits 8-31 set (user flags)
+//	InteropPython  flags 0, the codec's bytes; compressed: 8 (ZLIB) and a
+//	               zlib stream. Reads those, and for json also text (16, the
+//	               UTF-8 of a str) and integers (2, 4), with or without 8
+//
+// Any other flags are a *FormatError: a value that reads as another type
+// would give a wrong value, never an error, which is why msgpack reads only
+// PHP's msgpack type. For the same reason InteropPHP refuses to write (an
+// *EncodeError) a msgpack value holding an extension type, such as
+// time.Time, which php-memcached reads as NULL. Values carry no trailer; the schema fingerprint, if
+// on, is a segment of every key instead ("fp" and 16 hex digits after the
+// namespace and version), so a value of another shape is an ordinary miss
+// under another key, never overwritten and not counted in SchemaMisses.
+// Keys are used as given when legal (ValidKey), '#' included, and an
+// illegal key is refused with ErrMalformedKey rather than mapped to a
+// digest no other client would look up. No chunking (NewStore refuses it),
+// and no compression with InteropRaw. Decompression is held to the read
+// path's budget, the length a PHP header claims checked before anything is
+// inflated. Under InteropRaw and InteropPython the flags say nothing of the
+// encoding: every service writing a namespace must use the store's codec.
+//
+// # Values another program wrote
+//
+// GetOrLoad overwrites a value it cannot read only when leancache wrote it
+// (the marker is in its flags: another codec, format version, schema, or
+// corrupt bytes). Another program's value, and under WithInterop any value
+// that does not read, is left in place: GetOrLoad answers from the loader,
+// reports ErrForeignValue to the error handler and counts it in
+// Counters.ForeignKept, unless WithOverwriteForeign.
 //
 // # Chunked values
 //

@@ -16,7 +16,8 @@ var hashedKeyLen = 1 + base64.RawURLEncoding.EncodedLen(sha256.Size)
 
 // keyMapper builds store keys under one prefix.
 type keyMapper struct {
-	prefix string
+	prefix   string
+	verbatim bool // WithInterop: keys are never mapped (see verbatimKey)
 }
 
 func newKeyMapper(namespace, version string) (keyMapper, error) {
@@ -39,6 +40,9 @@ func newKeyMapper(namespace, version string) (keyMapper, error) {
 
 // storeKey returns the memcached key for a caller's key.
 func (m keyMapper) storeKey(key string) (string, error) {
+	if m.verbatim {
+		return m.verbatimKey(key)
+	}
 	if key == "" {
 		return "", fmt.Errorf("%w: empty key", ErrMalformedKey)
 	}

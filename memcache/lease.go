@@ -89,8 +89,13 @@ const (
 	leaseWaitSlack  = time.Second
 )
 
-// leaser returns the backend's Leaser, if it has one.
+// leaser returns the backend's Leaser, if it has one and the store may
+// use it: not under WithInterop, where other clients would read a lease's
+// empty placeholder, or a stale mark's old value, as a value of their own.
 func (s *Store[T]) leaser() (Leaser, bool) {
+	if s.interop != 0 {
+		return nil, false
+	}
 	l, ok := s.backend.(Leaser)
 	return l, ok
 }
@@ -197,8 +202,8 @@ func (s *Store[T]) refresh(ctx context.Context, key string, load func(context.Co
 }
 
 // sharedLoad is the load GetOrLoad's callers in this process share: under
-// a lease when the backend has them and the store is to store its result,
-// else load.
+// a lease when the backend has them (see leaser) and the store is to store
+// its result, else load.
 func (s *Store[T]) sharedLoad(ctx context.Context, key string, store bool, found *Item, load func(context.Context) (T, error)) (T, error) {
 	if l, ok := s.leaser(); ok && store {
 		return s.leasedLoad(ctx, l, key, found, load)

@@ -63,7 +63,12 @@ type loadGroup[T any] = flight.Group[string, T]
 // A value that is there but will not decode (another codec, another
 // schema fingerprint, corrupt bytes) counts as a miss: it is loaded and
 // overwritten, and reported to the error handler (WithErrorHandler) unless
-// it is a plain schema miss. A malformed key is returned at once.
+// it is a plain schema miss; but a value another program wrote is loaded
+// and left in place (see WithOverwriteForeign). A malformed key is
+// returned at once. A store WithInterop takes no lease on a miss: the
+// lease's empty placeholder would read as a value to other clients
+// (php-memcached returns it as "" with success), so its loads are shared
+// within the process only.
 //
 // When the backend fails (down, slow, or refusing the write: a value too
 // large, a server gone during the load), GetOrLoad fails open by default:
@@ -180,6 +185,9 @@ func (s *Store[T]) afterMiss(ctx context.Context, key string, err error) (store 
 	case errors.Is(err, ErrCacheMiss):
 		return true, nil
 	case errors.As(err, &fe), errors.As(err, &de):
+		if s.foreign(err) {
+			return s.keepForeign(ctx, key, err)
+		}
 		s.report(ctx, key, err)
 		return true, nil
 	case errors.Is(err, ErrMalformedKey), s.failClosed:

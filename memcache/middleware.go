@@ -128,6 +128,10 @@ type Counters struct {
 	// exceed the read path's budget (see the package documentation):
 	// their *DecodeError satisfies errors.Is(err, codec.ErrBudget).
 	OverBudget atomic.Int64
+	// ForeignKept counts values GetOrLoad found, could not read and left
+	// in place because another program wrote them (see
+	// WithOverwriteForeign); it answered from the loader.
+	ForeignKept atomic.Int64
 }
 
 // Middleware returns the middleware that updates c. In a store's chain

@@ -30,6 +30,9 @@ type storeConfig struct {
 	name        string        // WithName
 	recorder    Recorder      // WithRecorder
 	fresh       freshness     // WithTTLJitter, WithNegativeTTL
+	// WithInterop, WithOverwriteForeign
+	interop          Interop
+	overwriteForeign bool
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -198,3 +201,27 @@ func WithTTLJitter(f float64) Option { return func(o *storeConfig) { o.fresh.jit
 // default, turns it off: a loader's ErrNotFound is returned and nothing is
 // stored. A negative d is refused by NewStore (ErrInvalidOption).
 func WithNegativeTTL(d time.Duration) Option { return func(o *storeConfig) { o.fresh.negativeTTL = d } }
+
+// WithInterop writes and reads values in the convention of profile p, so
+// that services in other languages share them (see Sharing a cache with
+// other languages in the package documentation): flags of p instead of
+// leancache's, no trailer, no chunking; the schema fingerprint, if on,
+// becomes a segment of every key ("fp" and its 16 hex digits, after the
+// namespace), so a value of another shape is a plain miss under another
+// key and is never overwritten; keys are used as given, never mapped to a
+// digest, and a key memcached would refuse is refused with ErrMalformedKey.
+// Values other clients write in p's convention are read. Leases, stale
+// marks and negative entries are not used under a profile (GetOrLoad shares
+// loads within the process only, Invalidate deletes), since other clients
+// would read their placeholders as values. NewStore refuses a profile that
+// cannot carry the store's codec or compression, chunking or
+// WithNegativeTTL.
+func WithInterop(p Interop) Option { return func(o *storeConfig) { o.interop = p } }
+
+// WithOverwriteForeign lets GetOrLoad overwrite a value it cannot read
+// that leancache did not write (its flags lack leancache's marker; under
+// WithInterop, any value it cannot read). By default GetOrLoad leaves such
+// a value in place, since another service may be reading it, answers from
+// the loader without storing, reports ErrForeignValue to the error handler
+// and counts it in Counters.ForeignKept.
+func WithOverwriteForeign() Option { return func(o *storeConfig) { o.overwriteForeign = true } }

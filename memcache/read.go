@@ -231,6 +231,9 @@ func (s *Store[T]) GetMulti(ctx context.Context, keys []string) (_ map[string]T,
 // fingerprint, or without one, is a miss (counted) when the store
 // fingerprints its values.
 func (s *Store[T]) open(key string, it *Item) (kind, comp uint32, body []byte, err error) {
+	if s.interop != 0 {
+		return s.openInterop(key, it)
+	}
 	u, err := s.unwrap(key, it)
 	if err != nil {
 		return 0, 0, nil, err
@@ -361,6 +364,11 @@ func (s *Store[T]) decodePayload(key string, comp uint32, data []byte) (T, error
 	if comp == compressS2 {
 		var err error
 		if data, err = s.compress.decompress(data); err != nil {
+			return v, s.decodeError(key, err)
+		}
+	} else if comp != compressNone {
+		var err error
+		if data, err = s.decompressInterop(comp, data); err != nil {
 			return v, s.decodeError(key, err)
 		}
 	}

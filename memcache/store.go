@@ -50,6 +50,9 @@ type Store[T any] struct {
 	obs           observer
 	fresh         freshness     // WithTTLJitter, WithNegativeTTL
 	loadsEnded    atomic.Uint64 // shared loads ended, see GetOrLoadMulti
+	// WithInterop's profile (0: none), and WithOverwriteForeign.
+	interop          Interop
+	overwriteForeign bool
 }
 
 // NewStore returns a Store over b. A nil b means a new embedded backend
@@ -78,6 +81,9 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		cfg.codec = c
 	}
 	keys, err := newKeyMapper(cfg.namespace, cfg.version)
+	if err == nil && cfg.interop != 0 {
+		keys, err = cfg.interopKeys(reflect.TypeFor[T](), keys)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +106,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		now:        cfg.now,
 		chunking:   cfg.chunking,
 		fresh:      cfg.fresh,
+		interop:    cfg.interop,
 		obs:        newObserver(cfg.recorder, StoreInfo{Name: cfg.name, Namespace: cfg.namespace, Codec: cfg.codec.Name()}, keys),
 	}
 	if cfg.schema {
@@ -117,6 +124,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout, s.refreshAhead = cfg.loadTimeout, cfg.refresh
+	s.overwriteForeign = cfg.overwriteForeign
 	return s, nil
 }
 
@@ -134,8 +142,8 @@ func isPackageCodec(c codec.Codec) bool {
 }
 
 // Fingerprint returns the fingerprint of T's wire schema that the store
-// writes with every value and requires of every value it reads, and false
-// if it uses none: without WithFingerprint, or with a codec whose wire
+// writes with every value and requires of every value it reads (WithInterop:
+// in every key), and false if it uses none: without WithFingerprint, or with a codec whose wire
 // schema it cannot describe (see codec.SchemaDescriber).
 func (s *Store[T]) Fingerprint() (Fingerprint, bool) { return s.fingerprint, s.fingerprinted }
 
@@ -144,7 +152,8 @@ func (s *Store[T]) Codec() codec.Codec { return s.codec }
 
 // Key returns the memcached key the store uses for key: prefixed, and
 // mapped to a digest if it would be illegal (see Keys in the package
-// documentation).
+// documentation); WithInterop, with the schema segment in the prefix,
+// never mapped, and ErrMalformedKey if illegal.
 func (s *Store[T]) Key(key string) (string, error) { return s.keys.storeKey(key) }
 
 // LoadItemSizeMax reads the server's item_size_max (with `stats settings`

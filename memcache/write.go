@@ -23,6 +23,9 @@ type encoded struct {
 // expiring at exp: one item if it fits the size guard, else chunks and
 // their index if the store chunks, else a *TooLargeError.
 func (s *Store[T]) encode(key, k string, v T, exp int32) (encoded, error) {
+	if s.interop != 0 {
+		return s.encodeInterop(key, k, v, exp)
+	}
 	data, err := s.codec.Marshal(v)
 	if err != nil {
 		return encoded{}, &EncodeError{Key: key, Codec: s.codec.Name(), Err: err}

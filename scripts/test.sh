@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need (memcached and libmemcached from Debian's
-# packages, staticcheck with go install) and runs every check: gofmt, go vet,
-# staticcheck, go test -race (the core module and each example module), then
-# every fuzz target for a bounded time.
+# Installs what the tests need (memcached, libmemcached, and the PHP and
+# Python memcached clients from Debian's packages, staticcheck with go
+# install) and runs every check: gofmt, go vet, staticcheck, go test -race
+# (the core module and each example module), then every fuzz target for a
+# bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,11 @@ need=()
 command -v memcached >/dev/null 2>&1 || need+=(memcached)
 # libmemcached is the reference the ketama selector is proven against.
 dpkg -s libmemcached-dev >/dev/null 2>&1 || need+=(libmemcached-dev)
+# The clients of other languages the interop tests share values with
+# (memcache/interop_clients_test.go).
+for pkg in php-cli php-memcached php-msgpack php-igbinary python3-pylibmc python3-pymemcache python3-msgpack; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   sudo=""
