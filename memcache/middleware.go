@@ -128,6 +128,9 @@ type Counters struct {
 	// exceed the read path's budget (see the package documentation):
 	// their *DecodeError satisfies errors.Is(err, codec.ErrBudget).
 	OverBudget atomic.Int64
+	// NearHits counts keys served by the near cache (WithNearCache)
+	// without a call to the backend; Hits counts them too.
+	NearHits atomic.Int64
 }
 
 // Middleware returns the middleware that updates c. In a store's chain

@@ -29,6 +29,8 @@ type storeConfig struct {
 	refresh     time.Duration // WithRefreshAhead
 	name        string        // WithName
 	recorder    Recorder      // WithRecorder
+
+	near *NearCacheConfig // WithNearCache
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -176,3 +178,16 @@ func WithChunking() Option { return func(o *storeConfig) { o.chunking = true } }
 // early refresh. d should be well under the store's expiration: a value
 // written with less than d to live is refreshed on every read.
 func WithRefreshAhead(d time.Duration) Option { return func(o *storeConfig) { o.refresh = d } }
+
+// WithNearCache puts a near cache in front of the backend: an in-process
+// cache of encoded items, as the backend returned them, bounded by
+// c.MaxBytes and by c.TTL, the longest it serves an item after reading
+// it, which bounds how stale a value another process replaced can be
+// here. The store's own writes, deletes, touches, compare-and-swaps,
+// SetMulti, DeleteMulti and Invalidate end the entries of their keys at
+// once (of a chunked value, those of all its items). Every hit is decoded
+// again, so each caller still gets memory of its own; Counters.NearHits
+// and EventNearHit count the hits, which count as hits too. NewStore fails
+// with an error wrapping ErrNearCacheConfig when c is out of bounds. See
+// NearCacheConfig, and "Near cache" in the package documentation.
+func WithNearCache(c NearCacheConfig) Option { return func(o *storeConfig) { o.near = &c } }

@@ -115,6 +115,10 @@ const (
 	EventServerDown
 	// EventServerUp: a server came back (Event.Server).
 	EventServerUp
+	// EventNearHit: values served by the near cache (WithNearCache)
+	// without a call to the backend (Event.Count keys), besides their
+	// EventHit.
+	EventNearHit
 )
 
 var eventNames = [...]string{
@@ -134,6 +138,7 @@ var eventNames = [...]string{
 	EventServeStale:   "serve_stale",
 	EventServerDown:   "server_down",
 	EventServerUp:     "server_up",
+	EventNearHit:      "near_hit",
 }
 
 // String returns the event's name in snake case, as metrics label it.

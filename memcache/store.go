@@ -76,6 +76,14 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	var near *nearCache
+	if cfg.near != nil {
+		nc, err := cfg.near.resolved()
+		if err != nil {
+			return nil, fmt.Errorf("memcache: NewStore: WithNearCache: %w", err)
+		}
+		near, b = newNearCache(b, nc, cfg.now, keys.prefix)
+	}
 	mws := cfg.middleware
 	if cfg.counters != nil {
 		mws = append([]Middleware{cfg.counters.Middleware()}, mws...)
@@ -108,6 +116,9 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	if cfg.counters != nil {
 		s.counters.join(cfg.counters)
+	}
+	if near != nil {
+		near.counters, near.obs = &s.counters, &s.obs
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout, s.refreshAhead = cfg.loadTimeout, cfg.refresh
@@ -146,7 +157,7 @@ func (s *Store[T]) Key(key string) (string, error) { return s.keys.storeKey(key)
 func (s *Store[T]) LoadItemSizeMax(ctx context.Context) error {
 	m, ok := s.backend.(ItemSizeMaxer)
 	if !ok {
-		return fmt.Errorf("memcache: backend %T cannot report its item size limit", s.backend)
+		return errNoItemSizeMax(s.backend)
 	}
 	n, err := m.ItemSizeMax(ctx)
 	if err != nil {
@@ -159,6 +170,12 @@ func (s *Store[T]) LoadItemSizeMax(ctx context.Context) error {
 // SizeGuard returns the guard the store checks writes with.
 func (s *Store[T]) SizeGuard() SizeGuard {
 	return SizeGuard{ItemSizeMax: int(s.itemSizeMax.Load()), TopFields: s.topFields}
+}
+
+// errNoItemSizeMax is LoadItemSizeMax's error for a backend b that is no
+// ItemSizeMaxer.
+func errNoItemSizeMax(b Backend) error {
+	return fmt.Errorf("memcache: backend %T cannot report its item size limit", b)
 }
 
 var errUnknownOp = errors.New("unknown operation")
