@@ -626,3 +626,6 @@ func (x nearBatcher) DeleteMulti(ctx context.Context, keys []string) []error {
 	}
 	return errs
 }
+
+// cache returns n itself, through the struct types newNearCache wraps it in.
+func (n *nearCache) cache() *nearCache { return n }
