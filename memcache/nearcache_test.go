@@ -325,7 +325,7 @@ type nearEvents struct {
 }
 
 func (r *nearEvents) StartCall(ctx context.Context, c memcache.Call) context.Context { return ctx }
-func (r *nearEvents) EndCall(context.Context, memcache.Call, time.Duration, error)    {}
+func (r *nearEvents) EndCall(context.Context, memcache.Call, time.Duration, error)   {}
 func (r *nearEvents) Record(_ context.Context, e memcache.Event) {
 	switch e.Kind {
 	case memcache.EventNearHit:
