@@ -10,45 +10,8 @@ import (
 	"time"
 )
 
-// A near cache keeps, in the process, the items a Store read from its
-// backend: encoded, as the backend returned them, so that every hit is
-// decoded again and each caller gets memory of its own, as without it.
-//
-// It is a Backend decorator that NewStore puts between the store (and its
-// middleware) and the backend, so every write path of the store passes
-// through it. Its map is the embedded backend's structure cut down to what
-// a near cache needs (see nearShard); otter v2 was measured against it and
-// brings nothing a near hit can see (see the README, "A near cache in front
-// of memcached", and benchmarks/otter/near_test.go): a hit's time is the
-// decode, then the copy.
-//
-// Staleness. An entry is served until TTL after the read that filled it
-// began, never later, so a write by another process is seen by this one
-// at most TTL after it returned. A write, delete, touch, compare-and-swap,
-// Invalidate or lease release by this store ends the entry of its key at
-// once, whether or not it succeeded (a failed call may still have changed
-// the server), and a read that began before such a write cannot fill the
-// entry after it: each shard counts its invalidations, and a fill is
-// dropped if its shard's count moved while the backend answered. Ending the
-// index of a chunked value ends the entries of its chunks too.
-//
-// Expirations. Where the near cache knows when the item itself expires it
-// never serves it past that, less a second for memcached's clock, which
-// ticks once a second: items this store wrote or touched, while the near
-// cache still holds their key (the write leaves a small hint, counted in
-// MaxBytes like an entry), and items read through a lease, whose reply
-// states their TTL. A plain get does not say, so an item another process
-// wrote with a lifetime shorter than TTL may be served up to TTL past its
-// end.
-//
-// Leases. GetLease without a LeaseTTL (GetOrLoad's first read) is served
-// from an entry: that costs the process the stale and early-refresh tokens
-// memcached would hand it meanwhile, which another process, or this one
-// once the entry ends, gets instead, so with WithRefreshAhead choose d well
-// above the near cache's TTL. An entry whose known expiry falls within
-// RefreshBelow is not served. GetLease with a LeaseTTL (a miss being
-// loaded under a lease) always goes to the backend, and a reply that is
-// stale, a placeholder or a won token fills no entry.
+// The near cache's rules are stated in the package documentation (# Near
+// cache); this file implements them.
 
 // NearCacheConfig configures the near cache of WithNearCache. Its zero
 // value is a near cache of DefaultNearCacheMaxBytes and
@@ -88,7 +51,7 @@ const (
 // ErrNearCacheConfig is what NewStore's error wraps when WithNearCache's
 // configuration is out of bounds (negative, or a TTL above
 // MaxNearCacheTTL).
-var ErrNearCacheConfig = errors.New("memcache: invalid near cache configuration")
+var ErrNearCacheConfig = errors.New("memcache: NewStore: invalid WithNearCache configuration")
 
 // resolved returns c with its defaults filled in, or an error wrapping
 // ErrNearCacheConfig.

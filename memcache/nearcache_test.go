@@ -356,7 +356,7 @@ func TestNearCacheConfigBounds(t *testing.T) {
 	} {
 		_, err := memcache.NewStore[*page](nil, memcache.WithNearCache(cfg))
 		require.ErrorIs(t, err, memcache.ErrNearCacheConfig, "%+v", cfg)
-		assert.Contains(t, err.Error(), "memcache: NewStore: WithNearCache: ")
+		assert.Contains(t, err.Error(), "memcache: NewStore: invalid WithNearCache configuration: ")
 	}
 	_, err := memcache.NewStore[*page](nil, memcache.WithNearCache(memcache.NearCacheConfig{TTL: memcache.MaxNearCacheTTL}))
 	require.NoError(t, err)

@@ -188,6 +188,6 @@ func WithRefreshAhead(d time.Duration) Option { return func(o *storeConfig) { o.
 // once (of a chunked value, those of all its items). Every hit is decoded
 // again, so each caller still gets memory of its own; Counters.NearHits
 // and EventNearHit count the hits, which count as hits too. NewStore fails
-// with an error wrapping ErrNearCacheConfig when c is out of bounds. See
-// NearCacheConfig, and "Near cache" in the package documentation.
+// with an error wrapping ErrNearCacheConfig when c is out of bounds. The
+// rules it keeps are in the package documentation (# Near cache).
 func WithNearCache(c NearCacheConfig) Option { return func(o *storeConfig) { o.near = &c } }

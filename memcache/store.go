@@ -80,7 +80,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	if cfg.near != nil {
 		nc, err := cfg.near.resolved()
 		if err != nil {
-			return nil, fmt.Errorf("memcache: NewStore: WithNearCache: %w", err)
+			return nil, err
 		}
 		near, b = newNearCache(b, nc, cfg.now, keys.prefix)
 	}
