@@ -2,6 +2,7 @@ package otter
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ import (
 //
 // Over 1,000 hot keys, for a small flag in msgpack and the 1 KB product
 // in JSON, from one goroutine and from as many as the machine runs in
-// parallel.
+// parallel. The three take turns (nearbench.Interleave): read the
+// metrics near/otter and store-over-otter/otter, not ns/op.
 func BenchmarkNearHit(b *testing.B) {
 	nearHit(b, nearbench.Flags)
 	nearHit(b, nearbench.Products)
@@ -64,51 +66,23 @@ func nearHit[T any](b *testing.B, c nearbench.Case[T]) {
 		}
 		raw.Set(k, payload)
 	}
-	storeGet := func(s *memcache.Store[T]) func(string) error {
-		return func(k string) error { _, err := s.Get(ctx, k); return err }
+	storeGet := func(s *memcache.Store[T]) func(int) error {
+		return func(i int) error { _, err := s.Get(ctx, ks[i%keys]); return err }
 	}
-	contenders := []struct {
-		name string
-		get  func(key string) error
-	}{
-		{"near", storeGet(near)},
-		{"otter", func(k string) error {
-			data, ok := raw.GetIfPresent(k)
+	contenders := []nearbench.Contender{
+		{Name: "otter", Get: func(i int) error {
+			data, ok := raw.GetIfPresent(ks[i%keys])
 			if !ok {
 				return memcache.ErrCacheMiss
 			}
 			var v T
 			return c.Codec.Unmarshal(data, &v)
 		}},
-		{"store-over-otter", storeGet(viaOtter)},
+		{Name: "near", Get: storeGet(near)},
+		{Name: "store-over-otter", Get: storeGet(viaOtter)},
 	}
-	for _, con := range contenders {
-		b.Run(c.Name+"/1/"+con.name, func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if err := con.get(ks[i%keys]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-	}
-	for _, con := range contenders {
-		b.Run(c.Name+"/parallel/"+con.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					if err := con.get(ks[i%keys]); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-			})
-		})
-	}
+	b.Run(c.Name+"/1", func(b *testing.B) { nearbench.Interleave(b, 1, contenders...) })
+	b.Run(c.Name+"/parallel", func(b *testing.B) { nearbench.Interleave(b, runtime.GOMAXPROCS(0), contenders...) })
 }
 
 // newNearOtter is otter configured as a near cache would use it: bounded

@@ -4,6 +4,10 @@
 package nearbench
 
 import (
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/leancache/leancache/codec"
 	"github.com/leancache/leancache/internal/fixtures"
 )
@@ -30,3 +34,50 @@ var Flags = Case[*Flag]{"flag/msgpack", codec.Msgpack, &Flag{Name: "checkout-v2"
 // Products is the 1 KB product of the store benchmarks, in JSON: its
 // decode dominates a near hit.
 var Products = Case[*fixtures.Product]{"product1KB/json", codec.JSON, fixtures.ProductOfSize(1 << 10)}
+
+// A Contender is one way to read a value: Get(i) reads the i-th of a set
+// of hot keys.
+type Contender struct {
+	Name string
+	Get  func(i int) error
+}
+
+// slice is how many reads a contender makes before the next one's turn.
+const slice = 2000
+
+// Interleave measures contenders side by side in one benchmark: it runs
+// them in turn, slice reads each, b.N turns each, with goroutines callers
+// at once (the reads of a turn split among them), and reports each one's
+// mean time per read as "<name>-ns/op" and its ratio to the first one's as
+// "<name>/<first>". Taking turns in slices of milliseconds, the contenders
+// see the same load on a machine shared with other work, which separate
+// benchmarks seconds apart do not.
+func Interleave(b *testing.B, goroutines int, contenders ...Contender) {
+	total := make([]time.Duration, len(contenders))
+	for n := 0; b.Loop(); n++ {
+		for j := range contenders {
+			c := contenders[(j+n)%len(contenders)] // no one always goes first
+			start := time.Now()
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					for i := g; i < slice; i += goroutines {
+						if err := c.Get(i); err != nil {
+							b.Error(c.Name, err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			total[(j+n)%len(contenders)] += time.Since(start)
+		}
+	}
+	reads := float64(b.N) * slice
+	for i, c := range contenders {
+		b.ReportMetric(float64(total[i].Nanoseconds())/reads, c.Name+"-ns/op")
+		if i > 0 {
+			b.ReportMetric(float64(total[i])/float64(total[0]), c.Name+"/"+contenders[0].Name)
+		}
+	}
+}
