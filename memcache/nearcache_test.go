@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leancache/leancache/memcache"
+	"github.com/leancache/leancache/memcache/backendtest"
 	"github.com/leancache/leancache/memcache/memcachetest"
 )
 
@@ -447,5 +448,23 @@ func TestNearCacheConcurrentWritesAreSeen(t *testing.T) {
 		writers.Wait()
 		stop.Store(true)
 		readers.Wait()
+	})
+}
+
+// TestNearCacheConformance runs the backend conformance suite through a
+// near cache, over the embedded backend and over memcached: to a single
+// client, the near cache changes no outcome of any call.
+func TestNearCacheConformance(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) {
+		backendtest.Run(t, func(t *testing.T) backendtest.Target {
+			target := embeddedTarget(memcache.DefaultItemSizeMax)(t)
+			target.Backend = memcache.NearBackend(target.Backend)
+			return target
+		})
+	})
+	t.Run("memcached", func(t *testing.T) {
+		backendtest.Run(t, backendtest.OnServer(t, memcachetest.Options{}, memcache.DefaultItemSizeMax, func(t *testing.T, addr string) memcache.Backend {
+			return memcache.NearBackend(openClient(t, addr))
+		}))
 	})
 }
