@@ -102,9 +102,14 @@ type nearCache struct {
 	shardMax int64
 	seed     maphash.Seed
 	shards   []nearShard
-	// Where near hits are told: set by NewStore once the store exists.
+	// Where near hits are told: set by NewStore once the store exists;
+	// counters nil when no Counters can see them.
 	counters *storeCounters
 	obs      *observer
+	// share: Get and GetLease may hand out the entry's item itself, as
+	// only the store reads it and its codec never keeps what it decodes
+	// (set by NewStore); GetMulti, which Inspect calls too, always copies.
+	share bool
 }
 
 // nearShard is one part of the near cache: its entries by key, in the
@@ -201,9 +206,9 @@ func (n *nearCache) shard(key string) *nearShard {
 
 func (n *nearCache) clock() int64 { return n.now().UnixNano() }
 
-// lookup returns a copy of the live entry of key, and the item's known
-// expiry, or nil.
-func (n *nearCache) lookup(key string, now int64) (*Item, int64) {
+// lookup returns the item of the live entry of key (a copy unless
+// share), and the item's known expiry, or nil.
+func (n *nearCache) lookup(key string, now int64, share bool) (*Item, int64) {
 	sh := n.shard(key)
 	sh.mu.RLock()
 	e := sh.items[key]
@@ -213,6 +218,9 @@ func (n *nearCache) lookup(key string, now int64) (*Item, int64) {
 	}
 	if !e.referenced.Load() {
 		e.referenced.Store(true)
+	}
+	if share {
+		return e.item, e.expires
 	}
 	it := *e.item
 	it.Value = append([]byte(nil), e.item.Value...)
@@ -381,7 +389,7 @@ func (n *nearCache) Get(ctx context.Context, key string) (*Item, error) {
 		return nil, err
 	}
 	now := n.clock()
-	if it, _ := n.lookup(key, now); it != nil {
+	if it, _ := n.lookup(key, now, n.share); it != nil {
 		n.hits(ctx, 1)
 		return it, nil
 	}
@@ -404,7 +412,7 @@ func (n *nearCache) GetMulti(ctx context.Context, keys []string) (map[string]*It
 	var rest []string
 	var gens []uint64
 	for _, k := range keys {
-		if it, _ := n.lookup(k, now); it != nil {
+		if it, _ := n.lookup(k, now, false); it != nil {
 			out[k] = it
 			continue
 		}
@@ -512,7 +520,7 @@ func (x nearLeaser) GetLease(ctx context.Context, key string, opts LeaseOptions)
 	}
 	now := n.clock()
 	if opts.LeaseTTL <= 0 {
-		if it, expires := n.lookup(key, now); it != nil {
+		if it, expires := n.lookup(key, now, n.share); it != nil {
 			ttl := int32(-1)
 			if expires > 0 {
 				ttl = int32((expires - now + int64(time.Second) - 1) / int64(time.Second))

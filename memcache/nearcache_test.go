@@ -468,3 +468,40 @@ func TestNearCacheConformance(t *testing.T) {
 		}))
 	})
 }
+
+// blob holds the fields a codec could decode by pointing into its input.
+type blob struct {
+	Data []byte
+	Name string
+	Raw  []byte
+}
+
+// TestNearCacheHitsNeverShareTheEntry: whatever a caller does to the bytes
+// of a value it got, in every codec, the next hit decodes the value as it
+// was stored, plain and compressed.
+func TestNearCacheHitsNeverShareTheEntry(t *testing.T) {
+	ctx := context.Background()
+	want := blob{Data: []byte("0123456789abcdef"), Name: "name", Raw: make([]byte, 4096)}
+	for _, c := range allCodecs {
+		for _, compress := range []bool{false, true} {
+			opts := []memcache.Option{memcache.WithCodec(c), memcache.WithNearCache(memcache.NearCacheConfig{TTL: time.Minute})}
+			if compress {
+				opts = append(opts, memcache.WithCompression(1))
+			}
+			s := newStore[*blob](t, nil, opts...)
+			require.NoError(t, s.Set(ctx, "b", &want))
+			for range 3 {
+				got, err := s.Get(ctx, "b")
+				require.NoError(t, err)
+				require.Equal(t, &want, got, "%s, compressed %v", c.Name(), compress)
+				for i := range got.Data {
+					got.Data[i] = 'x'
+				}
+				for i := range got.Raw {
+					got.Raw[i] = 'x'
+				}
+				got.Data = append(got.Data[:0], "overwritten"...)
+			}
+		}
+	}
+}

@@ -118,7 +118,15 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		s.counters.join(cfg.counters)
 	}
 	if near != nil {
-		near.counters, near.obs = &s.counters, &s.obs
+		near.obs = &s.obs
+		// Counters see the store's events through WithCounters or, once a
+		// request passed them, as middleware; a plain store has none.
+		if !s.direct || cfg.counters != nil {
+			near.counters = &s.counters
+		}
+		// Only the store sees its items then, and package codec's codecs
+		// decode into memory of their own: the entries need no copy.
+		near.share = s.direct && ownsOutput
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout, s.refreshAhead = cfg.loadTimeout, cfg.refresh
