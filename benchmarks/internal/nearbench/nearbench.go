@@ -4,6 +4,7 @@
 package nearbench
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -51,33 +52,60 @@ const slice = 2000
 // mean time per read as "<name>-ns/op" and its ratio to the first one's as
 // "<name>/<first>". Taking turns in slices of milliseconds, the contenders
 // see the same load on a machine shared with other work, which separate
-// benchmarks seconds apart do not.
+// benchmarks seconds apart do not. With one goroutine, on Linux, it also
+// reports the CPU time the reading thread spent ("<name>-cpu-ns/op",
+// "<name>/<first>-cpu"), which other processes do not inflate.
 func Interleave(b *testing.B, goroutines int, contenders ...Contender) {
-	total := make([]time.Duration, len(contenders))
+	wall := make([]time.Duration, len(contenders))
+	cpu := make([]time.Duration, len(contenders))
+	cpuOK := goroutines == 1
+	if cpuOK {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	for n := 0; b.Loop(); n++ {
 		for j := range contenders {
-			c := contenders[(j+n)%len(contenders)] // no one always goes first
+			k := (j + n) % len(contenders) // no one always goes first
+			c := contenders[k]
 			start := time.Now()
-			var wg sync.WaitGroup
-			for g := range goroutines {
-				wg.Go(func() {
-					for i := g; i < slice; i += goroutines {
-						if err := c.Get(i); err != nil {
-							b.Error(c.Name, err)
-							return
-						}
+			if goroutines == 1 {
+				cpu0, ok0 := threadCPU()
+				for i := range slice {
+					if err := c.Get(i); err != nil {
+						b.Fatal(c.Name, err)
 					}
-				})
+				}
+				cpu1, ok1 := threadCPU()
+				cpu[k] += cpu1 - cpu0
+				cpuOK = cpuOK && ok0 && ok1
+			} else {
+				var wg sync.WaitGroup
+				for g := range goroutines {
+					wg.Go(func() {
+						for i := g; i < slice; i += goroutines {
+							if err := c.Get(i); err != nil {
+								b.Error(c.Name, err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
 			}
-			wg.Wait()
-			total[(j+n)%len(contenders)] += time.Since(start)
+			wall[k] += time.Since(start)
 		}
 	}
 	reads := float64(b.N) * slice
-	for i, c := range contenders {
-		b.ReportMetric(float64(total[i].Nanoseconds())/reads, c.Name+"-ns/op")
-		if i > 0 {
-			b.ReportMetric(float64(total[i])/float64(total[0]), c.Name+"/"+contenders[0].Name)
+	report := func(total []time.Duration, suffix string) {
+		for i, c := range contenders {
+			b.ReportMetric(float64(total[i].Nanoseconds())/reads, c.Name+suffix+"-ns/op")
+			if i > 0 {
+				b.ReportMetric(float64(total[i])/float64(total[0]), c.Name+"/"+contenders[0].Name+suffix)
+			}
 		}
+	}
+	report(wall, "")
+	if cpuOK {
+		report(cpu, "-cpu")
 	}
 }
