@@ -78,3 +78,31 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 	*v.(*[]byte) = append([]byte(nil), data...)
 	return nil
 }
+
+// TestNearCacheInterfaces: the near cache has the optional interfaces of
+// its backend that the store uses, and no others: batches only where they
+// pipeline, leases only where the backend has them.
+func TestNearCacheInterfaces(t *testing.T) {
+	type pipelined struct{ *Embedded } // batches and leases, not looping ones
+	type plain struct{ Backend }
+	e := NewEmbedded(EmbeddedConfig{})
+	for _, tc := range []struct {
+		b               Backend
+		batches, leases bool
+	}{
+		{e, false, true},
+		{pipelined{e}, true, true},
+		{plain{e}, false, false},
+	} {
+		_, nb := newNearCache(tc.b, NearCacheConfig{MaxBytes: DefaultNearCacheMaxBytes, TTL: time.Second}, time.Now, "")
+		_, sets := nb.(MultiSetter)
+		_, deletes := nb.(MultiDeleter)
+		_, leases := nb.(Leaser)
+		_, sizes := nb.(ItemSizeMaxer)
+		assert.Equal(t, tc.batches, sets, "%T", tc.b)
+		assert.Equal(t, tc.batches, deletes, "%T", tc.b)
+		assert.Equal(t, tc.leases, leases, "%T", tc.b)
+		assert.True(t, sizes, "%T", tc.b)
+		assert.Same(t, nearOf(t, nb), nearOf(t, nb))
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/leancache/leancache/memcache"
 	"github.com/leancache/leancache/memcache/backendtest"
 	"github.com/leancache/leancache/memcache/memcachetest"
+	"github.com/leancache/leancache/memcache/meta"
 )
 
 // nearPair returns a store with a near cache over b, its counters, and a
@@ -504,4 +505,43 @@ func TestNearCacheHitsNeverShareTheEntry(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestNearCacheOverMeta: over memcache/meta's Client (leases, pipelined
+// batches) and real memcached, GetOrLoad is served from the near cache,
+// and the store's pipelined SetMulti and DeleteMulti end their entries.
+func TestNearCacheOverMeta(t *testing.T) {
+	srv := memcachetest.NewServer(t)
+	ctx := context.Background()
+	c, err := meta.NewClient(meta.Config{Servers: []string{srv.Addr}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	// A recorder, not Counters, which would put middleware in the way
+	// of the pipelined batches.
+	events := new(nearEvents)
+	s := newStore[*page](t, c, memcache.WithCodec(plainJSON{}), memcache.WithRecorder(events),
+		memcache.WithNearCache(memcache.NearCacheConfig{TTL: time.Minute}))
+	loads := 0
+	load := func(context.Context) (*page, error) { loads++; return &page{Title: "loaded"}, nil }
+	for range 3 {
+		p, err := s.GetOrLoad(ctx, "k", load)
+		require.NoError(t, err)
+		assert.Equal(t, "loaded", p.Title)
+	}
+	assert.Equal(t, 1, loads)
+	// The load, a read that fills the entry, a hit.
+	assert.EqualValues(t, 1, events.near.Load(), "GetOrLoad's first read is served from the near cache")
+
+	require.NoError(t, s.SetMulti(ctx, map[string]*page{"k": {Title: "v2"}, "j": {Title: "j"}}))
+	assert.Equal(t, "v2", title(t, s, "k"))
+	assert.Equal(t, "v2", title(t, s, "k"))
+	require.NoError(t, s.DeleteMulti(ctx, []string{"k", "j"}))
+	_, err = s.Get(ctx, "k")
+	require.ErrorIs(t, err, memcache.ErrCacheMiss)
+
+	// Invalidate goes to the lease: the value stays readable, stale.
+	require.NoError(t, s.Set(ctx, "k", &page{Title: "v3"}))
+	assert.Equal(t, "v3", title(t, s, "k"))
+	require.NoError(t, s.Invalidate(ctx, "k"))
+	assert.Equal(t, "v3", title(t, s, "k"))
 }
