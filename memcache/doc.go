@@ -138,7 +138,8 @@
 // kept.
 //
 // Leases. A lease read without LeaseTTL (GetOrLoad's first read) is served
-// from an entry, with Won, Pending and Stale false. That costs the process
+// from an entry, with Won, Pending and Stale false and the TTL the near
+// cache knows (-1 when it knows none). That costs the process
 // the stale and early-refresh tokens memcached would hand it meanwhile,
 // which another process, or this one once the entry ends, gets instead:
 // with WithRefreshAhead, choose its d well above the near cache's TTL. An
