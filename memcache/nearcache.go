@@ -296,7 +296,10 @@ func (n *nearCache) invalidate(key string, expires int64) {
 	if old == nil || old.item == nil {
 		return
 	}
-	if x, ok := indexOf(old.item); ok {
+	// Chunks hold minChunkCapacity bytes at least: an index claiming more
+	// than the near cache could hold is forged, and its chunks, if any,
+	// are left to eviction rather than looked for one by one.
+	if x, ok := indexOf(old.item); ok && int64(x.count)*minChunkCapacity <= n.shardMax*int64(len(n.shards)) {
 		for i := range int(x.count) {
 			n.invalidate(chunkKey(n.prefix, key, i, x.token), expiryUnknown)
 		}
