@@ -545,3 +545,36 @@ func TestNearCacheOverMeta(t *testing.T) {
 	require.NoError(t, s.Invalidate(ctx, "k"))
 	assert.Equal(t, "v3", title(t, s, "k"))
 }
+
+// TestNearCacheLeavesRefreshAheadToTheBackend: with WithRefreshAhead, an
+// entry whose item is known to be within the refresh window is not served,
+// so that the read reaches the backend and wins the early refresh.
+func TestNearCacheLeavesRefreshAheadToTheBackend(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := newStore[*page](t, nil, memcache.WithCodec(plainJSON{}), memcache.WithExpiration(10*time.Second),
+			memcache.WithRefreshAhead(5*time.Second), memcache.WithNearCache(memcache.NearCacheConfig{TTL: time.Minute}))
+		var loads atomic.Int32
+		load := func(context.Context) (*page, error) {
+			return &page{Title: "v" + strconv.Itoa(int(loads.Add(1)))}, nil
+		}
+		p, err := s.GetOrLoad(ctx, "k", load)
+		require.NoError(t, err)
+		require.Equal(t, "v1", p.Title)
+		for range 4 { // served, from the backend then from the near cache, no refresh
+			time.Sleep(time.Second)
+			p, err = s.GetOrLoad(ctx, "k", load)
+			require.NoError(t, err)
+			require.Equal(t, "v1", p.Title)
+		}
+		synctest.Wait()
+		require.EqualValues(t, 1, loads.Load())
+		time.Sleep(2 * time.Second) // 4 s left: within the window
+		p, err = s.GetOrLoad(ctx, "k", load)
+		require.NoError(t, err)
+		assert.Equal(t, "v1", p.Title, "served while it is refreshed")
+		synctest.Wait()
+		assert.EqualValues(t, 2, loads.Load(), "the read reached the backend and won the refresh")
+		assert.Equal(t, "v2", title(t, s, "k"), "the refresh's write ended the entry")
+	})
+}
