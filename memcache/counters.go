@@ -42,13 +42,16 @@ func (sc *storeCounters) join(c *Counters) {
 
 // count adds one event, the field of Counters event selects, to the store's
 // own counts and to every Counters it has met.
-func (sc *storeCounters) count(event func(*Counters) *atomic.Int64) {
+func (sc *storeCounters) count(event func(*Counters) *atomic.Int64) { sc.add(event, 1) }
+
+// add is count of n events at once.
+func (sc *storeCounters) add(event func(*Counters) *atomic.Int64, n int64) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	event(&sc.own).Add(1)
+	event(&sc.own).Add(n)
 	if l := sc.list.Load(); l != nil {
 		for _, c := range *l {
-			event(c).Add(1)
+			event(c).Add(n)
 		}
 	}
 }
@@ -62,6 +65,7 @@ var (
 	chunkMisses   = func(c *Counters) *atomic.Int64 { return &c.ChunkMisses }
 	overBudget    = func(c *Counters) *atomic.Int64 { return &c.OverBudget }
 	foreignKept   = func(c *Counters) *atomic.Int64 { return &c.ForeignKept }
+	nearHits      = func(c *Counters) *atomic.Int64 { return &c.NearHits }
 
-	storeEvents = []func(*Counters) *atomic.Int64{schemaMisses, rejected, chunkedWrites, chunkedReads, chunkMisses, overBudget, foreignKept}
+	storeEvents = []func(*Counters) *atomic.Int64{schemaMisses, rejected, chunkedWrites, chunkedReads, chunkMisses, overBudget, foreignKept, nearHits}
 )

@@ -132,6 +132,9 @@ type Counters struct {
 	// in place because another program wrote them (see
 	// WithOverwriteForeign); it answered from the loader.
 	ForeignKept atomic.Int64
+	// NearHits counts keys served by the near cache (WithNearCache)
+	// without a call to the backend; Hits counts them too.
+	NearHits atomic.Int64
 }
 
 // Middleware returns the middleware that updates c. In a store's chain

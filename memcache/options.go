@@ -33,6 +33,8 @@ type storeConfig struct {
 	// WithInterop, WithOverwriteForeign
 	interop          Interop
 	overwriteForeign bool
+
+	near *NearCacheConfig // WithNearCache
 }
 
 // WithCodec sets the codec; the default is codec.JSON.
@@ -225,3 +227,16 @@ func WithInterop(p Interop) Option { return func(o *storeConfig) { o.interop = p
 // the loader without storing, reports ErrForeignValue to the error handler
 // and counts it in Counters.ForeignKept.
 func WithOverwriteForeign() Option { return func(o *storeConfig) { o.overwriteForeign = true } }
+
+// WithNearCache puts a near cache in front of the backend: an in-process
+// cache of encoded items, as the backend returned them, bounded by
+// c.MaxBytes and by c.TTL, the longest it serves an item after reading
+// it, which bounds how stale a value another process replaced can be
+// here. The store's own writes, deletes, touches, compare-and-swaps,
+// SetMulti, DeleteMulti and Invalidate end the entries of their keys at
+// once (of a chunked value, those of all its items). Every hit is decoded
+// again, so each caller still gets memory of its own; Counters.NearHits
+// and EventNearHit count the hits, which count as hits too. NewStore fails
+// with an error wrapping ErrNearCacheConfig when c is out of bounds. The
+// rules it keeps are in the package documentation (# Near cache).
+func WithNearCache(c NearCacheConfig) Option { return func(o *storeConfig) { o.near = &c } }

@@ -138,6 +138,10 @@ const (
 	EventServerDown
 	// EventServerUp: a server came back (Event.Server).
 	EventServerUp
+	// EventNearHit: values served by the near cache (WithNearCache)
+	// without a call to the backend (Event.Count keys), besides their
+	// EventHit.
+	EventNearHit
 )
 
 var eventNames = [...]string{
@@ -157,6 +161,7 @@ var eventNames = [...]string{
 	EventServeStale:   "serve_stale",
 	EventServerDown:   "server_down",
 	EventServerUp:     "server_up",
+	EventNearHit:      "near_hit",
 }
 
 // String returns the event's name in snake case, as metrics label it.

@@ -87,6 +87,14 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	var near *nearCache
+	if cfg.near != nil {
+		nc, err := cfg.near.resolved()
+		if err != nil {
+			return nil, err
+		}
+		near, b = newNearCache(b, nc, cfg.now, keys.prefix)
+	}
 	mws := cfg.middleware
 	if cfg.counters != nil {
 		mws = append([]Middleware{cfg.counters.Middleware()}, mws...)
@@ -121,6 +129,17 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 	}
 	if cfg.counters != nil {
 		s.counters.join(cfg.counters)
+	}
+	if near != nil {
+		near.obs = &s.obs
+		// Counters see the store's events through WithCounters or, once a
+		// request passed them, as middleware; a plain store has none.
+		if !s.direct || cfg.counters != nil {
+			near.counters = &s.counters
+		}
+		// Only the store sees its items then, and package codec's codecs
+		// decode into memory of their own: the entries need no copy.
+		near.share = s.direct && ownsOutput
 	}
 	s.itemSizeMax.Store(int64(cfg.itemSizeMax))
 	s.loadTimeout, s.refreshAhead = cfg.loadTimeout, cfg.refresh
@@ -161,7 +180,7 @@ func (s *Store[T]) Key(key string) (string, error) { return s.keys.storeKey(key)
 func (s *Store[T]) LoadItemSizeMax(ctx context.Context) error {
 	m, ok := s.backend.(ItemSizeMaxer)
 	if !ok {
-		return fmt.Errorf("memcache: backend %T cannot report its item size limit", s.backend)
+		return errNoItemSizeMax(s.backend)
 	}
 	n, err := m.ItemSizeMax(ctx)
 	if err != nil {
@@ -174,6 +193,12 @@ func (s *Store[T]) LoadItemSizeMax(ctx context.Context) error {
 // SizeGuard returns the guard the store checks writes with.
 func (s *Store[T]) SizeGuard() SizeGuard {
 	return SizeGuard{ItemSizeMax: int(s.itemSizeMax.Load()), TopFields: s.topFields}
+}
+
+// errNoItemSizeMax is LoadItemSizeMax's error for a backend b that is no
+// ItemSizeMaxer.
+func errNoItemSizeMax(b Backend) error {
+	return fmt.Errorf("memcache: backend %T cannot report its item size limit", b)
 }
 
 var errUnknownOp = errors.New("unknown operation")

@@ -256,11 +256,7 @@ func (s *Store[T]) batchSetter() (MultiSetter, bool) {
 // request per item, and not to the Client or the Embedded backend, whose
 // batches only loop (slower than the parallel chunk writes).
 func (s *Store[T]) pipelines() bool {
-	switch s.backend.(type) {
-	case *Client, *Embedded:
-		return false
-	}
-	return s.direct
+	return s.direct && !loopsBatches(s.backend)
 }
 
 // setItems sets items, one error per item or nil as MultiSetter does: in
