@@ -4,7 +4,9 @@ import (
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // A positional (toarray) struct with cached fields has fewer elements on
@@ -24,4 +26,99 @@ func TestCBORToArrayDecodesThroughTheView(t *testing.T) {
 	require.NoError(t, CBOR.Unmarshal(data, &got))
 	require.Equal(t, 2, got.Arr[0].C[0].A)
 	require.Equal(t, "b", got.Arr[0].B)
+}
+
+// ccZeroerHolder holds a type with its own IsZero by value: the libraries
+// call that method, which no view can carry.
+type ccZeroerHolder struct {
+	Z ccZeroer `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+}
+
+// ccPacked has no room for the incomparable host: 4-byte aligned, every
+// field comparable.
+type ccPacked struct {
+	A    int32
+	Memo int32 `cacheprop:"cached"`
+}
+
+type ccPackedHolder struct {
+	P ccPacked `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+}
+
+type ccPackedHolderTwin struct {
+	P struct{ A int32 } `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+}
+
+// ccStampHolder holds by value a type the libraries encode by its own
+// methods (promoted from time.Time) and which has a cached field: the view
+// keeps it, cached field and all, so reflect's zero test would count it.
+type ccStampHolder struct {
+	S struct {
+		Stamp ccStamp
+		N     int
+	} `json:",omitzero" cbor:",omitzero"`
+}
+
+// TestOmitzeroRefusals pins what stays refused, with the reason, and that
+// the libraries without that zero test are not refused on the same types.
+func TestOmitzeroRefusals(t *testing.T) {
+	refused := []struct {
+		lib    Codec
+		v      any
+		reason string
+	}{
+		{JSON, &ccZeroerHolder{}, "IsZero method of codec.ccZeroer"},
+		{CBOR, &ccZeroerHolder{}, "IsZero method of codec.ccZeroer"},
+		{Msgpack, &ccZeroerHolder{}, "IsZero method of codec.ccZeroer"},
+		{JSON, &ccPackedHolder{}, "would count cached fields"},
+		{CBOR, &ccPackedHolder{}, "would count cached fields"},
+		{JSON, &ccStampHolder{}, "would count cached fields"},
+		{CBOR, &ccStampHolder{}, "would count cached fields"},
+	}
+	for _, r := range refused {
+		_, err := r.lib.Marshal(r.v)
+		var ute *UnsupportedTypeError
+		require.ErrorAs(t, err, &ute, "%s %T", r.lib.Name(), r.v)
+		assert.Equal(t, r.lib.Name(), ute.Codec)
+		assert.Contains(t, ute.Path, ".")
+		assert.Contains(t, ute.Reason, r.reason, "%s %T", r.lib.Name(), r.v)
+	}
+	// msgpack's omitempty on a struct counts the fields it encodes, not
+	// reflect's zero test: the packed struct is no problem there.
+	for _, memo := range []int32{0, 7} {
+		got, err := Msgpack.Marshal(&ccPackedHolder{P: ccPacked{Memo: memo}})
+		require.NoError(t, err)
+		want, err := msgpack.Marshal(&ccPackedHolderTwin{})
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+}
+
+// ccLateBlank's cached field comes before its "_" field: cbor reads
+// toarray from the first blank field of a struct, which in the view is the
+// cached one, so it must carry the same tag.
+type ccLateBlank struct {
+	A    int
+	Memo string `cacheprop:"cached"`
+	//lint:ignore U1000 read by cbor
+	_ struct{} `cbor:",toarray"`
+	B string
+}
+
+type ccLateBlankTwin struct {
+	A int
+	//lint:ignore U1000 read by cbor
+	_ struct{} `cbor:",toarray"`
+	B string
+}
+
+func TestCachedFieldsBeforeTheBlankField(t *testing.T) {
+	got, err := CBOR.Marshal(&ccLateBlank{A: 1, Memo: "m", B: "b"})
+	require.NoError(t, err)
+	want, err := cbor.Marshal(&ccLateBlankTwin{A: 1, B: "b"})
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	var back ccLateBlank
+	require.NoError(t, CBOR.Unmarshal(got, &back))
+	assert.Equal(t, ccLateBlank{A: 1, B: "b"}, back)
 }

@@ -486,16 +486,14 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 				}
 				changed = true
 			}
-			if ft != sf.Type {
-				changed = true
-				if !k.dec {
-					if ft, err = s.omission(k, sf, ft, fpath); err != nil {
-						return nil, err
-					}
-					empty, zero := s.d.omit(sf, t)
-					if (wrapperTypes[ft] || slotOf(ft) != nil) && (empty || zero) {
-						nf.Tag = s.d.wrapTag(nf.Tag)
-					}
+			changed = changed || ft != sf.Type
+			if !k.dec {
+				if ft, err = s.omission(k, sf, ft, fpath); err != nil {
+					return nil, err
+				}
+				empty, zero := s.d.omit(sf, t)
+				if (wrapperTypes[ft] || slotOf(ft) != nil) && (empty || zero) {
+					nf.Tag = s.d.wrapTag(nf.Tag)
 				}
 			}
 			nf.Type = ft
