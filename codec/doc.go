@@ -39,7 +39,14 @@
 // property and no interface goes straight to the library after one cache
 // lookup. Embedded structs whose fields the library promotes are rebuilt
 // too, as method-less copies (reflect.StructOf must never embed a type with
-// methods). Recursive types, which reflect.StructOf cannot build, are
+// methods). A struct or array field tagged omitzero or omitempty is
+// omitted exactly when the twin's field would be: the libraries test a
+// view by the fields they encode (msgpack's and cbor's omitempty) or by
+// reflect's zero test (omitzero without an IsZero method), which skips the
+// view's cached fields because they are blank ("_"); a view that would be
+// comparable is made incomparable through one cached field's type, so that
+// reflect tests it field by field rather than by an equality that compares
+// blank fields too. Recursive types, which reflect.StructOf cannot build, are
 // unrolled into nested views (8 levels deep for a type that refers to
 // itself once, fewer for more) and then closed by a slot: a field type of
 // the same layout with marshaler methods that re-enter the library; values
@@ -79,12 +86,7 @@
 //     would count cached fields in the view: a struct held in it by value
 //     that the library encodes by its own methods yet has cached fields, or
 //     a comparable struct whose alignment is below a pointer's or that has
-//     no cached field starting on a pointer boundary. Every other such
-//     field is omitted exactly when its twin is zero: a view's cached
-//     fields are blank ("_"), which reflect's zero test skips, and a view
-//     that would be comparable is made incomparable through one cached
-//     field's type, so that reflect tests it field by field rather than by
-//     an equality that would compare blank fields;
+//     no cached field starting on a pointer boundary;
 //   - a process that needs more than 256 slots of one layout (pointer or
 //     map, slice): each recursive field type takes one slot per codec and
 //     direction (for json, per addressability too), about seven in all. A
