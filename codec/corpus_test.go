@@ -616,8 +616,12 @@ func ccOmitPair(set bool, memo float64) (*ccOmit, *ccOmitTwin) {
 		v.ZArr[0], w.ZArr[0] = &ccZeroer{N: n}, &ccZeroerTwin{N: n}
 	}
 	if set {
-		v.Tree.C = []ccArray{{A: 2, B: "b", C: []ccArray{{A: 3}}}}
-		w.Tree.C = []ccArrayTwin{{A: 2, B: "b", C: []ccArrayTwin{{A: 3}}}}
+		// Deeper than views are unrolled: slots are crossed (the splice
+		// route), within the 32 levels of nesting cbor decodes.
+		for i := 0; i < 10; i++ {
+			v.Tree.C = []ccArray{{A: i, B: "b", C: v.Tree.C}}
+			w.Tree.C = []ccArrayTwin{{A: i, B: "b", C: w.Tree.C}}
+		}
 	}
 	return v, w
 }

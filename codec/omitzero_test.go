@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -121,4 +122,24 @@ func TestCachedFieldsBeforeTheBlankField(t *testing.T) {
 	var back ccLateBlank
 	require.NoError(t, CBOR.Unmarshal(got, &back))
 	assert.Equal(t, ccLateBlank{A: 1, B: "b"}, back)
+}
+
+// The wire schema of a type with omitted fields is its twin's: the omit
+// options are in it (they change the bytes), the cached fields are not, so
+// the fingerprint tells the two apart from neither.
+func TestOmitSchemaIsTheTwins(t *testing.T) {
+	for _, lib := range libraries() {
+		got, ok := WireSchema(reflect.TypeFor[ccOmit](), lib.codec)
+		require.True(t, ok)
+		want, _ := WireSchema(reflect.TypeFor[ccOmitTwin](), lib.codec)
+		assert.Equal(t, want, got, lib.name)
+		opt := ",omitzero"
+		if lib.name == "msgpack" {
+			opt = ",omitempty"
+		}
+		assert.Contains(t, got, opt, lib.name)
+		fp, _ := SchemaFingerprint(reflect.TypeFor[ccOmit](), lib.codec)
+		fpT, _ := SchemaFingerprint(reflect.TypeFor[ccOmitTwin](), lib.codec)
+		assert.Equal(t, fpT, fp, lib.name)
+	}
 }
