@@ -143,3 +143,39 @@ func TestOmitSchemaIsTheTwins(t *testing.T) {
 		assert.Equal(t, fpT, fp, lib.name)
 	}
 }
+
+// The omission holds in every container: map values (not addressable, for
+// json another view), slice elements, and a value handed over by value.
+func TestOmitInContainers(t *testing.T) {
+	for _, lib := range libraries() {
+		for _, memo := range []float64{0, 3.5} {
+			v, w := ccOmitPair(false, memo)
+			computeCached(v)
+			// Built by reflect: the values hold Lazy cells, which vet
+			// would not let a literal copy.
+			for _, pair := range [][2]any{
+				{inMap(v), inMap(w)}, {inSlice(v), inSlice(w)}, {reflect.ValueOf(v).Elem().Interface(), reflect.ValueOf(w).Elem().Interface()},
+			} {
+				got, err := lib.codec.Marshal(pair[0])
+				require.NoError(t, err, "%s %T", lib.name, pair[0])
+				want, err := lib.marshal(pair[1])
+				require.NoError(t, err)
+				assert.Equal(t, want, got, "%s %T memo %v", lib.name, pair[0], memo)
+			}
+		}
+	}
+}
+
+// inMap returns map[string]T{"k": *p}.
+func inMap(p any) any {
+	e := reflect.ValueOf(p).Elem()
+	m := reflect.MakeMap(reflect.MapOf(reflect.TypeFor[string](), e.Type()))
+	m.SetMapIndex(reflect.ValueOf("k"), e)
+	return m.Interface()
+}
+
+// inSlice returns []T{*p, *p}.
+func inSlice(p any) any {
+	e := reflect.ValueOf(p).Elem()
+	return reflect.Append(reflect.MakeSlice(reflect.SliceOf(e.Type()), 0, 2), e, e).Interface()
+}
