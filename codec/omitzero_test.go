@@ -60,6 +60,46 @@ type ccStampHolder struct {
 	} `json:",omitzero" cbor:",omitzero"`
 }
 
+// CCFlatBlank, embedded, has a blank field of its own: its cached field
+// keeps a name (blankTag), so that the outer struct's FieldByName("_")
+// still finds that one, and a zero test over it would count the cached one.
+type CCFlatBlank struct {
+	//lint:ignore U1000 read by cbor
+	_    struct{} `cbor:",toarray"`
+	A    int
+	Memo string `cacheprop:"cached"`
+}
+
+type CCFlatBlankTwin struct {
+	//lint:ignore U1000 read by cbor
+	_ struct{} `cbor:",toarray"`
+	A int
+}
+
+type ccFlatBlankOuter struct {
+	CCFlatBlank
+	B int
+}
+
+type ccFlatBlankOuterTwin struct {
+	CCFlatBlankTwin
+	B int
+}
+
+type ccFlatBlankHolder struct {
+	O ccFlatBlankOuter `json:",omitzero" cbor:",omitzero"`
+}
+
+func TestPromotedBlankFieldKeepsItsMeaning(t *testing.T) {
+	for _, lib := range libraries() {
+		got, err := lib.codec.Marshal(&ccFlatBlankOuter{CCFlatBlank: CCFlatBlank{A: 1, Memo: "m"}, B: 2})
+		require.NoError(t, err)
+		want, err := lib.marshal(&ccFlatBlankOuterTwin{CCFlatBlankTwin: CCFlatBlankTwin{A: 1}, B: 2})
+		require.NoError(t, err)
+		assert.Equal(t, want, got, lib.name)
+	}
+}
+
 // TestOmitzeroRefusals pins what stays refused, with the reason, and that
 // the libraries without that zero test are not refused on the same types.
 func TestOmitzeroRefusals(t *testing.T) {
@@ -75,6 +115,8 @@ func TestOmitzeroRefusals(t *testing.T) {
 		{CBOR, &ccPackedHolder{}, "would count cached fields"},
 		{JSON, &ccStampHolder{}, "would count cached fields"},
 		{CBOR, &ccStampHolder{}, "would count cached fields"},
+		{JSON, &ccFlatBlankHolder{}, "would count cached fields"},
+		{CBOR, &ccFlatBlankHolder{}, "would count cached fields"},
 	}
 	for _, r := range refused {
 		_, err := r.lib.Marshal(r.v)

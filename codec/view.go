@@ -443,11 +443,13 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 		switch class := s.d.classify(sf); {
 		case cacheprop.IsCached(sf):
 			// The library skips unexported fields: this is the stripping.
-			// Blank, so that reflect's zero test skips it too (see
-			// omitzero.go).
-			nf.Name, nf.PkgPath = unique("cached_"+sf.Name), pkgPath
+			// Blank where it can be, so that reflect's zero test skips it
+			// too (see omitzero.go).
+			nf.Name, nf.PkgPath = "_", pkgPath
 			if blank != nil {
-				nf.Name, nf.Tag = "_", *blank
+				nf.Tag = *blank
+			} else {
+				nf.Name = unique("cached_" + sf.Name)
 			}
 			changed = true
 		case class == classSkip:
