@@ -143,7 +143,12 @@ var cborDialect = dialect{
 	},
 	needsZeroMethod: func(sf reflect.StructField, parent reflect.Type) bool {
 		_, zero := cborOmit(sf, parent)
-		return zero && zeroTestDiffers(sf.Type)
+		return zero && cborZeroMethod(sf.Type)
+	},
+	// A toarray struct is zero when it has no fields, whatever its
+	// methods (cbor's isZeroFieldStruct): a view has the same fields.
+	reflectZero: func(t reflect.Type) bool {
+		return !hasZeroMethod(t) && (t.Kind() != reflect.Struct || !cborToArray(t))
 	},
 	// cbor's omitempty and omitzero both omit a nil interface only.
 	anyBox:   func(empty, zero bool) reflect.Type { return cborAnyType },
@@ -167,6 +172,13 @@ func cborClassify(sf reflect.StructField) fieldClass {
 		return classField
 	}
 	return classInline
+}
+
+// cborZeroMethod reports whether cbor decides omitzero of a field of type
+// t by t's IsZero method (getIsZeroFunc), which a toarray struct held by
+// value does not consult.
+func cborZeroMethod(t reflect.Type) bool {
+	return hasZeroMethod(t) && (t.Kind() != reflect.Struct || !cborToArray(t))
 }
 
 // cborAny stands for an empty-interface field: its content is only known

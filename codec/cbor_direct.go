@@ -19,7 +19,9 @@ import (
 // field's name, exactly or case-insensitively, matches the same field in
 // both), and the cached fields are reset afterwards as always. Input with
 // such a key (never written by [CBOR]; a map[string] key of the same name
-// counts too) goes through the view, nested at most as deep as the budget
+// counts too), and any input for a type that reaches a toarray struct with
+// a cached field (read by position, it has fewer elements than fields),
+// goes through the view, nested at most as deep as the budget
 // allows. The budget's pre-scan has already charged the type itself.
 
 // cborCached is what cborDirect needs to know of a decode target type.
@@ -57,9 +59,13 @@ func cborCollect(t reflect.Type, c *cborCached, seen map[reflect.Type]bool) {
 		cborCollect(t.Key(), c, seen)
 		cborCollect(t.Elem(), c, seen)
 	case reflect.Struct:
+		// A toarray struct is read by position: its cached fields, which
+		// are not on the wire, would shift every element after them.
+		toArray := cborToArray(t)
 		for i := 0; i < t.NumField(); i++ {
 			sf := t.Field(i)
 			if cacheprop.IsCached(sf) {
+				c.never = c.never || toArray
 				_, tag := cborTag(sf.Tag)
 				name, opts := tagOptions(tag)
 				if name == "" {

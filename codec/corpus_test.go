@@ -518,6 +518,114 @@ type ccZeroPtrsTwin struct {
 	Both    *ccZeroerTwin  `json:",omitempty,omitzero" cbor:",omitempty,omitzero"`
 }
 
+// Omission (omitzero, omitempty) of fields whose types hold cached
+// properties, held by value, by pointer and in arrays: the libraries omit
+// such a field exactly when the twin's is zero (or empty), whatever its
+// cached fields hold. The cases build each in three states: set, zero, and
+// zero except a cached field.
+
+// ccOmitted is comparable, so its view must be kept from zero-testing by
+// equality, which would count the cached field. computeCached leaves float
+// fields alone: a case decides whether Memo is zero.
+type ccOmitted struct {
+	N    int     `json:"n,omitempty" msgpack:"n,omitempty" cbor:"n,omitempty"`
+	Memo float64 `cacheprop:"cached"`
+}
+
+type ccOmittedTwin struct {
+	N int `json:"n,omitempty" msgpack:"n,omitempty" cbor:"n,omitempty"`
+}
+
+// ccOmittedRich is not comparable and holds a Lazy cell, which
+// computeCached always fills: zero, it is zero except its cached fields.
+type ccOmittedRich struct {
+	Tags  []string `json:",omitempty" msgpack:",omitempty" cbor:",omitempty"`
+	HTML  string   `cacheprop:"cached"`
+	Score cacheprop.Lazy[int]
+}
+
+type ccOmittedRichTwin struct {
+	Tags []string `json:",omitempty" msgpack:",omitempty" cbor:",omitempty"`
+}
+
+// ccOmittedEmb promotes the fields of an embedded struct with a cached
+// field, and holds a struct with its own IsZero by value, which a zero
+// test over ccOmittedEmb (having no IsZero) does not call.
+type ccOmittedEmb struct {
+	CCBase
+	Z ccZeroer
+}
+
+type ccOmittedEmbTwin struct {
+	CCBaseTwin
+	Z ccZeroerTwin
+}
+
+type ccOmit struct {
+	Val   ccOmitted        `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Ptr   *ccOmitted       `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Arr   [2]ccOmitted     `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Rich  ccOmittedRich    `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	RichP *ccOmittedRich   `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	RichA [1]ccOmittedRich `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Emb   ccOmittedEmb     `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Both  ccOmitted        `json:",omitempty,omitzero" cbor:",omitempty,omitzero"`
+	EVal  ccOmitted        `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	EPtr  *ccOmitted       `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	EArr  [2]ccOmitted     `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	ENone [0]ccOmitted     `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	ZArr  [1]*ccZeroer     `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	// A recursive type by value: its view holds slots (the splice route).
+	Tree ccArray `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+}
+
+type ccOmitTwin struct {
+	Val   ccOmittedTwin        `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Ptr   *ccOmittedTwin       `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Arr   [2]ccOmittedTwin     `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Rich  ccOmittedRichTwin    `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	RichP *ccOmittedRichTwin   `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	RichA [1]ccOmittedRichTwin `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Emb   ccOmittedEmbTwin     `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Both  ccOmittedTwin        `json:",omitempty,omitzero" cbor:",omitempty,omitzero"`
+	EVal  ccOmittedTwin        `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	EPtr  *ccOmittedTwin       `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	EArr  [2]ccOmittedTwin     `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	ENone [0]ccOmittedTwin     `json:",omitempty" cbor:",omitempty" msgpack:",omitempty"`
+	ZArr  [1]*ccZeroerTwin     `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+	Tree  ccArrayTwin          `json:",omitzero" cbor:",omitzero" msgpack:",omitempty"`
+}
+
+// ccOmitPair builds a ccOmit and its twin in one state: set, zero, or
+// (memo non-zero) zero except the cached fields, memo being what each
+// ccOmitted's Memo holds.
+func ccOmitPair(set bool, memo float64) (*ccOmit, *ccOmitTwin) {
+	n, tags := 0, []string(nil)
+	if set {
+		n, tags = 1, []string{"t"}
+	}
+	o, ot := ccOmitted{N: n, Memo: memo}, ccOmittedTwin{N: n}
+	v := &ccOmit{Val: o, Arr: [2]ccOmitted{{Memo: memo}, o}, Both: o, EVal: o, EArr: [2]ccOmitted{o, o},
+		Emb: ccOmittedEmb{CCBase: CCBase{ID: n}, Z: ccZeroer{N: n}}, Tree: ccArray{A: n}}
+	w := &ccOmitTwin{Val: ot, Arr: [2]ccOmittedTwin{{}, ot}, Both: ot, EVal: ot, EArr: [2]ccOmittedTwin{ot, ot},
+		Emb: ccOmittedEmbTwin{CCBaseTwin: CCBaseTwin{ID: n}, Z: ccZeroerTwin{N: n}}, Tree: ccArrayTwin{A: n}}
+	v.Rich.Tags, v.RichA[0].Tags, w.Rich.Tags, w.RichA[0].Tags = tags, tags, tags, tags
+	if set || memo != 0 {
+		v.Ptr, v.EPtr, v.RichP = &ccOmitted{N: n, Memo: memo}, &ccOmitted{Memo: memo}, &ccOmittedRich{Tags: tags}
+		w.Ptr, w.EPtr, w.RichP = &ccOmittedTwin{N: n}, &ccOmittedTwin{}, &ccOmittedRichTwin{Tags: tags}
+		v.ZArr[0], w.ZArr[0] = &ccZeroer{N: n}, &ccZeroerTwin{N: n}
+	}
+	if set {
+		// Deeper than views are unrolled: slots are crossed (the splice
+		// route), within the 32 levels of nesting cbor decodes.
+		for i := 0; i < 10; i++ {
+			v.Tree.C = []ccArray{{A: i, B: "b", C: v.Tree.C}}
+			w.Tree.C = []ccArrayTwin{{A: i, B: "b", C: w.Tree.C}}
+		}
+	}
+	return v, w
+}
+
 // Library-specific tags: positional structs (msgpack as_array, cbor
 // toarray) with a cached field between data fields, cbor keyasint, cbor's
 // fallback to json tags, omitzero.
@@ -646,6 +754,12 @@ func rawCorpus() []corpusCase {
 			return &ccZeroPtrsTwin{Zero: &ccZeroerTwin{}, NonZero: &ccZeroerTwin{N: 1}, Empty: []ccZeroerTwin{},
 				Both: &ccZeroerTwin{}}
 		}},
+		{Name: "omit-set", Value: func() any { v, _ := ccOmitPair(true, 1.5); return v },
+			Twin: func() any { _, w := ccOmitPair(true, 1.5); return w }},
+		{Name: "omit-zero", Value: func() any { v, _ := ccOmitPair(false, 0); return v },
+			Twin: func() any { _, w := ccOmitPair(false, 0); return w }},
+		{Name: "omit-zero-but-cached", Value: func() any { v, _ := ccOmitPair(false, 2.5); return v },
+			Twin: func() any { _, w := ccOmitPair(false, 2.5); return w }},
 		{Name: "methods", Value: func() any {
 			return &ccMethods{JSONM: ccJSONM{"j", "m"}, PtrM: ccPtrM{"p", "m"},
 				PtrMs: map[string]ccPtrM{"a": {"pa", "m"}}, PtrMP: &ccPtrM{"pp", "m"},

@@ -31,7 +31,7 @@
 // For each type that reaches a cached property the codec builds, once, a
 // view: a type made with reflect.StructOf that has the same size, field
 // offsets and pointer layout as the original, in which every cached
-// property is renamed to an unexported field (which the libraries skip) and
+// property is renamed to a blank field "_" (which the libraries skip) and
 // every nested type that reaches one is replaced by its own view. The value
 // is then handed to the library as its view, in place: nothing is copied,
 // and the library runs at its usual speed. Views are cached per type and
@@ -39,7 +39,14 @@
 // property and no interface goes straight to the library after one cache
 // lookup. Embedded structs whose fields the library promotes are rebuilt
 // too, as method-less copies (reflect.StructOf must never embed a type with
-// methods). Recursive types, which reflect.StructOf cannot build, are
+// methods). A struct or array field tagged omitzero or omitempty is
+// omitted exactly when the twin's field would be: the libraries test a
+// view by the fields they encode (msgpack's and cbor's omitempty) or by
+// reflect's zero test (omitzero without an IsZero method), which skips the
+// view's cached fields because they are blank ("_"); a view that would be
+// comparable is made incomparable through one cached field's type, so that
+// reflect tests it field by field rather than by an equality that compares
+// blank fields too. Recursive types, which reflect.StructOf cannot build, are
 // unrolled into nested views (8 levels deep for a type that refers to
 // itself once, fewer for more) and then closed by a slot: a field type of
 // the same layout with marshaler methods that re-enter the library; values
@@ -70,10 +77,16 @@
 // path, never a panic and never wrong output:
 //   - a map whose key type holds cached properties;
 //   - a struct or array field held by value, whose type reaches cached
-//     properties, tagged omitzero (json, cbor): its zero test would count the
-//     cached fields, or lose the type's IsZero method; point to it instead
-//     (a pointer field is omitted when nil). The same for msgpack's
-//     omitempty when the field's type has an IsZero method;
+//     properties and has an IsZero method the library calls for omitzero
+//     (json, cbor; not on a cbor toarray struct) or omitempty (msgpack): a
+//     view, a type built by reflect, has no methods. Point to it instead: a
+//     pointer field keeps its IsZero;
+//   - the same field tagged omitzero (json, cbor), without an IsZero
+//     method, when reflect's zero test, which the library then applies,
+//     would count cached fields in the view: a struct held in it by value
+//     that the library encodes by its own methods yet has cached fields, or
+//     a comparable struct whose alignment is below a pointer's or that has
+//     no cached field starting on a pointer boundary;
 //   - a process that needs more than 256 slots of one layout (pointer or
 //     map, slice): each recursive field type takes one slot per codec and
 //     direction (for json, per addressability too), about seven in all. A

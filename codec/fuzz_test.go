@@ -31,6 +31,8 @@ var fuzzTargets = append(garbageTargets[:len(garbageTargets):len(garbageTargets)
 	func() any { return new(ccList) },
 	func() any { return new(jgChain) },
 	func() any { return new([]jgBig) },
+	// Fields omitted by omitzero/omitempty: what decodes must encode.
+	func() any { return new(ccOmit) },
 )
 
 func fuzzUnmarshal(f *testing.F, c Codec) {

@@ -169,6 +169,11 @@ func TestViewsKeepTheLayout(t *testing.T) {
 			}
 			return
 		}
+		if hosted(view) == orig {
+			// A cached field's host (omitzero.go): its room, not its
+			// layout, is the struct's, which sameLayout checks.
+			return
+		}
 		if orig.Kind() != view.Kind() {
 			t.Fatalf("view %v of %v has another kind", view, orig)
 		}

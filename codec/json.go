@@ -163,10 +163,11 @@ var jsonDialect = dialect{
 	},
 	needsZeroMethod: func(sf reflect.StructField, parent reflect.Type) bool {
 		_, zero := jsonOmit(sf, parent)
-		return zero && zeroTestDiffers(sf.Type)
+		return zero && hasZeroMethod(sf.Type)
 	},
-	anyBox:   func(empty, zero bool) reflect.Type { return jsonAnyType },
-	slotZero: zeroFunc,
+	reflectZero: func(t reflect.Type) bool { return !hasZeroMethod(t) },
+	anyBox:      func(empty, zero bool) reflect.Type { return jsonAnyType },
+	slotZero:    zeroFunc,
 }
 
 // jsonClassify follows encoding/json's typeFields.

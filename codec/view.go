@@ -64,9 +64,14 @@ type dialect struct {
 	// must then decide omission.
 	wrapTag func(tag reflect.StructTag) reflect.StructTag
 	// needsZeroMethod reports whether omitting field sf of parent, whose
-	// type's view differs from the type, depends on something the view
-	// loses (a method, or cached fields counted by a reflect zero test).
+	// type's view differs from the type, depends on a method the view
+	// loses (an IsZero the library calls).
 	needsZeroMethod func(sf reflect.StructField, parent reflect.Type) bool
+	// reflectZero reports whether the library's omitzero test of a field
+	// of type t is reflect.Value.IsZero; nil for a library without one.
+	// A view must then zero-test as the type without the cached fields
+	// does (omitzero.go).
+	reflectZero func(t reflect.Type) bool
 	// anyBox returns the wrapper type for an empty-interface field with the
 	// given omit options.
 	anyBox func(empty, zero bool) reflect.Type
@@ -427,6 +432,7 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 		return name
 	}
 	changed := k.flat
+	blank := blankTag(t, k.flat)
 	for i := 0; i < n; i++ {
 		sf := t.Field(i)
 		fpath := path + "." + sf.Name
@@ -437,7 +443,14 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 		switch class := s.d.classify(sf); {
 		case cacheprop.IsCached(sf):
 			// The library skips unexported fields: this is the stripping.
-			nf.Name, nf.PkgPath = unique("cached_"+sf.Name), pkgPath
+			// Blank where it can be, so that reflect's zero test skips it
+			// too (see omitzero.go).
+			nf.Name, nf.PkgPath = "_", pkgPath
+			if blank != nil {
+				nf.Tag = *blank
+			} else {
+				nf.Name = unique("cached_" + sf.Name)
+			}
 			changed = true
 		case class == classSkip:
 			changed = changed || sf.Anonymous
@@ -475,16 +488,14 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 				}
 				changed = true
 			}
-			if ft != sf.Type {
-				changed = true
-				if !k.dec {
-					if ft, err = s.omission(k, sf, ft, fpath); err != nil {
-						return nil, err
-					}
-					empty, zero := s.d.omit(sf, t)
-					if (wrapperTypes[ft] || slotOf(ft) != nil) && (empty || zero) {
-						nf.Tag = s.d.wrapTag(nf.Tag)
-					}
+			changed = changed || ft != sf.Type
+			if !k.dec {
+				if ft, err = s.omission(k, sf, ft, fpath); err != nil {
+					return nil, err
+				}
+				empty, zero := s.d.omit(sf, t)
+				if (wrapperTypes[ft] || slotOf(ft) != nil) && (empty || zero) {
+					nf.Tag = s.d.wrapTag(nf.Tag)
 				}
 			}
 			nf.Type = ft
@@ -493,6 +504,9 @@ func (s *stripper) structView(k planKey, path string) (reflect.Type, error) {
 	}
 	if !changed {
 		return t, nil
+	}
+	if !k.dec && s.d.reflectZero != nil {
+		incomparable(t, fields)
 	}
 	v := reflect.StructOf(fields)
 	if err := sameLayout(t, v); err != nil {
