@@ -166,12 +166,12 @@ func splitChunks(prefix, k string, payload []byte, capacity int, flags uint32, e
 // fails at the first that is missing, is not a chunk of this store's codec
 // or of this write, or has a length the index rules out.
 type assembly struct {
-	index   chunkIndex
-	codecID uint32
-	next    int // the number of the next chunk
-	piece   int // the length of every chunk but the last: the first's
-	out     []byte
-	failed  bool
+	index             chunkIndex
+	codecID, legacyID uint32 // the store's (see codecIDs)
+	next              int    // the number of the next chunk
+	piece             int    // the length of every chunk but the last: the first's
+	out               []byte
+	failed            bool
 }
 
 func (a *assembly) ok() bool { return !a.failed }
@@ -186,7 +186,7 @@ func (a *assembly) add(keys []string, items map[string]*Item) {
 		}
 		it := items[k]
 		i := a.next
-		if it == nil || it.Flags>>24 != flagsMarker || flagsKind(it.Flags) != kindChunk || it.Flags&0xff != a.codecID ||
+		if it == nil || it.Flags>>24 != flagsMarker || flagsKind(it.Flags) != kindChunk || it.Flags&0xff != a.codecID && it.Flags&0xff != a.legacyID ||
 			len(it.Value) < chunkHeaderLen || string(it.Value[:chunkTokenLen]) != string(x.token[:]) ||
 			binary.BigEndian.Uint32(it.Value[chunkTokenLen:]) != uint32(i) {
 			a.failed = true

@@ -36,9 +36,15 @@
 //	bits 12-15  kind: 0 a value; 1 the index of a chunked value; 2 a chunk;
 //	            3 a negative entry (see below)
 //	bits  8-11  compression of the payload: 0 none, 1 S2
-//	bits  0-7   codec: 1 json, 2 gob, 3 msgpack, 4 cbor; a codec of your own
-//	            gets 128-254 from a hash of its name, so two custom codecs
-//	            almost always differ (a clash only weakens the check)
+//	bits  0-7   codec: 9 json, 10 gob, 11 msgpack, 12 cbor; a codec of your
+//	            own gets one of 64 ids from 0x88 to 0xFF from a hash of its
+//	            name, so two custom codecs almost always differ (a clash
+//	            only weakens the check). Bit 3 is set in every id, so that
+//	            other clients, which read the low bits as their own value
+//	            types (php-memcached's type, pylibmc's and pymemcache's
+//	            zlib flag), fail to read a leancache value instead of
+//	            returning a wrong one. Stores also read the ids of earlier
+//	            versions: 1-4, and 128-254 for custom codecs.
 //
 // # Trailer and schema fingerprints
 //

@@ -54,7 +54,7 @@ func ExampleInspect() {
 	fmt.Printf("foreign: %v, written %s: %q\n", in.Foreign, in.Written, in.Value)
 	// Output:
 	// memcached key: recipes:v2:a1
-	// flags: 0x4c020004, format 2, value, codec cbor, compression none
+	// flags: 0x4c02000c, format 2, value, codec cbor, compression none
 	// the store's fingerprint: true
 	// size: 45 bytes, limit 1048500
 	// {

@@ -58,5 +58,5 @@ func ExampleWithOverwriteForeign() {
 	// reported, foreign: true
 	// loaded; kept: 1; flags now 0x4
 	// reported, foreign: false
-	// loaded; kept: 0; flags now 0x4c020001
+	// loaded; kept: 0; flags now 0x4c020009
 }

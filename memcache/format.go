@@ -32,9 +32,21 @@ const (
 	compressS2   = 1
 )
 
-var codecIDs = map[string]uint32{"json": 1, "gob": 2, "msgpack": 3, "cbor": 4}
+// Codec ids in the flags' low byte. Bit 3 is set in every id a store
+// writes, because other clients read the low bits of the flags as their own
+// value types: php-memcached takes the low 4 bits for its type and has none
+// from 8 on, so it fails a get of a leancache value instead of returning
+// int(0) or false with success (as it did for ids 1-4); pylibmc and
+// pymemcache take bit 3 for zlib, and fail too. Stores also read the ids
+// earlier versions wrote (legacyCodecIDs, and 128 + hash%127 for custom
+// codecs), so a deploy needs no flush.
+var codecIDs = map[string]uint32{"json": 0x09, "gob": 0x0A, "msgpack": 0x0B, "cbor": 0x0C}
 
-// Custom codecs get ids from customCodecBase on.
+// legacyCodecIDs are the ids of codecIDs before bit 3 was set in them.
+var legacyCodecIDs = map[string]uint32{"json": 1, "gob": 2, "msgpack": 3, "cbor": 4}
+
+// Custom codecs get ids from customCodecBase on, with bit 3 set (see
+// codecIDs): 64 ids, 0x88 to 0xFF.
 const customCodecBase = 128
 
 // ErrFormat means a stored value was not written the way this store writes:
@@ -102,13 +114,28 @@ func (e *EncodeError) Error() string {
 // Unwrap returns the codec's error.
 func (e *EncodeError) Unwrap() error { return e.Err }
 
-func codecID(c codec.Codec) uint32 {
+// codecID returns the id a store of c writes in the flags, and the id
+// earlier versions wrote for it, which it reads too.
+func codecID(c codec.Codec) (id, legacy uint32) {
 	if id, ok := codecIDs[c.Name()]; ok {
-		return id
+		return id, legacyCodecIDs[c.Name()]
 	}
 	h := fnv.New32a()
 	h.Write([]byte(c.Name()))
-	return customCodecBase + h.Sum32()%127
+	sum := h.Sum32()
+	x := sum % 64
+	return customCodecBase | 0x08 | (x>>3)<<4 | x&7, customCodecBase + sum%127
+}
+
+// codecNamed returns the name of package codec's codec whose id, current
+// or legacy, is id.
+func codecNamed(id uint32) (string, bool) {
+	for name, cid := range codecIDs {
+		if cid == id || legacyCodecIDs[name] == id {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // makeFlagsOf builds flags of any version and kind.
@@ -133,10 +160,8 @@ func describeFlags(flags uint32) string {
 		return "as a chunk of a chunked value"
 	}
 	id := flags & 0xff
-	for name, cid := range codecIDs {
-		if cid == id {
-			return "with codec " + name
-		}
+	if name, ok := codecNamed(id); ok {
+		return "with codec " + name
 	}
 	if id >= customCodecBase {
 		return fmt.Sprintf("with a custom codec (id %d)", id)

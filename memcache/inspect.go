@@ -162,10 +162,8 @@ func Inspect(ctx context.Context, b Backend, key string, opts ...Option) (*Inspe
 	}
 	in.CodecID = int(f & 0xff)
 	var c codec.Codec
-	for name, id := range codecIDs {
-		if id == f&0xff {
-			c, _ = codec.ByName(name)
-		}
+	if name, ok := codecNamed(f & 0xff); ok {
+		c, _ = codec.ByName(name)
 	}
 	if c == nil {
 		in.Problem = &FormatError{Key: key, Flags: f, Want: "a codec of package codec", Got: in.Written}

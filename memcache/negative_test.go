@@ -151,7 +151,7 @@ func TestNegativeEntryFormat(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 0x4C, it.Flags>>24, "a leancache item")
 	assert.EqualValues(t, 3, it.Flags>>12&0xf, "of kind 3: negative")
-	assert.EqualValues(t, 3, it.Flags&0xff, "of the writer's codec")
+	assert.EqualValues(t, 0x0B, it.Flags&0xff, "of the writer's codec (msgpack)")
 	assert.Len(t, it.Value, 12, "an empty payload and the trailer")
 
 	other := newStore[*page](t, e, memcache.WithCodec(codec.JSON))

@@ -268,7 +268,7 @@ func (s *Store[T]) unwrap(key string, it *Item) (unwrapped, error) {
 	f := it.Flags
 	v := flagsVersionOf(f)
 	u := unwrapped{kind: flagsKind(f), comp: flagsCompression(f), body: it.Value}
-	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || f&0xff != s.codecID || u.kind != kindValue && u.kind != kindIndex && u.kind != kindNegative {
+	if f>>24 != flagsMarker || v != flagsVersion && v != flagsV2 || !s.readsCodec(f) || u.kind != kindValue && u.kind != kindIndex && u.kind != kindNegative {
 		return u, &FormatError{Key: key, Flags: f, Want: "with codec " + s.codec.Name(), Got: describeFlags(f)}
 	}
 	if u.comp != compressNone && u.comp != compressS2 {
@@ -306,9 +306,16 @@ func (s *Store[T]) parseIndex(key string, body []byte) (chunkIndex, error) {
 	return x, nil
 }
 
+// readsCodec reports whether flags name the store's codec, by the id it
+// writes or by the one earlier versions wrote.
+func (s *Store[T]) readsCodec(flags uint32) bool {
+	id := flags & 0xff
+	return id == s.codecID || id == s.legacyID
+}
+
 // newAssembly starts joining the chunks of x.
 func (s *Store[T]) newAssembly(x chunkIndex) *assembly {
-	return &assembly{index: x, codecID: s.codecID}
+	return &assembly{index: x, codecID: s.codecID, legacyID: s.legacyID}
 }
 
 // fetchChunks reads the chunks of the chunked value under store key k,

@@ -280,11 +280,12 @@ const (
 
 // FailureReason classifies the error of a Store call: "" for nil and for
 // the cache's own answers (a miss, not stored, a CAS conflict, a schema
-// miss), else one of the Reason constants. It looks through wrapping and
+// miss) and a loader's ErrNotFound (an answer about the data, see
+// WithNegativeTTL), else one of the Reason constants. It looks through wrapping and
 // joined errors, and never at keys.
 func FailureReason(err error) string {
 	switch {
-	case err == nil, isCacheOutcome(err):
+	case err == nil, isCacheOutcome(err), errors.Is(err, ErrNotFound):
 		return ""
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout

@@ -193,3 +193,23 @@ func TestRecorderSeesLeasesAndStaleValues(t *testing.T) {
 		assert.Equal(t, "v2", got.Title)
 	})
 }
+
+// TestLoaderNotFoundIsNotLogged: a loader's ErrNotFound is an answer about
+// the data, not a failure of the cache, so it is no warning on the default
+// logger and has no failure reason.
+func TestLoaderNotFoundIsNotLogged(t *testing.T) {
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+
+	for _, opts := range [][]memcache.Option{nil, {memcache.WithNegativeTTL(time.Minute)}} {
+		s := newStore[*page](t, memcache.NewEmbedded(memcache.EmbeddedConfig{}), opts...)
+		_, err := s.GetOrLoad(context.Background(), "gone", func(context.Context) (*page, error) {
+			return nil, fmt.Errorf("pages: row 7: %w", memcache.ErrNotFound)
+		})
+		require.ErrorIs(t, err, memcache.ErrNotFound)
+		assert.Empty(t, memcache.FailureReason(err))
+	}
+	assert.Empty(t, buf.String())
+}

@@ -195,7 +195,7 @@ func TestWithoutFingerprintWritesAsBefore(t *testing.T) {
 	it, err := b.Get(ctx, "u")
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"ID":1,"Name":"ann","Email":""}`, string(it.Value), "no header: the bytes of before")
-	assert.Equal(t, uint32(0x4C010001), it.Flags, "format version 1, json")
+	assert.Equal(t, uint32(0x4C010009), it.Flags, "format version 1, json")
 
 	// A fingerprinting store does not trust a value with no fingerprint.
 	_, n, err := readAs[*acctA](t, b, codec.JSON, "u")
@@ -208,7 +208,7 @@ func TestWithoutFingerprintWritesAsBefore(t *testing.T) {
 	require.NoError(t, fp.Set(ctx, "v", &acctFieldAdded{ID: 2, Name: "bob", Admin: true}))
 	it, err = b.Get(ctx, "v")
 	require.NoError(t, err)
-	assert.Equal(t, uint32(0x4C020001), it.Flags, "format version 2, json")
+	assert.Equal(t, uint32(0x4C020009), it.Flags, "format version 2, json")
 	want, _ := fp.Fingerprint()
 	assert.Equal(t, want.String(), hexOf(it.Value[len(it.Value)-8:]), "the value ends with the fingerprint")
 	assert.Equal(t, len(it.Value)-12, int(binary.BigEndian.Uint32(it.Value[len(it.Value)-12:])), "after the payload's length")

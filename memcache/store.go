@@ -28,7 +28,8 @@ type Store[T any] struct {
 	handler     Handler
 	direct      bool // no middleware: the hot paths call the backend themselves
 	codec       codec.Codec
-	codecID     uint32
+	codecID     uint32 // in the flags of what the store writes
+	legacyID    uint32 // also read: what earlier versions wrote (see codecIDs)
 	keys        keyMapper
 	expiration  time.Duration
 	compress    compressor
@@ -104,7 +105,6 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		backend:    b,
 		direct:     len(mws) == 0,
 		codec:      cfg.codec,
-		codecID:    codecID(cfg.codec),
 		keys:       keys,
 		expiration: cfg.expiration,
 		compress:   cfg.compress,
@@ -117,6 +117,7 @@ func NewStore[T any](b Backend, opts ...Option) (*Store[T], error) {
 		interop:    cfg.interop,
 		obs:        newObserver(cfg.recorder, StoreInfo{Name: cfg.name, Namespace: cfg.namespace, Codec: cfg.codec.Name()}, keys),
 	}
+	s.codecID, s.legacyID = codecID(cfg.codec)
 	if cfg.schema {
 		s.fingerprint, s.fingerprinted = codec.SchemaFingerprint(reflect.TypeFor[T](), cfg.codec)
 		s.ownsOutput = ownsOutput

@@ -122,7 +122,7 @@ func TestInspectWithoutFingerprint(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Set(context.Background(), "p", newProduct("x")))
 	out := inspectUnchanged(t, c, "p", "-servers", srv.Addr, "p")
-	assert.Contains(t, out, "flags:       0x4c010001: leancache format 1, value, codec json, compression none\n")
+	assert.Contains(t, out, "flags:       0x4c010009: leancache format 1, value, codec json, compression none\n")
 	assert.Contains(t, out, "fingerprint: none\n")
 	assert.Contains(t, out, `"Body": "x"`)
 }
