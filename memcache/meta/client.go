@@ -279,21 +279,21 @@ func (c *Client) exchange(ctx context.Context, key string, write func(cn *conn),
 		c.reportGet(ctx, s, err)
 		return err
 	}
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	write(cn)
 	err = cn.w.Flush()
 	if err == nil {
 		err = read(cn)
 	}
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	return err
 }
 
-// finish ends a call on cn: it disarms ctx's interrupt, returns cn to its
-// pool, or closes it when the call's outcome leaves its state unknown, and
-// reports the outcome to the selector.
-func (c *Client) finish(ctx context.Context, cn *conn, stop func() bool, err error) {
-	interrupted := stop != nil && !stop()
+// finish ends a call on cn: it disarms ctx's interrupt if the call was
+// armed, returns cn to its pool, or closes it when the call's outcome
+// leaves its state unknown, and reports the outcome to the selector.
+func (c *Client) finish(ctx context.Context, cn *conn, armed bool, err error) {
+	interrupted := armed && !cn.disarm()
 	broken := interrupted || !reusable(err)
 	cn.srv.put(cn, broken)
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
@@ -350,14 +350,14 @@ func (c *Client) Get(ctx context.Context, key string) (*memcache.Item, error) {
 	}
 	// Written out rather than through exchange: closures would cost the
 	// hot path allocations.
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	cn.cmd("mg", key)
 	cn.w.WriteString(getFlags + "\r\n")
 	var it *memcache.Item
 	if err = cn.w.Flush(); err == nil {
 		it, err = c.readItem(cn, key)
 	}
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	if err != nil {
 		return nil, opError(ctx, op, key, err)
 	}
@@ -667,11 +667,11 @@ func (c *Client) serverItemSizeMax(ctx context.Context, s *server) (int, error) 
 		c.reportGet(ctx, s, err)
 		return 0, err
 	}
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	// The buffered reader is empty between calls, so the stats reply can
 	// be read from the connection directly.
 	n, err := memcache.StatsItemSizeMax(cn.nc)
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	if err != nil {
 		return 0, err
 	}

@@ -28,7 +28,7 @@ func (c *Client) pipeline(ctx context.Context, s *server, n int, write func(cn *
 		c.reportGet(ctx, s, err)
 		return err
 	}
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	if n <= inlineBatch {
 		write(cn)
 		if err = cn.w.Flush(); err == nil {
@@ -47,7 +47,7 @@ func (c *Client) pipeline(ctx context.Context, s *server, n int, write func(cn *
 			err = werr
 		}
 	}
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	return err
 }
 

@@ -36,7 +36,38 @@ type conn struct {
 	interrupt func()
 	// num is scratch space to format numbers without allocating.
 	num [24]byte
+
+	// The connection's watcher goroutine (see watch) interrupts it when
+	// the context of the call in progress ends. It lives as long as the
+	// connection, so a call costs two channel operations and no
+	// allocation, where context.AfterFunc would cost two allocations per
+	// call.
+	//
+	// calls numbers the calls armed on c; only the call's goroutine
+	// touches it. state is the number of the call being watched, 0 when
+	// none, or fired once the watcher has interrupted that call: the
+	// call's end and the watcher race for it by compare-and-swap, so
+	// exactly one of them decides the call's fate.
+	calls uint64
+	state atomic.Uint64
+	// watched hands the watcher each call's context; it is closed with
+	// the connection, which ends the watcher.
+	watched chan watchedCall
+	// released tells the watcher that the call it watches ended before
+	// its context did. The call's end sends it only when it won the race
+	// for state, and the watcher then always takes it, so it never
+	// carries over to the next call.
+	released chan struct{}
 }
+
+// watchedCall is one call given to a connection's watcher.
+type watchedCall struct {
+	ctx context.Context
+	n   uint64
+}
+
+// fired is conn.state once the watcher interrupted a call.
+const fired = ^uint64(0)
 
 // readBuffer is a connection's read buffer: small values arrive whole in
 // one read, and a line longer than maxLine fits to be refused.
@@ -104,9 +135,37 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 	}
 	// A new connection may reach a restarted server with other settings.
 	s.sizeMax.Store(0)
-	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s}
+	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s,
+		watched: make(chan watchedCall, 1), released: make(chan struct{}, 1)}
 	c.interrupt = func() { nc.SetDeadline(pastDeadline) }
+	go c.watch()
 	return c, nil
+}
+
+// watch is c's watcher goroutine: for each call handed to it, it waits
+// for the call's end or its context's, and interrupts c if the context
+// ended first. It returns when c is closed.
+func (c *conn) watch() {
+	for w := range c.watched {
+		select {
+		case <-c.released:
+		case <-w.ctx.Done():
+			if c.state.CompareAndSwap(w.n, fired) {
+				c.interrupt()
+			} else {
+				// The call ended first and sends released, if it has not
+				// already: take it, so it does not end the next watch.
+				<-c.released
+			}
+		}
+	}
+}
+
+// close closes c's connection and ends its watcher. Only an idle or
+// disarmed connection is closed, so the watcher is not in a watch.
+func (c *conn) close() {
+	c.nc.Close()
+	close(c.watched)
 }
 
 // put returns c to the pool after a call, or closes it when the call left
@@ -122,7 +181,7 @@ func (s *server) put(c *conn, broken bool) {
 		}
 		s.mu.Unlock()
 	}
-	c.nc.Close()
+	c.close()
 	<-s.slots
 }
 
@@ -133,7 +192,7 @@ func (s *server) closeIdle() {
 	s.idle = nil
 	s.mu.Unlock()
 	for _, c := range idle {
-		c.nc.Close()
+		c.close()
 	}
 }
 
@@ -145,17 +204,30 @@ func (s *server) open() (busy, idle int) {
 }
 
 // arm sets c's deadline for one call, the earlier of ctx's and the call
-// timeout, and makes ctx's cancellation interrupt c. The returned stop must
-// be called when the call's I/O is over; it reports false when ctx
-// interrupted c, which must then be closed.
-func (c *conn) arm(ctx context.Context) (stop func() bool) {
+// timeout, and has c's watcher interrupt c if ctx ends during the call. It
+// returns whether it handed ctx to the watcher; if so, disarm must be
+// called when the call's I/O is over.
+func (c *conn) arm(ctx context.Context) (armed bool) {
 	deadline := time.Now().Add(c.srv.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	c.nc.SetDeadline(deadline)
 	if ctx.Done() == nil {
-		return nil
+		return false
 	}
-	return context.AfterFunc(ctx, c.interrupt)
+	c.calls++
+	c.state.Store(c.calls)
+	c.watched <- watchedCall{ctx, c.calls}
+	return true
+}
+
+// disarm ends the watch of the call armed on c. It reports false when
+// the call's context interrupted c, which must then be closed.
+func (c *conn) disarm() bool {
+	if !c.state.CompareAndSwap(c.calls, 0) {
+		return false
+	}
+	c.released <- struct{}{}
+	return true
 }
