@@ -20,6 +20,7 @@ import (
 // (memcache.Client) on the same memcached servers, and a raw text-protocol
 // loop on one connection as the floor: 1 KB Get with context.Background()
 // and with a context that has a deadline (as every HTTP handler's does),
+// the same or a new one per call,
 // GetMulti of 100 keys over 3 servers, SetMulti of 100 items against 100
 // Sets, and Get from 8 goroutines.
 func BenchmarkMeta(b *testing.B) {
@@ -72,6 +73,27 @@ func BenchmarkMeta(b *testing.B) {
 				}
 			})
 		}
+	}
+	// A new context per call, as each HTTP request brings: the context's
+	// own cost is the caller's, and is measured alone beside it.
+	b.Run("get/1KB/new-deadline-per-call/context-alone", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, cancel := context.WithTimeout(bg, time.Hour)
+			cancel()
+		}
+	})
+	for _, c := range clients {
+		b.Run("get/1KB/new-deadline-per-call/"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, cancel := context.WithTimeout(bg, time.Hour)
+				if _, err := c.b.Get(ctx, key); err != nil {
+					b.Fatal(err)
+				}
+				cancel()
+			}
+		})
 	}
 	b.Run("get/1KB/raw-protocol", func(b *testing.B) {
 		b.ReportAllocs()

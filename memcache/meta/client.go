@@ -131,7 +131,9 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Close closes the idle connections. The Client stays usable.
+// Close closes the idle connections, which ends their watcher goroutines
+// (see the package documentation). The Client stays usable. A Client
+// dropped without Close keeps its idle connections open.
 func (c *Client) Close() error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -38,36 +38,32 @@ type conn struct {
 	num [24]byte
 
 	// The connection's watcher goroutine (see watch) interrupts it when
-	// the context of the call in progress ends. It lives as long as the
-	// connection, so a call costs two channel operations and no
-	// allocation, where context.AfterFunc would cost two allocations per
-	// call.
+	// the context of a call in progress ends. It lives as long as the
+	// connection, and a call hands it nothing: a call that ends within
+	// watchAfter never wakes it, so a call costs neither an allocation
+	// (context.AfterFunc costs two per call) nor a goroutine switch,
+	// only a timer reset. A slower call is watched from then on.
 	//
-	// calls numbers the calls armed on c; only the call's goroutine
-	// touches it. state is the number of the call being watched, 0 when
-	// none, or fired once the watcher has interrupted that call: the
-	// call's end and the watcher race for it by compare-and-swap, so
-	// exactly one of them decides the call's fate.
-	calls uint64
-	state atomic.Uint64
-	// watched hands the watcher each call's context; it is closed with
-	// the connection, which ends the watcher.
-	watched chan watchedCall
-	// released tells the watcher that the call it watches ended before
-	// its context did. The call's end sends it only when it won the race
-	// for state, and the watcher then always takes it, so it never
-	// carries over to the next call.
+	// wmu guards the call's state the watcher may look at: cur, the Done
+	// channel of the call in progress (nil between calls); engaged, set
+	// by the watcher while it waits on cur; fired, set once it has
+	// interrupted the call.
+	wmu     sync.Mutex
+	cur     <-chan struct{}
+	engaged bool
+	fired   bool
+	// wake fires watchAfter into each call; released tells an engaged
+	// watcher the call ended first; quit, closed with the connection,
+	// ends the watcher.
+	wake     *time.Timer
 	released chan struct{}
+	quit     chan struct{}
 }
 
-// watchedCall is one call given to a connection's watcher.
-type watchedCall struct {
-	ctx context.Context
-	n   uint64
-}
-
-// fired is conn.state once the watcher interrupted a call.
-const fired = ^uint64(0)
+// watchAfter is how long a call runs before the watcher of its connection
+// waits on its context: much longer than a hit on a healthy server takes,
+// short enough for a caller who cancels not to notice.
+const watchAfter = time.Millisecond
 
 // readBuffer is a connection's read buffer: small values arrive whole in
 // one read, and a line longer than maxLine fits to be refused.
@@ -136,36 +132,54 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 	// A new connection may reach a restarted server with other settings.
 	s.sizeMax.Store(0)
 	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s,
-		watched: make(chan watchedCall, 1), released: make(chan struct{}, 1)}
+		wake: time.NewTimer(watchAfter), released: make(chan struct{}, 1), quit: make(chan struct{})}
+	c.wake.Stop()
 	c.interrupt = func() { nc.SetDeadline(pastDeadline) }
 	go c.watch()
 	return c, nil
 }
 
-// watch is c's watcher goroutine: for each call handed to it, it waits
-// for the call's end or its context's, and interrupts c if the context
-// ended first. It returns when c is closed.
+// watch is c's watcher goroutine: when a call has run for watchAfter, it
+// waits for the call's end or its context's, and interrupts c if the
+// context ended first. It returns when c is closed.
 func (c *conn) watch() {
-	for w := range c.watched {
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-c.wake.C:
+		}
+		c.wmu.Lock()
+		done := c.cur
+		c.engaged = done != nil
+		c.wmu.Unlock()
+		if done == nil {
+			continue // the call ended as the timer fired
+		}
 		select {
 		case <-c.released:
-		case <-w.ctx.Done():
-			if c.state.CompareAndSwap(w.n, fired) {
-				c.interrupt()
-			} else {
-				// The call ended first and sends released, if it has not
-				// already: take it, so it does not end the next watch.
-				<-c.released
-			}
+			continue
+		case <-done:
+		}
+		c.wmu.Lock()
+		ended := !c.engaged // disarm got there first and sends released
+		if !ended {
+			c.engaged, c.fired = false, true
+			c.interrupt()
+		}
+		c.wmu.Unlock()
+		if ended {
+			<-c.released
 		}
 	}
 }
 
-// close closes c's connection and ends its watcher. Only an idle or
-// disarmed connection is closed, so the watcher is not in a watch.
+// close closes c's connection and ends its watcher. Only a connection
+// between calls is closed.
 func (c *conn) close() {
 	c.nc.Close()
-	close(c.watched)
+	c.wake.Stop()
+	close(c.quit)
 }
 
 // put returns c to the pool after a call, or closes it when the call left
@@ -205,29 +219,41 @@ func (s *server) open() (busy, idle int) {
 
 // arm sets c's deadline for one call, the earlier of ctx's and the call
 // timeout, and has c's watcher interrupt c if ctx ends during the call. It
-// returns whether it handed ctx to the watcher; if so, disarm must be
-// called when the call's I/O is over.
+// returns whether ctx can end at all; if so, disarm must be called when the
+// call's I/O is over.
 func (c *conn) arm(ctx context.Context) (armed bool) {
 	deadline := time.Now().Add(c.srv.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	c.nc.SetDeadline(deadline)
-	if ctx.Done() == nil {
+	done := ctx.Done()
+	if done == nil {
 		return false
 	}
-	c.calls++
-	c.state.Store(c.calls)
-	c.watched <- watchedCall{ctx, c.calls}
+	c.wmu.Lock()
+	c.cur, c.fired = done, false
+	select {
+	case <-done: // ended since the caller checked it: no need to wait
+		c.fired = true
+		c.interrupt()
+	default:
+	}
+	c.wmu.Unlock()
+	c.wake.Reset(watchAfter)
 	return true
 }
 
 // disarm ends the watch of the call armed on c. It reports false when
 // the call's context interrupted c, which must then be closed.
 func (c *conn) disarm() bool {
-	if !c.state.CompareAndSwap(c.calls, 0) {
-		return false
+	c.wake.Stop()
+	c.wmu.Lock()
+	fired, engaged := c.fired, c.engaged
+	c.cur, c.engaged = nil, false
+	c.wmu.Unlock()
+	if engaged {
+		c.released <- struct{}{}
 	}
-	c.released <- struct{}{}
-	return true
+	return !fired
 }
