@@ -299,7 +299,7 @@ func TestCancelledCallsLeaveNothingBehind(t *testing.T) {
 // one value read may belong to another key or be torn, and afterwards no
 // goroutine is left behind, background refreshes included.
 func TestLeasePathEveryValueIsItsKeys(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it counts the goroutines of the process.
 	srvs, addrs := servers(t, 3)
 	// Two clients, as two processes have, so that callers of one wait for
 	// the other's leases.
@@ -404,6 +404,15 @@ func TestLeasePathEveryValueIsItsKeys(t *testing.T) {
 	assert.Greater(t, tl.failed.Load()+absorbed.Load(), int64(0), "the faults must be felt")
 	// Background refreshes end within WithLoadTimeout and the client's
 	// Timeout.
+	inUse := func() (n int) {
+		for _, c := range clients {
+			for _, st := range c.PoolStats() {
+				n += st.InUse
+			}
+		}
+		return n
+	}
+	settle(0, inUse)
 	others := func() int { return goroutinesBeside(clients...) }
 	settle(before, others)
 	assert.LessOrEqual(t, others(), before, "goroutines left behind")

@@ -39,30 +39,37 @@ type conn struct {
 
 	// The connection's watcher goroutine (see watch) interrupts it when
 	// the context of a call in progress ends. It lives as long as the
-	// connection, and a call hands it nothing: a call that ends within
-	// watchAfter never wakes it, so a call costs neither an allocation
-	// (context.AfterFunc costs two per call) nor a goroutine switch,
-	// only a timer reset. A slower call is watched from then on.
+	// connection, and a call hands it nothing: a timer wakes it at most
+	// once per watchAfter while calls run (it is set again only when it
+	// has fired), and a call that ends within watchAfter never makes it
+	// wait on the call's context. So a call costs neither an allocation
+	// (context.AfterFunc costs two per call) nor a goroutine switch nor a
+	// timer operation; a slower call is watched from then on, so a
+	// cancellation interrupts it at once, or at watchAfter into the call.
 	//
 	// wmu guards the call's state the watcher may look at: cur, the Done
-	// channel of the call in progress (nil between calls); engaged, set
-	// by the watcher while it waits on cur; fired, set once it has
-	// interrupted the call.
+	// channel of the call in progress (nil between calls), and began, when
+	// the call began; engaged, set by the watcher while it waits on cur;
+	// fired, set once it has interrupted the call; timing, set while the
+	// timer is pending.
 	wmu     sync.Mutex
 	cur     <-chan struct{}
+	began   time.Time
 	engaged bool
 	fired   bool
-	// wake fires watchAfter into each call; released tells an engaged
-	// watcher the call ended first; quit, closed with the connection,
-	// ends the watcher.
+	timing  bool
+	// wake is the watcher's timer; released tells an engaged watcher the
+	// call ended first; quit, closed with the connection, ends the
+	// watcher.
 	wake     *time.Timer
 	released chan struct{}
 	quit     chan struct{}
 }
 
 // watchAfter is how long a call runs before the watcher of its connection
-// waits on its context: much longer than a hit on a healthy server takes,
-// short enough for a caller who cancels not to notice.
+// waits on its context: a call cancelled sooner is interrupted then. It is
+// far longer than a hit on a healthy server takes, and short against what
+// a caller who hangs up waits for.
 const watchAfter = time.Millisecond
 
 // readBuffer is a connection's read buffer: small values arrive whole in
@@ -150,12 +157,21 @@ func (c *conn) watch() {
 		case <-c.wake.C:
 		}
 		c.wmu.Lock()
+		c.timing = false
 		done := c.cur
-		c.engaged = done != nil
-		c.wmu.Unlock()
 		if done == nil {
-			continue // the call ended as the timer fired
+			c.wmu.Unlock()
+			continue // between calls: the next call sets the timer
 		}
+		if age := time.Since(c.began); age < watchAfter {
+			// A call that began since the timer was set.
+			c.timing = true
+			c.wmu.Unlock()
+			c.wake.Reset(watchAfter - age)
+			continue
+		}
+		c.engaged = true
+		c.wmu.Unlock()
 		select {
 		case <-c.released:
 			continue
@@ -222,7 +238,8 @@ func (s *server) open() (busy, idle int) {
 // returns whether ctx can end at all; if so, disarm must be called when the
 // call's I/O is over.
 func (c *conn) arm(ctx context.Context) (armed bool) {
-	deadline := time.Now().Add(c.srv.cfg.Timeout)
+	now := time.Now()
+	deadline := now.Add(c.srv.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -232,22 +249,25 @@ func (c *conn) arm(ctx context.Context) (armed bool) {
 		return false
 	}
 	c.wmu.Lock()
-	c.cur, c.fired = done, false
+	c.cur, c.began, c.fired = done, now, false
 	select {
 	case <-done: // ended since the caller checked it: no need to wait
 		c.fired = true
 		c.interrupt()
 	default:
 	}
+	set := !c.timing
+	c.timing = true
 	c.wmu.Unlock()
-	c.wake.Reset(watchAfter)
+	if set {
+		c.wake.Reset(watchAfter)
+	}
 	return true
 }
 
 // disarm ends the watch of the call armed on c. It reports false when
 // the call's context interrupted c, which must then be closed.
 func (c *conn) disarm() bool {
-	c.wake.Stop()
 	c.wmu.Lock()
 	fired, engaged := c.fired, c.engaged
 	c.cur, c.engaged = nil, false
