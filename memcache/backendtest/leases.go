@@ -53,7 +53,8 @@ func leaseCases(run func(name string, f caseFunc)) {
 		assert.NotEqual(t, old.CAS, first.CAS, "an invalidated item has a new CAS token")
 		assert.True(t, first.TTL > 50 && first.TTL <= 60, "the TTL is kept: %d", first.TTL)
 		// (Read only once the token is out: on memcached a plain mg of a
-		// stale item takes the win token too.)
+		// stale item wins the token too, which meta.Client gives back
+		// under a new CAS token.)
 		it, err := b.Get(ctx, k)
 		require.NoError(t, err)
 		assert.Equal(t, []byte("v"), it.Value)
