@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 // (memcache.Client) on the same memcached servers, and a raw text-protocol
 // loop on one connection as the floor: 1 KB Get with context.Background()
 // and with a context that has a deadline (as every HTTP handler's does),
+// the same or a new one per call,
 // GetMulti of 100 keys over 3 servers, SetMulti of 100 items against 100
 // Sets, and Get from 8 goroutines.
 func BenchmarkMeta(b *testing.B) {
@@ -72,6 +74,51 @@ func BenchmarkMeta(b *testing.B) {
 				}
 			})
 		}
+	}
+	// The goals as ratios, each measured in one loop that alternates its
+	// two calls, so that the load of a shared machine weighs on both
+	// alike: meta's deadline Get over its own background Get, and over
+	// the gomemcache Client's background Get.
+	get := func(c memcache.Backend, ctx context.Context) func() {
+		return func() {
+			if _, err := c.Get(ctx, key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("get/1KB/ratio/meta-deadline-over-meta-background", func(b *testing.B) {
+		paired(b, get(mc, deadline), get(mc, bg))
+	})
+	b.Run("get/1KB/ratio/meta-deadline-over-gomemcache-background", func(b *testing.B) {
+		paired(b, get(mc, deadline), get(gc, bg))
+	})
+	b.Run("get/1KB/ratio/meta-new-deadline-per-call-over-meta-background", func(b *testing.B) {
+		paired(b, func() {
+			ctx, cancel := context.WithTimeout(bg, time.Hour)
+			get(mc, ctx)()
+			cancel()
+		}, get(mc, bg))
+	})
+	// A new context per call, as each HTTP request brings: the context's
+	// own cost is the caller's, and is measured alone beside it.
+	b.Run("get/1KB/new-deadline-per-call/context-alone", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, cancel := context.WithTimeout(bg, time.Hour)
+			cancel()
+		}
+	})
+	for _, c := range clients {
+		b.Run("get/1KB/new-deadline-per-call/"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, cancel := context.WithTimeout(bg, time.Hour)
+				if _, err := c.b.Get(ctx, key); err != nil {
+					b.Fatal(err)
+				}
+				cancel()
+			}
+		})
 	}
 	b.Run("get/1KB/raw-protocol", func(b *testing.B) {
 		b.ReportAllocs()
@@ -133,6 +180,33 @@ func BenchmarkMeta(b *testing.B) {
 			})
 		})
 	}
+}
+
+// paired runs a and b in each iteration, in turn first, and reports the
+// median time of a over the median time of b as the metric "a/b": medians,
+// so that a stall of the shared machine during a few calls does not weigh
+// (ns/op is that of the pair).
+func paired(tb *testing.B, a, b func()) {
+	var da, db []time.Duration
+	timed := func(f func(), d *[]time.Duration) {
+		start := time.Now()
+		f()
+		*d = append(*d, time.Since(start))
+	}
+	for i := 0; tb.Loop(); i++ {
+		if i%2 == 0 {
+			timed(a, &da)
+			timed(b, &db)
+		} else {
+			timed(b, &db)
+			timed(a, &da)
+		}
+	}
+	median := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2])
+	}
+	tb.ReportMetric(median(da)/median(db), "a/b")
 }
 
 // rawGet sends n text-protocol gets of key on one connection to addr, the

@@ -127,13 +127,37 @@ func (e *Embedded) Invalidate(ctx context.Context, key string, staleTTL int32) e
 			return err
 		}
 	}
-	var now int64
-	en := e.read(key, &now)
+	en := e.restamp(key)
 	if en == nil {
 		return ErrCacheMiss
 	}
 	e.mark(key, embeddedMark{item: en, stale: true})
 	return nil
+}
+
+// restamp gives key's item a new CAS token, as memcached's md with I does,
+// so that a writer holding the token read before the invalidation cannot
+// overwrite what the winner reloads. An item's CAS never changes (see
+// embeddedItem), so the item is replaced by a copy sharing its value. It
+// returns the new item, or nil if key holds none.
+func (e *Embedded) restamp(key string) *embeddedItem {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.lookup(key, e.now().UnixNano())
+	if old == nil {
+		return nil
+	}
+	e.remove(old)
+	e.cas++
+	en := &embeddedItem{key: key, value: old.value, flags: old.flags, expires: old.expires, cas: e.cas}
+	sh := e.shard(key)
+	sh.mu.Lock()
+	sh.items[key] = en
+	sh.mu.Unlock()
+	e.pushFront(en)
+	e.used += en.size()
+	e.n++
+	return en
 }
 
 // ReleaseLease deletes key's lease placeholder while its CAS token is cas.

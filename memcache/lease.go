@@ -136,7 +136,35 @@ func (s *Store[T]) Invalidate(ctx context.Context, key string) error {
 	if !ok {
 		return s.Delete(ctx, key)
 	}
-	return l.Invalidate(ctx, k, seconds(s.leaseTTL()))
+	if s.direct {
+		return l.Invalidate(ctx, k, seconds(s.leaseTTL()))
+	}
+	_, err = s.handler(ctx, &Request{Op: OpInvalidate, Keys: []string{k}, Expiration: seconds(s.leaseTTL())})
+	return err
+}
+
+// getLease is l's GetLease of the memcached key k through the store's
+// middleware chain (OpGetLease); a store without middleware calls l
+// itself, as its Get does.
+func (s *Store[T]) getLease(ctx context.Context, l Leaser, k string, opts LeaseOptions) (Lease, error) {
+	if s.direct {
+		return l.GetLease(ctx, k, opts)
+	}
+	resp, err := s.handler(ctx, &Request{Op: OpGetLease, Keys: []string{k}, Lease: opts})
+	if err != nil {
+		return Lease{}, err
+	}
+	return resp.lease(k)
+}
+
+// releaseLease is l's ReleaseLease through the middleware chain, as
+// getLease.
+func (s *Store[T]) releaseLease(ctx context.Context, l Leaser, k string, cas uint64) error {
+	if s.direct {
+		return l.ReleaseLease(ctx, k, cas)
+	}
+	_, err := s.handler(ctx, &Request{Op: OpReleaseLease, Keys: []string{k}, CAS: cas})
+	return err
 }
 
 // firstRead is GetOrLoad's first read of key. Through a Leaser it asks for
@@ -152,7 +180,7 @@ func (s *Store[T]) firstRead(ctx context.Context, key string, load func(context.
 	if err != nil {
 		return "", nil, err
 	}
-	le, err := l.GetLease(ctx, k, LeaseOptions{RefreshBelow: s.refreshBelow()})
+	le, err := s.getLease(ctx, l, k, LeaseOptions{RefreshBelow: s.refreshBelow()})
 	switch {
 	case err != nil:
 		return k, nil, err
@@ -227,7 +255,7 @@ func (s *Store[T]) leasedLoad(ctx context.Context, l Leaser, key string, found *
 	opts := LeaseOptions{LeaseTTL: seconds(ttl)}
 	wait, waited := leaseBackoffMin, time.Duration(0)
 	for {
-		le, err := l.GetLease(ctx, k, opts)
+		le, err := s.getLease(ctx, l, k, opts)
 		if err != nil {
 			store, err := s.afterMiss(ctx, key, err)
 			if err != nil {
@@ -284,7 +312,7 @@ func (s *Store[T]) loadUnderLease(ctx context.Context, l Leaser, key, k string, 
 		if loaded {
 			return
 		}
-		if err := l.ReleaseLease(context.WithoutCancel(ctx), k, cas); err != nil && !isCacheOutcome(err) {
+		if err := s.releaseLease(context.WithoutCancel(ctx), l, k, cas); err != nil && !isCacheOutcome(err) {
 			s.report(ctx, key, err)
 		}
 	}()

@@ -51,7 +51,8 @@ type loadGroup[T any] = flight.Group[string, T]
 // whose load fails gives the lease up at once. A value marked stale
 // (Invalidate) or, with WithRefreshAhead, close to expiring is served
 // while the one caller that wins its token reloads it in the background.
-// The lease calls go to the backend directly, outside the middleware.
+// The lease calls pass through the middleware like every backend call
+// (OpGetLease, OpReleaseLease).
 //
 // opts apply to the value the load stores: TTL sets its lifetime instead
 // of the store's. With WithNegativeTTL, a load that returns ErrNotFound

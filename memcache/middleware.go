@@ -21,6 +21,13 @@ const (
 	OpCAS      Op = "cas"
 	OpDelete   Op = "delete"
 	OpTouch    Op = "touch"
+
+	// On a backend with leases (a Leaser), GetOrLoad reads through
+	// OpGetLease, gives up a lease whose load failed with OpReleaseLease,
+	// and Invalidate is OpInvalidate.
+	OpGetLease     Op = "getlease"
+	OpInvalidate   Op = "invalidate"
+	OpReleaseLease Op = "releaselease"
 )
 
 // A Request is one backend operation on its way from a Store to its
@@ -30,16 +37,41 @@ type Request struct {
 	Op         Op
 	Keys       []string // one key, except for OpGetMulti
 	Item       *Item    // for OpSet, OpAdd, OpReplace, OpCAS
-	Expiration int32    // for OpTouch
+	Expiration int32    // for OpTouch; the stale TTL for OpInvalidate (see Leaser)
+	// Lease is the tokens an OpGetLease asks for, and CAS the
+	// placeholder's token for OpReleaseLease (see Leaser).
+	Lease LeaseOptions
+	CAS   uint64
 
 	counters *storeCounters // of the Store that sent the request
 }
 
 // A Response is what a backend operation returned: the items read, for
-// OpGet and OpGetMulti. An OpGetMulti may answer with both items and an
-// error, when some servers failed and others did not.
+// OpGet, OpGetMulti and OpGetLease. An OpGetMulti may answer with both
+// items and an error, when some servers failed and others did not.
 type Response struct {
 	Items map[string]*Item
+	// Lease is what an OpGetLease read, tokens included; its Item is in
+	// Items too unless it is a lease placeholder (which stands for a
+	// miss). A response to OpGetLease with only Items (from a middleware
+	// that answers reads itself) reads as a value without tokens.
+	Lease Lease
+}
+
+// lease returns what r says of an OpGetLease of key: its Lease, else a
+// value without tokens from Items, else a miss.
+func (r *Response) lease(key string) (Lease, error) {
+	if r == nil {
+		return Lease{}, ErrCacheMiss
+	}
+	if le := r.Lease; le.Item != nil || le.Won || le.Pending {
+		return le, nil
+	}
+	it := r.Items[key]
+	if it == nil {
+		return Lease{}, ErrCacheMiss
+	}
+	return Lease{Item: it, TTL: -1, CAS: it.CAS}, nil
 }
 
 // A Handler performs a Request. The innermost handler of a Store's chain
@@ -87,10 +119,38 @@ func backendHandler(b Backend) Handler {
 			return nil, b.Delete(ctx, req.Keys[0])
 		case OpTouch:
 			return nil, b.Touch(ctx, req.Keys[0], req.Expiration)
+		case OpGetLease, OpInvalidate, OpReleaseLease:
+			return leaseHandler(ctx, b, req)
 		}
 		return nil, &OpError{Op: string(req.Op), Err: errUnknownOp}
 	}
 }
+
+// leaseHandler performs the lease operations, on a backend that has them.
+func leaseHandler(ctx context.Context, b Backend, req *Request) (*Response, error) {
+	l, ok := b.(Leaser)
+	if !ok {
+		return nil, &OpError{Op: string(req.Op), Key: req.Keys[0], Err: errNoLeases}
+	}
+	switch req.Op {
+	case OpGetLease:
+		le, err := l.GetLease(ctx, req.Keys[0], req.Lease)
+		if err != nil {
+			return nil, err
+		}
+		resp := &Response{Lease: le}
+		if it := le.Item; it != nil && !isPlaceholder(it) {
+			resp.Items = map[string]*Item{it.Key: it}
+		}
+		return resp, nil
+	case OpInvalidate:
+		return nil, l.Invalidate(ctx, req.Keys[0], req.Expiration)
+	default:
+		return nil, l.ReleaseLease(ctx, req.Keys[0], req.CAS)
+	}
+}
+
+var errNoLeases = errors.New("backend has no leases (not a Leaser)")
 
 // Counters counts what passes through a Store. Attach it with WithCounters,
 // or put its Middleware in a store's chain with WithMiddleware (at the
@@ -99,8 +159,8 @@ func backendHandler(b Backend) Handler {
 // stores. Read the counts at any time, from any goroutine. Its zero value
 // is ready.
 type Counters struct {
-	Hits         atomic.Int64 // keys found by get and getmulti
-	Misses       atomic.Int64 // keys not found by get and getmulti
+	Hits         atomic.Int64 // keys found by get, getmulti and getlease
+	Misses       atomic.Int64 // keys not found by get, getmulti and getlease (a lease placeholder is a miss)
 	Writes       atomic.Int64 // set, add, replace and cas calls that succeeded
 	BytesRead    atomic.Int64 // value bytes of the items found
 	BytesWritten atomic.Int64 // value bytes of the items written
@@ -151,7 +211,7 @@ func (c *Counters) Middleware() Middleware {
 			switch {
 			case err == nil:
 			case isCacheOutcome(err):
-				if req.Op == OpGet && errors.Is(err, ErrCacheMiss) {
+				if (req.Op == OpGet || req.Op == OpGetLease) && errors.Is(err, ErrCacheMiss) {
 					c.Misses.Add(1)
 				}
 				return resp, err
@@ -160,7 +220,7 @@ func (c *Counters) Middleware() Middleware {
 				return resp, err
 			}
 			switch req.Op {
-			case OpGet, OpGetMulti:
+			case OpGet, OpGetMulti, OpGetLease:
 				found := 0
 				if resp != nil {
 					found = len(resp.Items)

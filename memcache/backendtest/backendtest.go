@@ -426,4 +426,6 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		require.NoError(t, err)
 		assert.Equal(t, tg.ItemSizeMax, n)
 	})
+
+	leaseCases(run)
 }

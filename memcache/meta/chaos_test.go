@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leancache/leancache/memcache"
+	"github.com/leancache/leancache/memcache/memcachetest"
 	"github.com/leancache/leancache/memcache/meta"
 )
 
@@ -77,6 +78,48 @@ func randomContext(r *rand.Rand) (context.Context, context.CancelFunc) {
 		return ctx, cancel
 	}
 	return context.Background(), func() {}
+}
+
+// faultRounds pauses, resumes, kills and restarts each of the three
+// servers in turn, and restarts another under the callers' feet, letting
+// the callers get through some calls (after) between two faults.
+func faultRounds(t *testing.T, srvs []*memcachetest.Server, after func(calls int64)) {
+	t.Helper()
+	after(300)
+	for round := range 3 {
+		s := srvs[round]
+		require.NoError(t, s.Pause())
+		after(100)
+		require.NoError(t, s.Resume())
+		after(100)
+		require.NoError(t, s.Kill())
+		after(100)
+		require.NoError(t, s.Restart())
+		after(200)
+		require.NoError(t, srvs[(round+1)%3].Restart()) // under the callers' feet
+		after(200)
+	}
+}
+
+// goroutinesBeside counts the goroutines other than the watchers of the
+// idle connections of cs (one per open connection, see Client).
+func goroutinesBeside(cs ...*meta.Client) int {
+	n := runtime.NumGoroutine()
+	for _, c := range cs {
+		for _, st := range c.PoolStats() {
+			n -= st.Idle
+		}
+	}
+	return n
+}
+
+// settle gives goroutines on their way out (the watchers of connections
+// closed last, background refreshes) a moment to end, never a leak: it
+// returns once count is down to want, or after a bound.
+func settle(want int, count func() int) {
+	for start := time.Now(); count() > want && time.Since(start) < 5*time.Second; {
+		runtime.Gosched()
+	}
 }
 
 // TestEveryValueIsItsKeys stores self-checking values on three servers and
@@ -154,20 +197,7 @@ func TestEveryValueIsItsKeys(t *testing.T) {
 			moved.Wait()
 		}
 	}
-	after(300)
-	for round := range 3 {
-		s := srvs[round]
-		require.NoError(t, s.Pause())
-		after(100)
-		require.NoError(t, s.Resume())
-		after(100)
-		require.NoError(t, s.Kill())
-		after(100)
-		require.NoError(t, s.Restart())
-		after(200)
-		require.NoError(t, srvs[(round+1)%3].Restart()) // under the callers' feet
-		after(200)
-	}
+	faultRounds(t, srvs, after)
 	stop.Store(true)
 	wg.Wait()
 
@@ -196,7 +226,8 @@ func TestCancelledCallsLeaveNothingBehind(t *testing.T) {
 	}
 	_, err := c.GetMulti(context.Background(), keys) // warm the pool
 	require.NoError(t, err)
-	before := runtime.NumGoroutine()
+	others := func() int { return goroutinesBeside(c) }
+	before := others()
 
 	var tl tally
 	var cancelled, overLimit atomic.Int64
@@ -243,17 +274,167 @@ func TestCancelledCallsLeaveNothingBehind(t *testing.T) {
 	assert.Zero(t, tl.bad.Load(), "%q", tl.firstBad)
 	assert.Greater(t, cancelled.Load(), int64(calls/2), "most calls must end by their context")
 	assert.Zero(t, overLimit.Load(), "the pool went over its limits")
-	// context.AfterFunc runs each interrupt on a goroutine of its own that
-	// may still be on its way out: give those a moment, never a leak.
-	for start := time.Now(); runtime.NumGoroutine() > before && time.Since(start) < 5*time.Second; {
-		runtime.Gosched()
-	}
-	assert.Equal(t, before, runtime.NumGoroutine(), "goroutines left behind")
+	settle(before, others)
+	assert.Equal(t, before, others(), "goroutines left behind")
 	st := c.PoolStats()[addrs[0]]
 	assert.Zero(t, st.InUse)
 	assert.LessOrEqual(t, st.Idle, maxIdle)
+	// Closing the idle connections ends their watchers too.
+	require.NoError(t, c.Close())
+	settle(before, runtime.NumGoroutine)
+	assert.Equal(t, before, runtime.NumGoroutine(), "watchers of closed connections left behind")
 	// The pool still works.
 	it, err := c.Get(context.Background(), keys[0])
 	require.NoError(t, err)
 	assert.Empty(t, checkValue(keys[0], it.Value))
 }
+
+// TestLeasePathEveryValueIsItsKeys is TestEveryValueIsItsKeys through a
+// Store's lease path: GetOrLoad with leases and early refresh (every value
+// is within WithRefreshAhead of its expiration, so reads keep winning
+// background refreshes), Invalidate (stale values served while one caller
+// reloads), Get, GetMulti, Set and Delete, from several goroutines of two
+// clients that cancel at
+// random, while the servers are killed, paused, resumed and restarted: not
+// one value read may belong to another key or be torn, and afterwards no
+// goroutine is left behind, background refreshes included.
+func TestLeasePathEveryValueIsItsKeys(t *testing.T) {
+	// Not parallel: it counts the goroutines of the process.
+	srvs, addrs := servers(t, 3)
+	// Two clients, as two processes have, so that callers of one wait for
+	// the other's leases.
+	var clients []*meta.Client
+	var stores []*memcache.Store[string]
+	var absorbed atomic.Int64
+	var events eventCounts
+	for range 2 {
+		c := newMeta(t, meta.Config{Servers: addrs, Timeout: 300 * time.Millisecond, MaxConnsPerServer: 8, MaxIdleConns: 4})
+		store, err := memcache.NewStore[string](c, memcache.WithNamespace("chaos", "v1"),
+			memcache.WithExpiration(time.Minute), memcache.WithRefreshAhead(time.Hour), memcache.WithLoadTimeout(2*time.Second),
+			memcache.WithErrorHandler(func(string, error) { absorbed.Add(1) }), memcache.WithRecorder(&events))
+		require.NoError(t, err)
+		clients, stores = append(clients, c), append(stores, store)
+	}
+	// Few keys, so that callers of both clients miss one key at once.
+	keys := make([]string, 20)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("lease-chaos/%d", i)
+	}
+	var loads atomic.Int64
+	loader := func(k string, size int) func(context.Context) (string, error) {
+		return func(context.Context) (string, error) {
+			return string(selfValue(k, int(loads.Add(1)), size)), nil
+		}
+	}
+	before := goroutinesBeside(clients...)
+	var (
+		tl    tally
+		ops   atomic.Int64
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		moved = sync.NewCond(&mu)
+	)
+	for g := range 6 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
+			store := stores[g%2]
+			for n := 0; !stop.Load(); n++ {
+				ctx, cancel := randomContext(r)
+				k := keys[r.IntN(len(keys))]
+				switch op := r.IntN(8); {
+				case op < 4:
+					if v, err := store.GetOrLoad(ctx, k, loader(k, r.IntN(16<<10))); err == nil {
+						tl.check(k, []byte(v))
+					} else {
+						tl.failed.Add(1)
+					}
+				case op == 4:
+					store.Invalidate(ctx, k)
+				case op == 5:
+					if v, err := store.Get(ctx, k); err == nil {
+						tl.check(k, []byte(v))
+					} else if !errors.Is(err, memcache.ErrCacheMiss) {
+						tl.failed.Add(1)
+					}
+				case op == 6 && n%2 == 0:
+					store.Set(ctx, k, string(selfValue(k, n, r.IntN(16<<10))))
+				case op == 6:
+					store.Delete(ctx, k) // the next readers miss: one of them loads under the lease
+
+				default:
+					ks := make([]string, 8)
+					for i := range ks {
+						ks[i] = keys[r.IntN(len(keys))]
+					}
+					m, err := store.GetMulti(ctx, ks)
+					if err != nil {
+						tl.failed.Add(1)
+					}
+					for mk, v := range m {
+						tl.check(mk, []byte(v))
+					}
+				}
+				cancel()
+				ops.Add(1)
+				mu.Lock()
+				moved.Broadcast()
+				mu.Unlock()
+			}
+		})
+	}
+	faultRounds(t, srvs, func(n int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		for target := ops.Load() + n; ops.Load() < target; {
+			moved.Wait()
+		}
+	})
+	stop.Store(true)
+	wg.Wait()
+
+	t.Logf("%d calls: %d values checked, %d calls failed, %d loads, %d failures absorbed; leases won %d, waited %d, stale served %d",
+		ops.Load(), tl.ok.Load(), tl.failed.Load(), loads.Load(), absorbed.Load(),
+		events.n[memcache.EventLeaseWon].Load(), events.n[memcache.EventLeaseWaited].Load(), events.n[memcache.EventServeStale].Load())
+	assert.Zero(t, tl.bad.Load(), "wrong-key or torn values: %q", tl.firstBad)
+	for _, k := range []memcache.EventKind{memcache.EventLeaseWon, memcache.EventLeaseWaited, memcache.EventServeStale} {
+		assert.Positive(t, events.n[k].Load(), "the lease path must be taken: %s", k)
+	}
+	assert.Greater(t, tl.ok.Load(), int64(100), "the test must read values")
+	assert.Greater(t, tl.failed.Load()+absorbed.Load(), int64(0), "the faults must be felt")
+	// Background refreshes end within WithLoadTimeout and the client's
+	// Timeout.
+	inUse := func() (n int) {
+		for _, c := range clients {
+			for _, st := range c.PoolStats() {
+				n += st.InUse
+			}
+		}
+		return n
+	}
+	settle(0, inUse)
+	others := func() int { return goroutinesBeside(clients...) }
+	settle(before, others)
+	assert.LessOrEqual(t, others(), before, "goroutines left behind")
+	for _, c := range clients {
+		for addr, st := range c.PoolStats() {
+			assert.Zero(t, st.InUse, addr)
+			assert.LessOrEqual(t, st.Idle, 4, addr)
+		}
+	}
+}
+
+// eventCounts is a memcache.Recorder that counts events by kind.
+type eventCounts struct {
+	n [32]atomic.Int64
+}
+
+func (e *eventCounts) StartCall(ctx context.Context, _ memcache.Call) context.Context { return ctx }
+
+func (e *eventCounts) Record(_ context.Context, ev memcache.Event) {
+	if int(ev.Kind) < len(e.n) {
+		e.n[ev.Kind].Add(1)
+	}
+}
+
+func (e *eventCounts) EndCall(context.Context, memcache.Call, time.Duration, error) {}

@@ -131,7 +131,9 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Close closes the idle connections. The Client stays usable.
+// Close closes the idle connections, which ends their watcher goroutines
+// (see the package documentation). The Client stays usable. A Client
+// dropped without Close keeps its idle connections open.
 func (c *Client) Close() error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -279,21 +281,21 @@ func (c *Client) exchange(ctx context.Context, key string, write func(cn *conn),
 		c.reportGet(ctx, s, err)
 		return err
 	}
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	write(cn)
 	err = cn.w.Flush()
 	if err == nil {
 		err = read(cn)
 	}
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	return err
 }
 
-// finish ends a call on cn: it disarms ctx's interrupt, returns cn to its
-// pool, or closes it when the call's outcome leaves its state unknown, and
-// reports the outcome to the selector.
-func (c *Client) finish(ctx context.Context, cn *conn, stop func() bool, err error) {
-	interrupted := stop != nil && !stop()
+// finish ends a call on cn: it disarms ctx's interrupt if the call was
+// armed, returns cn to its pool, or closes it when the call's outcome
+// leaves its state unknown, and reports the outcome to the selector.
+func (c *Client) finish(ctx context.Context, cn *conn, armed bool, err error) {
+	interrupted := armed && !cn.disarm()
 	broken := interrupted || !reusable(err)
 	cn.srv.put(cn, broken)
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
@@ -350,41 +352,64 @@ func (c *Client) Get(ctx context.Context, key string) (*memcache.Item, error) {
 	}
 	// Written out rather than through exchange: closures would cost the
 	// hot path allocations.
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	cn.cmd("mg", key)
 	cn.w.WriteString(getFlags + "\r\n")
 	var it *memcache.Item
+	var won bool
 	if err = cn.w.Flush(); err == nil {
-		it, err = c.readItem(cn, key)
+		it, won, err = c.readItem(cn, key)
 	}
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	if err != nil {
 		return nil, opError(ctx, op, key, err)
+	}
+	if won {
+		c.handBack(ctx, key, it.CAS)
 	}
 	return it, nil
 }
 
-// readItem reads the reply to an mg of key with getFlags.
-func (c *Client) readItem(cn *conn, key string) (*memcache.Item, error) {
+// readItem reads the reply to an mg of key with getFlags, and reports
+// whether it won a stale value's token (see handBack).
+func (c *Client) readItem(cn *conn, key string) (*memcache.Item, bool, error) {
 	rp, err := readReply(cn.r, c.cfg.MaxValueSize)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch rp.code {
 	case codeEN:
-		return nil, memcache.ErrCacheMiss
+		return nil, false, memcache.ErrCacheMiss
 	case codeVA:
 	default:
-		return nil, protoErr(nil, "unexpected reply code to mg")
+		return nil, false, protoErr(nil, "unexpected reply code to mg")
 	}
 	if err := checkHit(rp, key); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	v, err := readValue(cn.r, rp.size)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &memcache.Item{Key: key, Value: v, Flags: rp.flags, CAS: rp.cas}, nil
+	return &memcache.Item{Key: key, Value: v, Flags: rp.flags, CAS: rp.cas}, rp.won && rp.stale, nil
+}
+
+// handBack gives back the token of a stale value that a plain read (Get,
+// GetMulti, Touch) won: memcached hands it to the first mg of any kind,
+// and one that asked for no token reloads nothing, so kept it would leave
+// the value stale, reloaded by no one, until its stale TTL ran out. It
+// marks the value stale again (md with I) under the CAS token the read saw,
+// which clears the token for the next reader through GetLease and leaves a
+// value written since alone; the value gets a new CAS token, so the one
+// the read returned no longer matches. A failure keeps the token taken, as
+// it was: nothing worse.
+func (c *Client) handBack(ctx context.Context, key string, cas uint64) {
+	_ = c.simple(ctx, "invalidate", key, func(cn *conn) {
+		cn.cmd("md", key)
+		cn.w.WriteString(" I")
+		cn.flagUint('C', cas)
+		cn.w.WriteString("\r\n")
+	})
 }
 
 // checkHit checks that a VA reply to an mg with getFlags is for key and
@@ -518,19 +543,45 @@ func (c *Client) Delete(ctx context.Context, key string) error {
 }
 
 // Touch sets key's expiration, with the rules of Item.Expiration, or
-// returns memcache.ErrCacheMiss when it holds nothing.
+// returns memcache.ErrCacheMiss when it holds nothing. The token of a stale
+// value it wins goes back at once (see Invalidate).
 func (c *Client) Touch(ctx context.Context, key string, expiration int32) error {
-	return c.simple(ctx, "touch", key, func(cn *conn) {
+	const op = "touch"
+	if err := check(ctx, op, key); err != nil {
+		return err
+	}
+	var won bool
+	var cas uint64
+	err := c.exchange(ctx, key, func(cn *conn) {
 		cn.cmd("mg", key)
 		cn.flagInt('T', int64(expiration))
-		cn.w.WriteString("\r\n")
+		cn.w.WriteString(" c\r\n")
+	}, func(cn *conn) error {
+		rp, err := readReply(cn.r, c.cfg.MaxValueSize)
+		if err != nil {
+			return err
+		}
+		switch rp.code {
+		case codeHD:
+			won, cas = rp.won && rp.stale, rp.cas
+			return nil
+		case codeNF, codeEN:
+			return memcache.ErrCacheMiss
+		}
+		return protoErr(nil, "unexpected reply code to mg")
 	})
+	if err == nil && won {
+		c.handBack(ctx, key, cas)
+	}
+	return opError(ctx, op, key, err)
 }
 
 // Invalidate marks key's value stale instead of deleting it (md with I):
 // the value stays readable for staleTTL seconds, readers through GetLease
 // see Stale, and the first of them gets Won, the right to reload it, while
-// the others get Pending. It returns memcache.ErrCacheMiss when key holds
+// the others get Pending. (On memcached a plain read wins that token too:
+// Get, GetMulti and Touch give it back at once, so it goes to a reader
+// through GetLease.) It returns memcache.ErrCacheMiss when key holds
 // nothing. A staleTTL of 0 keeps the value's current expiration.
 func (c *Client) Invalidate(ctx context.Context, key string, staleTTL int32) error {
 	return c.simple(ctx, "invalidate", key, func(cn *conn) {
@@ -667,11 +718,11 @@ func (c *Client) serverItemSizeMax(ctx context.Context, s *server) (int, error) 
 		c.reportGet(ctx, s, err)
 		return 0, err
 	}
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	// The buffered reader is empty between calls, so the stats reply can
 	// be read from the connection directly.
 	n, err := memcache.StatsItemSizeMax(cn.nc)
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	if err != nil {
 		return 0, err
 	}

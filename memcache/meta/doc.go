@@ -13,9 +13,14 @@
 //
 // Use this Client when calls carry contexts that can end (every HTTP
 // handler's does): a deadline becomes the connection's deadline and a
-// cancellation interrupts the connection through context.AfterFunc, with no
-// goroutine per call, where the gomemcache Client must run each such call on
-// a goroutine of its own. Use it too for batches (GetMulti, SetMulti and
+// cancellation interrupts the connection, with no goroutine per call, where
+// the gomemcache Client must run each such call on a goroutine of its own.
+// Each open connection has one watcher goroutine for this, woken by a
+// timer at most once a millisecond while calls run: a call that lasts over
+// a millisecond has it wait on the call's context (so a cancellation
+// interrupts the call at once, or a millisecond into it), and a call costs
+// no allocation for its context (context.AfterFunc would cost two), no
+// goroutine switch and no timer of its own. Use it too for batches (GetMulti, SetMulti and
 // DeleteMulti are one pipelined round trip per server) and for the lease,
 // stale and early-refresh tokens of memcached 1.6 (GetLease, Invalidate),
 // which the text protocol cannot express. Keep the gomemcache Client for

@@ -74,8 +74,9 @@ func newHostile(t *testing.T, reply func(req string) string) *hostile {
 const eof = "\x00EOF"
 
 // TestUnexpectedRepliesCloseTheConnection sends each kind of bad reply to
-// Get and GetMulti: a typed error every time, and the connection it came on
-// closed, so the next call starts on a fresh one.
+// Get, GetMulti, the lease calls and a Store's GetOrLoad through them: a
+// typed error every time, and the connection it came on closed, so the
+// next call starts on a fresh one.
 func TestUnexpectedRepliesCloseTheConnection(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
@@ -124,11 +125,39 @@ func TestUnexpectedRepliesCloseTheConnection(t *testing.T) {
 			require.True(t, tc.want(err), "GetMulti: %v", err)
 			assert.Empty(t, m, "no value of a bad reply is returned")
 			assert.Equal(t, int32(calls+1), h.accepted.Load())
-			assert.Eventually(t, func() bool { return h.closed.Load() == int32(calls+1) || strings.Contains(tc.reply, eof) },
+			conns := calls + 1
+			if calls > 0 {
+				conns += leaseCallsRefuse(t, c, tc.want)
+			}
+			assert.Equal(t, int32(conns), h.accepted.Load(), "each call on a new connection")
+			assert.Eventually(t, func() bool { return h.closed.Load() == int32(conns) || strings.Contains(tc.reply, eof) },
 				2*time.Second, time.Millisecond, "the client closed every connection")
 			assert.Equal(t, meta.PoolStats{}, c.PoolStats()[h.addr], "nothing kept")
 		})
 	}
+}
+
+// leaseCallsRefuse checks that the lease calls, and a Store's GetOrLoad
+// through them, refuse a bad reply as Get does (want tells the error), and
+// returns how many calls it made.
+func leaseCallsRefuse(t *testing.T, c *meta.Client, want func(error) bool) int {
+	t.Helper()
+	ctx := context.Background()
+	le, err := c.GetLease(ctx, "k", memcache.LeaseOptions{LeaseTTL: 30, RefreshBelow: 10})
+	require.True(t, want(err), "GetLease: %v", err)
+	assert.Nil(t, le.Item)
+	require.True(t, want(c.Invalidate(ctx, "k", 30)), "Invalidate")
+	require.True(t, want(c.ReleaseLease(ctx, "k", 1)), "ReleaseLease")
+
+	var reported []error
+	s, err := memcache.NewStore[string](c, memcache.WithErrorHandler(func(_ string, err error) { reported = append(reported, err) }))
+	require.NoError(t, err)
+	v, err := s.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "loaded", nil })
+	require.NoError(t, err, "GetOrLoad fails open")
+	assert.Equal(t, "loaded", v)
+	require.Len(t, reported, 1)
+	assert.True(t, want(reported[0]), "the failure reported: %v", reported[0])
+	return 4
 }
 
 // vmSize returns the address space this process maps (VmSize): the test

@@ -28,7 +28,7 @@ func (c *Client) pipeline(ctx context.Context, s *server, n int, write func(cn *
 		c.reportGet(ctx, s, err)
 		return err
 	}
-	stop := cn.arm(ctx)
+	armed := cn.arm(ctx)
 	if n <= inlineBatch {
 		write(cn)
 		if err = cn.w.Flush(); err == nil {
@@ -47,7 +47,7 @@ func (c *Client) pipeline(ctx context.Context, s *server, n int, write func(cn *
 			err = werr
 		}
 	}
-	c.finish(ctx, cn, stop, err)
+	c.finish(ctx, cn, armed, err)
 	return err
 }
 
@@ -122,6 +122,7 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*memca
 	)
 	eachServer(byServer, func(s *server, idx []int) {
 		got := make([]*memcache.Item, len(idx))
+		var won []int // of got: stale values whose token the batch won
 		err := c.pipeline(ctx, s, len(idx), func(cn *conn) {
 			for j, i := range idx {
 				cn.cmd("mg", uniq[i])
@@ -130,7 +131,12 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*memca
 				cn.w.WriteString("\r\n")
 			}
 			cn.w.WriteString("mn\r\n")
-		}, func(cn *conn) error { return c.readItems(cn, uniq, idx, got) })
+		}, func(cn *conn) error { return c.readItems(cn, uniq, idx, got, &won) })
+		for _, j := range won {
+			if got[j] != nil {
+				c.handBack(ctx, got[j].Key, got[j].CAS)
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		// Items read before a failure are whole and checked: keep them.
@@ -159,8 +165,9 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*memca
 }
 
 // readItems reads the replies to a GetMulti batch: a VA per hit, named by
-// its O index and checked against its k key, then MN.
-func (c *Client) readItems(cn *conn, keys []string, idx []int, got []*memcache.Item) error {
+// its O index and checked against its k key, then MN. The indexes of the
+// stale values whose token the batch won go to won (see handBack).
+func (c *Client) readItems(cn *conn, keys []string, idx []int, got []*memcache.Item, won *[]int) error {
 	for range len(idx) + 1 {
 		rp, err := readReply(cn.r, c.cfg.MaxValueSize)
 		if err != nil {
@@ -188,6 +195,9 @@ func (c *Client) readItems(cn *conn, keys []string, idx []int, got []*memcache.I
 			return err
 		}
 		got[j] = &memcache.Item{Key: key, Value: v, Flags: rp.flags, CAS: rp.cas}
+		if rp.won && rp.stale {
+			*won = append(*won, int(j))
+		}
 	}
 	return protoErr(nil, "more replies than requests in an mg pipeline")
 }

@@ -36,7 +36,41 @@ type conn struct {
 	interrupt func()
 	// num is scratch space to format numbers without allocating.
 	num [24]byte
+
+	// The connection's watcher goroutine (see watch) interrupts it when
+	// the context of a call in progress ends. It lives as long as the
+	// connection, and a call hands it nothing: a timer wakes it at most
+	// once per watchAfter while calls run (it is set again only when it
+	// has fired), and a call that ends within watchAfter never makes it
+	// wait on the call's context. So a call costs neither an allocation
+	// (context.AfterFunc costs two per call) nor a goroutine switch nor a
+	// timer operation; a slower call is watched from then on, so a
+	// cancellation interrupts it at once, or at watchAfter into the call.
+	//
+	// wmu guards the call's state the watcher may look at: cur, the Done
+	// channel of the call in progress (nil between calls), and began, when
+	// the call began; engaged, set by the watcher while it waits on cur;
+	// fired, set once it has interrupted the call; timing, set while the
+	// timer is pending.
+	wmu     sync.Mutex
+	cur     <-chan struct{}
+	began   time.Time
+	engaged bool
+	fired   bool
+	timing  bool
+	// wake is the watcher's timer; released tells an engaged watcher the
+	// call ended first; quit, closed with the connection, ends the
+	// watcher.
+	wake     *time.Timer
+	released chan struct{}
+	quit     chan struct{}
 }
+
+// watchAfter is how long a call runs before the watcher of its connection
+// waits on its context: a call cancelled sooner is interrupted then. It is
+// far longer than a hit on a healthy server takes, and short against what
+// a caller who hangs up waits for.
+const watchAfter = time.Millisecond
 
 // readBuffer is a connection's read buffer: small values arrive whole in
 // one read, and a line longer than maxLine fits to be refused.
@@ -104,9 +138,64 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 	}
 	// A new connection may reach a restarted server with other settings.
 	s.sizeMax.Store(0)
-	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s}
+	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, readBuffer), w: bufio.NewWriterSize(nc, 16<<10), srv: s,
+		wake: time.NewTimer(watchAfter), released: make(chan struct{}, 1), quit: make(chan struct{})}
+	c.wake.Stop()
 	c.interrupt = func() { nc.SetDeadline(pastDeadline) }
+	go c.watch()
 	return c, nil
+}
+
+// watch is c's watcher goroutine: when a call has run for watchAfter, it
+// waits for the call's end or its context's, and interrupts c if the
+// context ended first. It returns when c is closed.
+func (c *conn) watch() {
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-c.wake.C:
+		}
+		c.wmu.Lock()
+		c.timing = false
+		done := c.cur
+		if done == nil {
+			c.wmu.Unlock()
+			continue // between calls: the next call sets the timer
+		}
+		if age := time.Since(c.began); age < watchAfter {
+			// A call that began since the timer was set.
+			c.timing = true
+			c.wmu.Unlock()
+			c.wake.Reset(watchAfter - age)
+			continue
+		}
+		c.engaged = true
+		c.wmu.Unlock()
+		select {
+		case <-c.released:
+			continue
+		case <-done:
+		}
+		c.wmu.Lock()
+		ended := !c.engaged // disarm got there first and sends released
+		if !ended {
+			c.engaged, c.fired = false, true
+			c.interrupt()
+		}
+		c.wmu.Unlock()
+		if ended {
+			<-c.released
+		}
+	}
+}
+
+// close closes c's connection and ends its watcher. Only a connection
+// between calls is closed.
+func (c *conn) close() {
+	c.nc.Close()
+	c.wake.Stop()
+	close(c.quit)
 }
 
 // put returns c to the pool after a call, or closes it when the call left
@@ -122,7 +211,7 @@ func (s *server) put(c *conn, broken bool) {
 		}
 		s.mu.Unlock()
 	}
-	c.nc.Close()
+	c.close()
 	<-s.slots
 }
 
@@ -133,7 +222,7 @@ func (s *server) closeIdle() {
 	s.idle = nil
 	s.mu.Unlock()
 	for _, c := range idle {
-		c.nc.Close()
+		c.close()
 	}
 }
 
@@ -145,17 +234,46 @@ func (s *server) open() (busy, idle int) {
 }
 
 // arm sets c's deadline for one call, the earlier of ctx's and the call
-// timeout, and makes ctx's cancellation interrupt c. The returned stop must
-// be called when the call's I/O is over; it reports false when ctx
-// interrupted c, which must then be closed.
-func (c *conn) arm(ctx context.Context) (stop func() bool) {
-	deadline := time.Now().Add(c.srv.cfg.Timeout)
+// timeout, and has c's watcher interrupt c if ctx ends during the call. It
+// returns whether ctx can end at all; if so, disarm must be called when the
+// call's I/O is over.
+func (c *conn) arm(ctx context.Context) (armed bool) {
+	now := time.Now()
+	deadline := now.Add(c.srv.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	c.nc.SetDeadline(deadline)
-	if ctx.Done() == nil {
-		return nil
+	done := ctx.Done()
+	if done == nil {
+		return false
 	}
-	return context.AfterFunc(ctx, c.interrupt)
+	c.wmu.Lock()
+	c.cur, c.began, c.fired = done, now, false
+	select {
+	case <-done: // ended since the caller checked it: no need to wait
+		c.fired = true
+		c.interrupt()
+	default:
+	}
+	set := !c.timing
+	c.timing = true
+	c.wmu.Unlock()
+	if set {
+		c.wake.Reset(watchAfter)
+	}
+	return true
+}
+
+// disarm ends the watch of the call armed on c. It reports false when
+// the call's context interrupted c, which must then be closed.
+func (c *conn) disarm() bool {
+	c.wmu.Lock()
+	fired, engaged := c.fired, c.engaged
+	c.cur, c.engaged = nil, false
+	c.wmu.Unlock()
+	if engaged {
+		c.released <- struct{}{}
+	}
+	return !fired
 }
