@@ -130,3 +130,23 @@ func TestLeasePathWithoutMiddlewareAllocatesNoMoreThanGet(t *testing.T) {
 	t.Logf("Get hit %.0f allocations, GetOrLoad hit %.0f", get, getOrLoad)
 	assert.LessOrEqual(t, getOrLoad, get)
 }
+
+// GetOrLoadMulti's lease calls pass through the middleware chain too: a
+// batch whose load fails gives each lease it won back through it.
+func TestMiddlewareSeesGetOrLoadMultiLeases(t *testing.T) {
+	leasers(t, func(t *testing.T, b leaseBackend, _ func() leaseBackend) {
+		ctx := context.Background()
+		var log opLog
+		s := newStore[string](t, b, memcache.WithMiddleware(log.middleware))
+		_, err := s.GetOrLoadMulti(ctx, []string{"a", "b"}, func(context.Context, []string) (map[string]string, error) {
+			return nil, errors.New("database down")
+		})
+		require.Error(t, err)
+		count := map[string]int{}
+		for _, op := range log.take() {
+			count[op]++
+		}
+		assert.Equal(t, 2, count["getlease won"], "one lease per missed key: %v", count)
+		assert.Equal(t, 2, count["releaselease"], "each given back: %v", count)
+	})
+}

@@ -363,7 +363,7 @@ func (s *Store[T]) leaseBatch(ctx context.Context, l Leaser, b *batch[T], idx []
 	res := make([]asked, len(idx))
 	ask := func(j int) {
 		if st := &b.slots[idx[j]]; st.store { // else the backend failed its read: no lease, no write
-			res[j].le, res[j].err = l.GetLease(ctx, st.k, opts)
+			res[j].le, res[j].err = s.getLease(ctx, l, st.k, opts)
 		}
 	}
 	if _, inProcess := l.(*Embedded); inProcess {
@@ -425,7 +425,7 @@ func (s *Store[T]) loadAndStoreBatch(ctx context.Context, l Leaser, b *batch[T],
 			if written[i] {
 				continue
 			}
-			if err := l.ReleaseLease(context.WithoutCancel(ctx), b.slots[i].k, cas); err != nil && !isCacheOutcome(err) {
+			if err := s.releaseLease(context.WithoutCancel(ctx), l, b.slots[i].k, cas); err != nil && !isCacheOutcome(err) {
 				s.report(ctx, b.keys[i], err)
 			}
 		}
