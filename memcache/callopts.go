@@ -78,8 +78,9 @@ func (s *Store[T]) jittered(d time.Duration) time.Duration {
 // the store s, which reach the write of its shared load (and of a
 // background refresh) through the load's context, that keeps its first
 // caller's values. The key names the store, so that a loader's own calls
-// of another store do not take them for theirs.
-type callOptionsKey struct{ s any }
+// of another store do not take them for theirs; it is one pointer, so
+// that making it an interface to look it up allocates nothing.
+type callOptionsKey[T any] struct{ s *Store[T] }
 
 // withCallOptions returns ctx carrying opts for the load's write. Without
 // options it returns ctx itself, so that such a call allocates nothing,
@@ -89,11 +90,11 @@ func (s *Store[T]) withCallOptions(ctx context.Context, opts []CallOption) conte
 	if len(opts) == 0 && s.callOptions(ctx) == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, callOptionsKey{s}, opts)
+	return context.WithValue(ctx, callOptionsKey[T]{s}, opts)
 }
 
 // callOptions returns the options withCallOptions put in ctx.
 func (s *Store[T]) callOptions(ctx context.Context) []CallOption {
-	opts, _ := ctx.Value(callOptionsKey{s}).([]CallOption)
+	opts, _ := ctx.Value(callOptionsKey[T]{s}).([]CallOption)
 	return opts
 }

@@ -216,7 +216,11 @@
 // entry whose known expiry falls within the read's RefreshBelow is not
 // served. A lease read with LeaseTTL (a miss about to be loaded under a
 // lease) always goes to the backend, and a reply that is stale, a
-// placeholder or a won token fills no entry.
+// placeholder or a won token fills no entry. After this store's own
+// Invalidate of a key, no read fills its entry until a local write or the
+// stale mark's lifetime ends (a minute when it keeps the item's), since a
+// plain get of a stale item does not say it is stale: GetOrLoad then reads
+// the backend and one caller wins the reload.
 //
 // Its map is the embedded backend's structure cut down to what a near
 // cache needs: shards of a map under a read-write lock, each with its

@@ -134,6 +134,10 @@ type nearEntry struct {
 	deadline   int64 // unix ns: served while now < deadline
 	expires    int64 // the item's own expiry, as the constants above
 	size       int64
+	// staleUntil (unix ns), on a hint: the key was invalidated here and
+	// its value is marked stale in the backend, which a plain read does
+	// not show, so no read fills the entry before then (or a local write).
+	staleUntil int64
 	prev, next *nearEntry
 	// referenced is set by hits and cleared by eviction, which spares a
 	// referenced entry once (CLOCK, as Embedded evicts).
@@ -256,6 +260,9 @@ func (n *nearCache) fill(key string, it *Item, gen uint64, start, expires int64)
 		return
 	}
 	old := sh.items[key]
+	if old != nil && old.item == nil && start < old.staleUntil {
+		return
+	}
 	if expires == expiryUnknown && old != nil && start < old.expires {
 		// A hint or an ended entry that still knows the item's expiry,
 		// and no write here since: the item is the one it knew of, or a
@@ -546,11 +553,37 @@ func (x nearLeaser) GetLease(ctx context.Context, key string, opts LeaseOptions)
 	return le, err
 }
 
-// Invalidate marks key stale in the backend and ends its entry.
+// Invalidate marks key stale in the backend and ends its entry. Until a
+// local write, or the stale mark's lifetime (MaxNearCacheTTL if it keeps
+// the item's), no read fills it again: a plain read of a stale item does
+// not say it is stale, and serving it from here would keep GetOrLoad from
+// the stale token that makes one caller reload it.
 func (x nearLeaser) Invalidate(ctx context.Context, key string, staleTTL int32) error {
 	err := x.l.Invalidate(ctx, key, staleTTL)
 	x.n.invalidate(key, expiryUnknown)
+	d := MaxNearCacheTTL
+	if staleTTL > 0 {
+		d = time.Duration(staleTTL) * time.Second
+	}
+	x.n.markStale(key, x.n.clock()+int64(d))
 	return err
+}
+
+// markStale keeps key's entry from being filled until the unix ns until,
+// or a local write (see Invalidate).
+func (n *nearCache) markStale(key string, until int64) {
+	size := itemSize(key, 0, 0)
+	if size > n.shardMax {
+		return
+	}
+	sh := n.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.gen.Add(1)
+	if old := sh.items[key]; old != nil {
+		sh.remove(old)
+	}
+	sh.insert(n.shardMax, &nearEntry{key: key, staleUntil: until, size: size})
 }
 
 // ReleaseLease gives up a lease in the backend and ends key's entry.
