@@ -129,11 +129,11 @@ type nearShard struct {
 // changed once filled, or a hint (item nil), which is never served and
 // only carries the expiry a local write gave the key.
 type nearEntry struct {
-	key        string
-	item       *Item
-	deadline   int64 // unix ns: served while now < deadline
-	expires    int64 // the item's own expiry, as the constants above
-	size       int64
+	key      string
+	item     *Item
+	deadline int64 // unix ns: served while now < deadline
+	expires  int64 // the item's own expiry, as the constants above
+	size     int64
 	// staleUntil (unix ns), on a hint: the key was invalidated here and
 	// its value is marked stale in the backend, which a plain read does
 	// not show, so no read fills the entry before then (or a local write).
