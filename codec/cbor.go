@@ -85,8 +85,11 @@ func (c cborCodec) Unmarshal(data []byte, v any) error {
 	if e != nil && e.view != nil && mayHoldSlot(target) && cborDirect(data, reflect.TypeOf(v)) {
 		target = v // see cborDirect
 	}
+	fresh := decodesFresh(v)
 	err = cborDec.Unmarshal(data, target)
-	reset(v, e)
+	if !fresh {
+		reset(v, e)
+	}
 	return err
 }
 

@@ -269,6 +269,10 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 		return gobWrap("unmarshal", t, err)
 	}
 	var err error
+	// Only what gob decodes through a view or the tables can skip the
+	// reset walk (see decodesFresh): the type itself has cached fields
+	// gob fills.
+	fresh := p.route != gobDirect && decodesFresh(v)
 	switch p.route {
 	case gobDirect:
 		err = dec.Decode(v)
@@ -284,6 +288,7 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 			// cached fields, which gob decodes into the user's type itself
 			// (it handles recursive types; only building views of them is
 			// impossible). The table error is the one reported.
+			fresh = false
 			if gob.NewDecoder(bytes.NewReader(data)).Decode(v) == nil {
 				err = nil
 			}
@@ -293,7 +298,9 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	}
 	// Reset even after a failed decode: it may have written part of the
 	// target, and what it left must not pass for fresh derived data.
-	resetCached(rv)
+	if !fresh {
+		resetCached(rv)
+	}
 	if err != nil {
 		return gobWrap("unmarshal", t, err)
 	}
