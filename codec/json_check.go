@@ -63,7 +63,11 @@ type jsonShape struct {
 	byFold     map[string]*jsonShape
 	cached     map[string]bool
 	cachedName map[string]bool
-	embedded   int64 // bytes of embedded structs reached through pointers
+	// order holds the fields in the order json writes them: the walk
+	// tries the field after the last one it found before it hashes a
+	// key (input written by [JSON] then never needs the maps).
+	order    []jsonNamed
+	embedded int64 // bytes of embedded structs reached through pointers
 	// direct: decoding into the type itself gives what decoding into the
 	// view gives, once the keys of cached fields are blanked (see
 	// jsonFieldsAgree); for a struct, of the struct and all it reaches.
@@ -162,6 +166,7 @@ func buildJSONStruct(s *jsonShape, t reflect.Type, built map[reflect.Type]*jsonS
 	for _, f := range all {
 		fs := buildJSONShape(f.typ, built)
 		s.byName[f.name] = fs
+		s.order = append(s.order, jsonNamed{f.name, fs, f.cached})
 		fold := string(jsonFoldName([]byte(f.name)))
 		if _, dup := s.byFold[fold]; !dup {
 			s.byFold[fold] = fs
@@ -244,6 +249,13 @@ func (s *jsonShape) children() []*jsonShape {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// A jsonNamed is a struct field under its exact name.
+type jsonNamed struct {
+	name   string
+	shape  *jsonShape
+	cached bool
 }
 
 // A jsonField is a field as encoding/json's typeFields sees it.
@@ -498,7 +510,7 @@ func (c *jsonCheck) value(s *jsonShape) {
 	case ch == '[':
 		c.array(s)
 	case ch == '"':
-		esc := c.str()
+		esc, _ := c.str()
 		if c.err == nil && s != nil {
 			c.stringInto(s, c.pos-start, esc)
 		}
@@ -572,6 +584,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 		c.depth--
 		return
 	}
+	next := 0 // the struct field expected next
 	for c.err == nil {
 		c.space()
 		if c.pos >= len(c.data) || c.data[c.pos] != '"' {
@@ -579,7 +592,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 			return
 		}
 		ks := c.pos
-		esc := c.str()
+		esc, hi := c.str()
 		if c.err != nil {
 			return
 		}
@@ -588,7 +601,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 		switch {
 		case s == nil:
 		case s.kind == jsStruct:
-			fs = c.field(s, ks, ke, esc)
+			fs, next = c.field(s, ks, ke, esc, hi, next)
 		default:
 			c.stringInto(keyShape, ke-ks, esc)
 			c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
@@ -627,32 +640,40 @@ func (c *jsonCheck) object(s *jsonShape) {
 }
 
 // field resolves the key at data[ks:ke] in struct s as json does, and
-// notes it for blanking if it matches a cached property.
-func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc bool) *jsonShape {
+// notes it for blanking if it matches a cached property; next is the
+// index in s.order of the field expected, and field returns the one after
+// what it found. hi says the key has bytes beyond ASCII.
+func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc, hi bool, next int) (*jsonShape, int) {
 	key := c.data[ks+1 : ke-1]
-	if esc || !utf8.Valid(key) {
+	if esc || hi && !utf8.Valid(key) {
 		var u string
 		if err := jsonUnquote(c.data[ks:ke], &u); err != nil {
 			c.err = errJSONSyntax
-			return nil
+			return nil, next
 		}
 		c.spend(3*int64(ke-ks) + 16)
 		key = []byte(u)
+	} else if next < len(s.order) && s.order[next].name == string(key) {
+		if f := &s.order[next]; !f.cached {
+			return f.shape, next + 1
+		}
+		c.mark(ks, ke)
+		return nil, next + 1
 	}
 	if fs, ok := s.byName[string(key)]; ok {
 		if s.cachedName[string(key)] {
 			c.mark(ks, ke)
-			return nil
+			return nil, next
 		}
-		return fs
+		return fs, next
 	}
 	var buf [64]byte
 	fold := jsonAppendFold(buf[:0], key)
 	if s.cached[string(fold)] {
 		c.mark(ks, ke)
-		return nil
+		return nil, next
 	}
-	return s.byFold[string(fold)]
+	return s.byFold[string(fold)], next
 }
 
 func (c *jsonCheck) mark(ks, ke int) {
@@ -744,15 +765,25 @@ func appendCost(n int, size int64) int64 {
 	return total
 }
 
-// str skips a string token and reports whether it holds escapes.
-func (c *jsonCheck) str() (esc bool) {
-	c.pos++ // "
+// str skips a string token and reports whether it holds escapes, and
+// bytes beyond ASCII.
+func (c *jsonCheck) str() (esc, hi bool) {
+	c.pos++       // "
+	var seen byte // every byte skipped, or'ed: its top bit is hi
 	for c.pos < len(c.data) {
+		// Runs of plain bytes first, without the switch.
+		for c.pos < len(c.data) && jsonPlain[c.data[c.pos]] {
+			seen |= c.data[c.pos]
+			c.pos++
+		}
+		if c.pos >= len(c.data) {
+			break
+		}
 		ch := c.data[c.pos]
 		switch {
 		case ch == '"':
 			c.pos++
-			return esc
+			return esc, seen >= utf8.RuneSelf
 		case ch == '\\':
 			esc = true
 			if c.pos+1 >= len(c.data) {
@@ -781,13 +812,20 @@ func (c *jsonCheck) str() (esc bool) {
 		case ch < 0x20:
 			c.err = errJSONSyntax
 			return
-		default:
-			c.pos++
 		}
 	}
 	c.err = errJSONSyntax
 	return
 }
+
+// jsonPlain marks the bytes a string holds as they are: all but the
+// quote, the backslash and control characters.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // stringInto costs a string of n input bytes decoded into s.
 func (c *jsonCheck) stringInto(s *jsonShape, n int, esc bool) {
@@ -859,6 +897,11 @@ func (c *jsonCheck) numberInto(s *jsonShape, num []byte) {
 	case jsOpaque:
 		c.spend(int64(len(num)) + 64)
 		return
+	}
+	if jsonNumberFits(num, s) {
+		return
+	}
+	switch s.kind {
 	case jsInt:
 		_, err := strconv.ParseInt(string(num), 10, s.bits)
 		ok = err == nil
@@ -872,6 +915,39 @@ func (c *jsonCheck) numberInto(s *jsonShape, num []byte) {
 	if !ok {
 		c.spend(jsonErrCost + int64(len(num)))
 	}
+}
+
+// jsonNumberFits reports, without parsing it, a number (well formed)
+// that surely fits the integer or float kind of s: few enough digits and
+// no fraction or exponent for integers, no exponent for floats. Others
+// are left to strconv.
+func jsonNumberFits(num []byte, s *jsonShape) bool {
+	if s.kind != jsInt && s.kind != jsUint && s.kind != jsFloat {
+		return false
+	}
+	neg := num[0] == '-'
+	digits, point := len(num), false
+	if neg {
+		digits--
+	}
+	for _, ch := range num {
+		switch ch {
+		case 'e', 'E':
+			return false
+		case '.':
+			point = true
+		}
+	}
+	switch s.kind {
+	case jsFloat:
+		return len(num) <= 38 // below float32's 3.4e38
+	case jsUint:
+		if neg {
+			return false
+		}
+	}
+	// The most digits every value of the bit size holds: 99, 9999, ...
+	return !point && digits <= max(s.bits*3/10-1, 2)
 }
 
 func (c *jsonCheck) literal(lit string, s *jsonShape) {
