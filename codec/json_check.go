@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -510,7 +511,7 @@ func (c *jsonCheck) value(s *jsonShape) {
 	case ch == '[':
 		c.array(s)
 	case ch == '"':
-		esc, _ := c.str()
+		esc := c.str()
 		if c.err == nil && s != nil {
 			c.stringInto(s, c.pos-start, esc)
 		}
@@ -592,7 +593,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 			return
 		}
 		ks := c.pos
-		esc, hi := c.str()
+		esc := c.str()
 		if c.err != nil {
 			return
 		}
@@ -601,7 +602,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 		switch {
 		case s == nil:
 		case s.kind == jsStruct:
-			fs, next = c.field(s, ks, ke, esc, hi, next)
+			fs, next = c.field(s, ks, ke, esc, next)
 		default:
 			c.stringInto(keyShape, ke-ks, esc)
 			c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
@@ -642,10 +643,18 @@ func (c *jsonCheck) object(s *jsonShape) {
 // field resolves the key at data[ks:ke] in struct s as json does, and
 // notes it for blanking if it matches a cached property; next is the
 // index in s.order of the field expected, and field returns the one after
-// what it found. hi says the key has bytes beyond ASCII.
-func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc, hi bool, next int) (*jsonShape, int) {
+// what it found.
+func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc bool, next int) (*jsonShape, int) {
 	key := c.data[ks+1 : ke-1]
-	if esc || hi && !utf8.Valid(key) {
+	if !esc && next < len(s.order) && s.order[next].name == string(key) {
+		// A field's name is valid UTF-8, and json matches it exactly.
+		if f := &s.order[next]; !f.cached {
+			return f.shape, next + 1
+		}
+		c.mark(ks, ke)
+		return nil, next + 1
+	}
+	if esc || !utf8.Valid(key) {
 		var u string
 		if err := jsonUnquote(c.data[ks:ke], &u); err != nil {
 			c.err = errJSONSyntax
@@ -653,12 +662,6 @@ func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc, hi bool, next int) (*js
 		}
 		c.spend(3*int64(ke-ks) + 16)
 		key = []byte(u)
-	} else if next < len(s.order) && s.order[next].name == string(key) {
-		if f := &s.order[next]; !f.cached {
-			return f.shape, next + 1
-		}
-		c.mark(ks, ke)
-		return nil, next + 1
 	}
 	if fs, ok := s.byName[string(key)]; ok {
 		if s.cachedName[string(key)] {
@@ -765,67 +768,31 @@ func appendCost(n int, size int64) int64 {
 	return total
 }
 
-// str skips a string token and reports whether it holds escapes, and
-// bytes beyond ASCII.
-func (c *jsonCheck) str() (esc, hi bool) {
-	c.pos++       // "
-	var seen byte // every byte skipped, or'ed: its top bit is hi
+// str skips a string token and reports whether it holds escapes. It
+// finds the end of valid input's strings exactly and checks no more: what
+// it lets through that json would not accept, json refuses before it
+// decodes anything (json.Unmarshal checks the whole input first).
+func (c *jsonCheck) str() (esc bool) {
+	c.pos++ // "
+	rest := c.data[c.pos:]
+	if q := bytes.IndexByte(rest, '"'); q >= 0 && bytes.IndexByte(rest[:q], '\\') < 0 {
+		c.pos += q + 1
+		return false
+	}
 	for c.pos < len(c.data) {
-		// Runs of plain bytes first, without the switch.
-		for c.pos < len(c.data) && jsonPlain[c.data[c.pos]] {
-			seen |= c.data[c.pos]
+		switch c.data[c.pos] {
+		case '"':
 			c.pos++
-		}
-		if c.pos >= len(c.data) {
-			break
-		}
-		ch := c.data[c.pos]
-		switch {
-		case ch == '"':
+			return true
+		case '\\':
+			c.pos += 2
+		default:
 			c.pos++
-			return esc, seen >= utf8.RuneSelf
-		case ch == '\\':
-			esc = true
-			if c.pos+1 >= len(c.data) {
-				c.err = errJSONSyntax
-				return
-			}
-			switch c.data[c.pos+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				c.pos += 2
-			case 'u':
-				if c.pos+6 > len(c.data) {
-					c.err = errJSONSyntax
-					return
-				}
-				for _, h := range c.data[c.pos+2 : c.pos+6] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						c.err = errJSONSyntax
-						return
-					}
-				}
-				c.pos += 6
-			default:
-				c.err = errJSONSyntax
-				return
-			}
-		case ch < 0x20:
-			c.err = errJSONSyntax
-			return
 		}
 	}
 	c.err = errJSONSyntax
 	return
 }
-
-// jsonPlain marks the bytes a string holds as they are: all but the
-// quote, the backslash and control characters.
-var jsonPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // stringInto costs a string of n input bytes decoded into s.
 func (c *jsonCheck) stringInto(s *jsonShape, n int, esc bool) {
