@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -130,4 +131,42 @@ func TestDecodesFresh(t *testing.T) {
 	require.NoError(t, JSON.Unmarshal([]byte(`{"F":"stale"}`), &own))
 	assert.Empty(t, own.F.HTML)
 	assert.True(t, reflect.ValueOf(own).IsZero())
+}
+
+func freshForeignTree(depth int, path string) *freshForeign {
+	n := &freshForeign{Name: "n", Path: path}
+	if depth > 0 {
+		n.Kids = []*freshForeign{freshForeignTree(depth-1, path), freshForeignTree(depth-1, path)}
+	}
+	return n
+}
+
+// TestCBORScanAnswersDirect: for input big enough that the budget's typed
+// walk runs, that walk decides whether a recursive type is decoded into
+// itself; it must answer as cborDirect does, and a cached key anywhere
+// in the input must keep the cached fields of the result empty.
+func TestCBORScanAnswersDirect(t *testing.T) {
+	nodeT := reflect.TypeFor[freshNode]()
+	for _, c := range []struct {
+		name string
+		path string
+		hit  bool
+	}{{"clean", "", false}, {"cached", "stale", true}} {
+		data, err := cbor.Marshal(freshForeignTree(10, c.path))
+		require.NoError(t, err)
+		if !c.hit {
+			data = bytes.ReplaceAll(data, []byte("\x64Path"), []byte("\x64Pxth"))
+		}
+		keys, err := checkCBOR(data, nodeT, Budget{})
+		require.NoError(t, err)
+		assert.NotEqual(t, keysUnseen, keys, "the typed walk runs for %d bytes", len(data))
+		assert.Equal(t, cborDirect(data, reflect.PointerTo(nodeT)), keys.cborDirect(data, reflect.PointerTo(nodeT)), c.name)
+		assert.Equal(t, !c.hit, keys.cborDirect(data, reflect.PointerTo(nodeT)), c.name)
+		var got freshNode
+		require.NoError(t, CBOR.Unmarshal(data, &got))
+		for n := []*freshNode{&got}; len(n) > 0; n = n[1:] {
+			require.Empty(t, n[0].Path, c.name)
+			n = append(n, n[0].Kids...)
+		}
+	}
 }
