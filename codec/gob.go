@@ -265,7 +265,7 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 		sizes = sizes.add(gobSizesOf(p.flat.msg))
 		sizes.ptr += 40
 	}
-	if err := gobCheckBudget(data, sizes, c.budget); err != nil && p.route != gobFail {
+	if err := gobCheckBudget(data, t, sizes, c.budget); err != nil && p.route != gobFail {
 		return gobWrap("unmarshal", t, err)
 	}
 	var err error
