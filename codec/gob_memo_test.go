@@ -54,3 +54,23 @@ func TestGobDefsMemoKeepsTheBudget(t *testing.T) {
 	require.ErrorAs(t, warm(small, shallow), &be)
 	assert.Equal(t, "depth", be.Limit)
 }
+
+type gobFlatLeaf struct {
+	A    int
+	HTML string `cacheprop:"cached"`
+}
+
+// TestGobDefsMemoKeepsTheDepth: a struct of scalars nests one level, its
+// type definition two: a budget of one level refuses the stream whether
+// or not the definitions were memoized under the default budget.
+func TestGobDefsMemoKeepsTheDepth(t *testing.T) {
+	data, err := Gob.Marshal(&gobFlatLeaf{A: 1})
+	require.NoError(t, err)
+	shallow, _ := WithBudget(Gob, Budget{MaxDepth: 1})
+	gobDefsMemo.Delete(reflect.TypeFor[gobFlatLeaf]())
+	var be *BudgetError
+	require.ErrorAs(t, shallow.Unmarshal(data, new(gobFlatLeaf)), &be, "cold")
+	require.NoError(t, Gob.Unmarshal(data, new(gobFlatLeaf)))
+	require.ErrorAs(t, shallow.Unmarshal(data, new(gobFlatLeaf)), &be, "warm")
+	assert.Equal(t, "depth", be.Limit)
+}
