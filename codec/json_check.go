@@ -26,9 +26,11 @@ import (
 //     input were decoded into the user's type itself, which is how a
 //     recursive type is decoded (see jsonDecodeDirect).
 //
-// The walk is linear in the input. Input it cannot parse is handed to
-// encoding/json for its own syntax error, which json finds before it
-// decodes anything.
+// The walk is linear in the input. It checks syntax only as far as it
+// needs to find the values of valid input (string ends, brackets, commas
+// and colons), and leaves the rest to encoding/json, which checks the
+// whole input before it decodes anything; input the walk cannot parse is
+// handed to json for its own syntax error.
 
 // jsonShapeKind is how encoding/json decodes into a type.
 type jsonShapeKind uint8
