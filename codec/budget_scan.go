@@ -135,7 +135,8 @@ func (s *budgetScan) estimate(plan *costPlan) (int64, error) {
 // count walks the first value in data without a type, checking its
 // nesting against the budget, and returns how many items it holds and
 // their payload bytes; known is false for input count cannot bound
-// (CBOR's indefinite lengths, or more than maxItems items), which must be
+// (CBOR's indefinite lengths, or more than maxItems items before a
+// container), which must be
 // walked with its type. The typed walk checks everything count does.
 func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 	if s.format == scanMsgpack {
@@ -152,9 +153,7 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
 		}
 		left--
-		if items++; items > s.maxItems {
-			return items, payload, false, nil
-		}
+		items++
 		if s.pos < len(s.data) {
 			// CBOR's commonest headers, inline: small integers,
 			// simple values and short strings.
@@ -190,6 +189,9 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 		}
 		if err := s.enterCount(len(stack)); err != nil {
 			return 0, 0, false, err
+		}
+		if items > s.maxItems {
+			return items, payload, false, nil
 		}
 		if sub > 0 {
 			stack = append(stack, left)

@@ -157,7 +157,7 @@ func msgpackHeader(data []byte, pos int) (c byte, n uint64, next int, err error)
 
 // msgpackCount is budgetScan.count for msgpack, reading headers straight
 // from the table: it is all of the pre-scan for most values. Past
-// s.maxItems items it stops with known false.
+// s.maxItems items, at the next container, it stops with known false.
 func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 	var stackBuf [32]int64
 	stack := stackBuf[:0] // items left in each open container
@@ -170,9 +170,7 @@ func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
 		}
 		left--
-		if items++; items > s.maxItems {
-			return items, payload, false, nil
-		}
+		items++
 		if pos < len(data) {
 			// The commonest headers, inline: fixints, nil, bools and
 			// short strings.
@@ -205,6 +203,9 @@ func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		pos = next
 		if err := s.enterCount(len(stack)); err != nil {
 			return 0, 0, false, err
+		}
+		if items > s.maxItems {
+			return items, payload, false, nil
 		}
 		if sub > 0 {
 			stack = append(stack, left)
