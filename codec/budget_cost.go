@@ -190,6 +190,8 @@ type costPlan struct {
 	// it bounds the estimate of input of a known number of items without
 	// walking the type.
 	perItem int64
+	// recursive: the type reaches a type that contains itself.
+	recursive bool
 }
 
 // A costNaming tells a cost plan how one codec's library treats types:
@@ -222,6 +224,7 @@ func (cp *costPlans) plan(t reflect.Type) *costPlan {
 	p := &costPlan{root: b.node(t), worst: anyMapCost + reentryCost}
 	for _, n := range b.nodes {
 		p.worst = max(p.worst, n.size, n.grow, n.fixed)
+		p.recursive = p.recursive || n.recursive
 	}
 	p.worst += anyHeaderCost
 	chain := 0

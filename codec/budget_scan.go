@@ -46,6 +46,14 @@ type budgetScan struct {
 	max      int64
 	depth    int
 	maxDepth int
+	// keys, when set, are names watched for among map keys (see
+	// watchKey); keyHit says one was met.
+	keys   []string
+	keyHit bool
+	// maxItems is how many items count may find before it is clear
+	// that their bound exceeds the budget: it then stops, and the typed
+	// walk decides.
+	maxItems int64
 }
 
 type scanFormat uint8
@@ -69,24 +77,52 @@ func (s *budgetScan) head() (scanItem, error) {
 // whose type plan describes, under budget b, and returns the allocation it
 // estimates, starting from the libraries' fixed cost per call.
 func scanBudget(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) (int64, error) {
+	est, _, err := scanBudgetKeys(codec, format, data, plan, b, nil)
+	return est, err
+}
+
+// A keyVerdict says whether a scan that watched for keys met one.
+type keyVerdict uint8
+
+const (
+	keysUnseen keyVerdict = iota // the typed walk did not run
+	keysClean                    // no map key is one of the names
+	keysHit                      // some map key may be one
+)
+
+// scanBudgetKeys is scanBudget that also watches the map keys for the
+// given names (see watchKey) if the typed walk runs: a big input gets
+// that answer from the walk it needs anyway.
+func scanBudgetKeys(codec string, format scanFormat, data []byte, plan *costPlan, b Budget, keys []string) (int64, keyVerdict, error) {
 	s := newBudgetScan(codec, format, data, plan, b)
 	items, payload, known, err := s.count()
 	if err != nil {
-		return s.cost, err
+		return s.cost, keysUnseen, err
 	}
 	if bound := s.cost + items*plan.perItem + 2*payload; known && bound <= s.max {
 		// Too few items to exceed the budget whatever the type does
 		// with them: most values, and the cheap path.
-		return bound, nil
+		return bound, keysUnseen, nil
 	}
-	return s.estimate(plan)
+	s.keys = keys
+	est, err := s.estimate(plan)
+	switch {
+	case err != nil || s.pos != len(data):
+		// Not every key was read (cbor refuses such input).
+		return est, keysUnseen, err
+	case s.keyHit:
+		return est, keysHit, nil
+	}
+	return est, keysClean, nil
 }
 
 func newBudgetScan(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) budgetScan {
-	return budgetScan{
+	s := budgetScan{
 		data: data, format: format, codec: codec, cost: decodeFixedCost,
 		worst: plan.worst, max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
 	}
+	s.maxItems = (s.max - s.cost) / max(plan.perItem, 1)
+	return s
 }
 
 // estimate walks the input from the start alongside plan.
@@ -99,11 +135,12 @@ func (s *budgetScan) estimate(plan *costPlan) (int64, error) {
 // count walks the first value in data without a type, checking its
 // nesting against the budget, and returns how many items it holds and
 // their payload bytes; known is false for input count cannot bound
-// (CBOR's indefinite lengths), which must be walked with its type.
+// (CBOR's indefinite lengths, or more than maxItems items before a
+// container), which must be
+// walked with its type. The typed walk checks everything count does.
 func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 	if s.format == scanMsgpack {
-		items, payload, err := msgpackCount(s)
-		return items, payload, err == nil, err
+		return msgpackCount(s)
 	}
 	var stackBuf [32]int64
 	stack := stackBuf[:0] // items left in each open container
@@ -152,6 +189,9 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 		}
 		if err := s.enterCount(len(stack)); err != nil {
 			return 0, 0, false, err
+		}
+		if items > s.maxItems {
+			return items, payload, false, nil
 		}
 		if sub > 0 {
 			stack = append(stack, left)
@@ -333,6 +373,9 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 		if count < 0 && it.class == itemBreak {
 			break
 		}
+		if s.keys != nil {
+			s.watchKey(it)
+		}
 		if i >= mapSmall {
 			if err = s.charge(per); err != nil {
 				break
@@ -355,6 +398,23 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 	}
 	s.depth--
 	return err
+}
+
+// watchKey notes a map key that may be one of s.keys as cbor matches
+// field names (cborKeyMatches), or that the scan cannot read: a tagged or
+// chunked one.
+func (s *budgetScan) watchKey(key scanItem) {
+	switch {
+	case key.class == itemTag, (key.class == itemText || key.class == itemBytes) && key.start < 0:
+		s.keyHit = true
+	case key.class == itemText:
+		k := s.data[key.start : key.start+int(key.n)]
+		for _, name := range s.keys {
+			if cborKeyMatches(name, k) {
+				s.keyHit = true
+			}
+		}
+	}
 }
 
 // field returns the node of the field of struct n that key names, or the

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"bytes"
+	"encoding/gob"
 	"reflect"
 	"sync"
 	"unsafe"
@@ -355,3 +357,77 @@ func resetInterface(v reflect.Value, w resetWalk) {
 	resetValue(c, w)
 	v.Set(c)
 }
+
+// A decode into a zero value cannot leave a stale cached property behind,
+// so the reset walk after it is skipped (for a deep tree it costs as much
+// as a tenth of the decode): the libraries fill only what the view shows,
+// or, decoding a recursive type into the type itself, what the input's
+// keys name once those of cached fields are blanked or refused; whatever
+// they allocate starts zero, and a zero cell is a reset one. That holds
+// unless the type reaches an interface (json and msgpack fill what one
+// already points to, gob and msgpack build registered types, none of them
+// through views) or a type that decodes itself by its own methods and
+// holds cached properties (the method may fill them). freshDecodeOK is
+// that test, memoized per type.
+func freshDecodeOK(t reflect.Type) bool {
+	if r, ok := freshCache.Load(t); ok {
+		return r.(bool)
+	}
+	r := freshWalk(t, map[reflect.Type]bool{})
+	freshCache.Store(t, r)
+	return r
+}
+
+var freshCache sync.Map // map[reflect.Type]bool
+
+// ownDecoders are the methods by which some library decodes a type
+// itself; freshDecodeOK asks for any of them, whichever codec decodes.
+var ownDecoders = append([]reflect.Type{
+	jsonUnmarshalerType, cborUnmarshalerType, reflect.TypeFor[gob.GobDecoder](),
+}, msgpackDecIfaces...)
+
+func freshWalk(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	if t.Kind() != reflect.Pointer && implementsAny(t, ownDecoders) && needsReset(t) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return freshWalk(t.Elem(), seen)
+	case reflect.Map:
+		return freshWalk(t.Key(), seen) && freshWalk(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); !cacheprop.IsCached(f) && !freshWalk(f.Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// decodesFresh reports whether v points to a zero value of a type for
+// which freshDecodeOK holds: then a decode into it needs no reset walk.
+// Decoders ask it before they decode. The zero test reads v's memory
+// (padding included, which only makes it answer false more often).
+func decodesFresh(v any) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || !freshDecodeOK(rv.Type().Elem()) {
+		return false
+	}
+	b := unsafe.Slice((*byte)(rv.UnsafePointer()), rv.Type().Elem().Size())
+	for len(b) > len(zeroBlock) {
+		if !bytes.Equal(b[:len(zeroBlock)], zeroBlock[:]) {
+			return false
+		}
+		b = b[len(zeroBlock):]
+	}
+	return bytes.Equal(b, zeroBlock[:len(b)])
+}
+
+var zeroBlock [512]byte

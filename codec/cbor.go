@@ -75,18 +75,22 @@ func (cborCodec) Marshal(v any) ([]byte, error) {
 // resets v's cached properties. Input over the decode budget (see
 // [Budget]) is refused before decoding with a *[BudgetError].
 func (c cborCodec) Unmarshal(data []byte, v any) error {
-	if err := checkCBOR(data, decodeTargetType(v), c.budget); err != nil {
+	keys, err := checkCBOR(data, decodeTargetType(v), c.budget)
+	if err != nil {
 		return err
 	}
 	target, e, err := cborStrip.decodable(v)
 	if err != nil {
 		return err
 	}
-	if e != nil && e.view != nil && mayHoldSlot(target) && cborDirect(data, reflect.TypeOf(v)) {
+	if e != nil && e.view != nil && mayHoldSlot(target) && keys.cborDirect(data, reflect.TypeOf(v)) {
 		target = v // see cborDirect
 	}
+	fresh := decodesFresh(v)
 	err = cborDec.Unmarshal(data, target)
-	reset(v, e)
+	if !fresh {
+		reset(v, e)
+	}
 	return err
 }
 

@@ -37,13 +37,36 @@ var errCBORMalformed = errors.New("codec: cbor: malformed")
 
 // checkCBOR pre-scans the CBOR value in data as decoded into a value of
 // type t (see scanBudget): the allocation it makes and its nesting must be
-// within b. Malformed input passes, for cbor to refuse it.
-func checkCBOR(data []byte, t reflect.Type, b Budget) error {
-	_, err := scanBudget("cbor", scanCBOR, data, cborCosts.plan(t), b)
-	if err == errCBORMalformed {
-		return nil
+// within b. Malformed input passes, for cbor to refuse it. For a
+// recursive type, a typed walk also answers cborDirect's question (do
+// the input's keys name a cached field?), which direct then answers
+// without another pass over the input.
+func checkCBOR(data []byte, t reflect.Type, b Budget) (keyVerdict, error) {
+	plan := cborCosts.plan(t)
+	var keys []string
+	if c := cborCachedOf(t); plan.recursive && !c.never {
+		keys = c.names
+		if keys == nil {
+			keys = []string{}
+		}
 	}
-	return err
+	_, verdict, err := scanBudgetKeys("cbor", scanCBOR, data, plan, b, keys)
+	if err == errCBORMalformed {
+		err = nil
+	}
+	return verdict, err
+}
+
+// cborDirect answers cborDirect(data, pt) from the pre-scan of data when
+// it could.
+func (v keyVerdict) cborDirect(data []byte, pt reflect.Type) bool {
+	switch v {
+	case keysClean:
+		return true
+	case keysHit:
+		return false
+	}
+	return cborDirect(data, pt)
 }
 
 // cborArg reads the argument of the header whose additional information is
@@ -93,6 +116,16 @@ func cborHead(s *budgetScan) (scanItem, error) {
 			}
 			s.pos = pos + 1 + n
 			return scanItem{class: itemText, n: int64(n), start: pos + 1}, nil
+		case 4:
+			if int(info) <= len(data)-pos-1 {
+				s.pos = pos + 1
+				return scanItem{class: itemArray, n: int64(info), start: pos + 1}, nil
+			}
+		case 5:
+			if 2*int(info) <= len(data)-pos-1 {
+				s.pos = pos + 1
+				return scanItem{class: itemMap, n: int64(info), start: pos + 1}, nil
+			}
 		}
 	}
 	arg, pos, indef, err := cborArg(data, pos+1, info)

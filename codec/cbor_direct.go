@@ -84,6 +84,13 @@ func cborCollect(t reflect.Type, c *cborCached, seen map[reflect.Type]bool) {
 	}
 }
 
+// cborKeyMatches reports whether cbor fills a field of the given name from
+// a map key: the same bytes, or, as cbor falls back to, the same length
+// and equal under Unicode case folding.
+func cborKeyMatches(name string, key []byte) bool {
+	return len(name) == len(key) && strings.EqualFold(name, string(key))
+}
+
 // cborDirect reports whether data may be decoded straight into a value of
 // type t: no map key in it names a cached field of a struct t reaches.
 // Input it cannot read (malformed, or a key of indefinite length) is left
@@ -154,9 +161,9 @@ func cborDirect(data []byte, t reflect.Type) bool {
 				return false
 			}
 			if isKey && major == 3 {
-				k := string(data[pos : pos+int(arg)])
+				k := data[pos : pos+int(arg)]
 				for _, name := range c.names {
-					if strings.EqualFold(k, name) {
+					if cborKeyMatches(name, k) {
 						return false
 					}
 				}

@@ -265,10 +265,14 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 		sizes = sizes.add(gobSizesOf(p.flat.msg))
 		sizes.ptr += 40
 	}
-	if err := gobCheckBudget(data, sizes, c.budget); err != nil && p.route != gobFail {
+	if err := gobCheckBudget(data, t, sizes, c.budget); err != nil && p.route != gobFail {
 		return gobWrap("unmarshal", t, err)
 	}
 	var err error
+	// Only what gob decodes through a view or the tables can skip the
+	// reset walk (see decodesFresh): the type itself has cached fields
+	// gob fills.
+	fresh := p.route != gobDirect && decodesFresh(v)
 	switch p.route {
 	case gobDirect:
 		err = dec.Decode(v)
@@ -284,6 +288,7 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 			// cached fields, which gob decodes into the user's type itself
 			// (it handles recursive types; only building views of them is
 			// impossible). The table error is the one reported.
+			fresh = false
 			if gob.NewDecoder(bytes.NewReader(data)).Decode(v) == nil {
 				err = nil
 			}
@@ -293,7 +298,9 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	}
 	// Reset even after a failed decode: it may have written part of the
 	// target, and what it left must not pass for fresh derived data.
-	resetCached(rv)
+	if !fresh {
+		resetCached(rv)
+	}
 	if err != nil {
 		return gobWrap("unmarshal", t, err)
 	}

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sync"
@@ -47,7 +48,11 @@ type gobWire struct {
 }
 
 type gobCheck struct {
+	// types are the definitions read so far; shared, read-only, those
+	// of a memoized prefix (see gobDefsMemo), which types overrides.
 	types    map[int64]*gobWire
+	shared   map[int64]*gobWire
+	deepest  int // the deepest level entered
 	depth    int
 	max      int
 	alloc    int64
@@ -58,11 +63,22 @@ type gobCheck struct {
 	defs     int  // type definitions read
 }
 
-// gobCheckBudget walks data, a gob stream decoded into a value of a Go
-// type of the given sizes (see gobSizesOf).
-func gobCheckBudget(data []byte, sizes gobSizes, b Budget) error {
-	c := &gobCheck{types: map[int64]*gobWire{}, max: b.Depth(), limit: b.MaxAlloc(len(data)), sizes: sizes}
+// gobCheckBudget walks data, a gob stream decoded into a value of Go type
+// t, of the given sizes (see gobSizesOf).
+func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) error {
+	c := &gobCheck{max: b.Depth(), limit: b.MaxAlloc(len(data)), sizes: sizes}
 	r := &gobReader{rest: data}
+	memo, _ := gobDefsMemo.Load(t)
+	prefix := gobDefsPrefix(data)
+	if m, _ := memo.(*gobPrefixWalk); m != nil && m.deepest <= c.max && string(m.prefix) == string(prefix) {
+		// The same type definitions as the last stream for t: their
+		// walk's outcome is known.
+		c.shared, c.defs, c.alloc, r.msgs = m.types, m.defs, m.alloc, m.msgs
+		r.rest = data[len(prefix):]
+		if c.spend(0); c.err != nil {
+			return c.err
+		}
+	}
 	for c.err == nil && !c.complete && len(r.rest) > 0 {
 		if !r.refill(c) {
 			return nil // gobCheckFraming has said what is wrong
@@ -72,8 +88,63 @@ func gobCheckBudget(data []byte, sizes gobSizes, b Budget) error {
 			c.fail("extra data after a type definition")
 		}
 		r.b = nil
+		if !c.complete && c.err == nil && c.shared == nil && len(r.rest) == len(data)-len(prefix) && len(prefix) <= gobDefsMemoMax {
+			gobDefsMemo.Store(t, &gobPrefixWalk{
+				prefix: bytes.Clone(prefix), types: c.types, defs: c.defs, alloc: c.alloc, msgs: r.msgs, deepest: c.deepest,
+			})
+			// Definitions inside the value (interfaces) go to a map of
+			// their own: the memoized one is shared.
+			c.shared, c.types = c.types, nil
+		}
 	}
 	return c.err
+}
+
+// gobDefsMemo holds, per target type, the type definitions that began the
+// last stream decoded into it and what walking them found: a cache writes
+// the same definitions before every value of a type, and walking them
+// again (allocating their descriptions) costs a tenth of a decode. The
+// walk of the definitions depends on their bytes and on the budget only
+// through its limits, which are checked again.
+var gobDefsMemo sync.Map // map[reflect.Type]*gobPrefixWalk
+
+// gobDefsMemoMax bounds the definitions memoized per type, in bytes.
+const gobDefsMemoMax = 16 << 10
+
+// gobPrefixWalk is the walk's state after the definitions in prefix.
+// types is never written once memoized.
+type gobPrefixWalk struct {
+	prefix     []byte
+	types      map[int64]*gobWire
+	defs, msgs int
+	alloc      int64
+	deepest    int
+}
+
+// gobDefsPrefix returns the messages at the start of data that define
+// types (a negative type id), as far as their framing can be read.
+func gobDefsPrefix(data []byte) []byte {
+	pos := 0
+	for pos < len(data) {
+		n, w := gobUint(data[pos:])
+		if w == 0 || n == 0 || n > uint64(len(data)-pos-w) {
+			break
+		}
+		id, iw := gobUint(data[pos+w : pos+w+int(n)])
+		if iw == 0 || id&1 == 0 { // a non-negative id: the value
+			break
+		}
+		pos += w + int(n)
+	}
+	return data[:pos]
+}
+
+// typeOf returns the definition of type id read so far.
+func (c *gobCheck) typeOf(id int64) *gobWire {
+	if w, ok := c.types[id]; ok {
+		return w
+	}
+	return c.shared[id]
 }
 
 func (c *gobCheck) fail(format string, args ...any) {
@@ -112,6 +183,15 @@ func (r *gobReader) refill(c *gobCheck) bool {
 }
 
 func (r *gobReader) uint(c *gobCheck) uint64 {
+	if len(r.b) > 0 && r.b[0] < 0x80 { // one byte: most of them
+		n := r.b[0]
+		r.b = r.b[1:]
+		return uint64(n)
+	}
+	return r.longUint(c)
+}
+
+func (r *gobReader) longUint(c *gobCheck) uint64 {
 	if len(r.b) == 0 {
 		c.fail("message ends early")
 		return 0
@@ -163,7 +243,7 @@ func (c *gobCheck) message(r *gobReader) {
 		return
 	}
 	c.complete = true
-	if w := c.types[id]; w != nil && w.kind == 'S' {
+	if w := c.typeOf(id); w != nil && w.kind == 'S' {
 		c.value(r, id)
 		return
 	}
@@ -200,6 +280,9 @@ func (c *gobCheck) wireType(r *gobReader, id int64) {
 		}
 	}
 	c.spend(128 + 24*int64(len(w.fields)))
+	if c.types == nil {
+		c.types = map[int64]*gobWire{}
+	}
 	c.types[id] = w
 }
 
@@ -284,6 +367,7 @@ func (c *gobCheck) fieldType(r *gobReader) int64 {
 
 func (c *gobCheck) enter() bool {
 	c.depth++
+	c.deepest = max(c.deepest, c.depth)
 	if c.depth > c.max {
 		if c.err == nil {
 			c.err = &BudgetError{Codec: "gob", Limit: "depth", Max: int64(c.max), Need: int64(c.depth)}
@@ -315,7 +399,7 @@ func (c *gobCheck) value(r *gobReader, id int64) {
 		c.iface(r)
 		return
 	}
-	w := c.types[id]
+	w := c.typeOf(id)
 	if w == nil {
 		c.fail("undefined type id %d", id)
 		return
@@ -401,7 +485,7 @@ func (c *gobCheck) iface(r *gobReader) {
 	// decodes those, so they pass as gob reads them (and an ignored one is
 	// dropped as gob drops it, a case this walk reads as decoded).
 	left, msgs, defs := len(r.b), r.msgs, c.defs
-	if w := c.types[id]; w == nil || w.kind != 'S' {
+	if w := c.typeOf(id); w == nil || w.kind != 'S' {
 		if r.uint(c) != 0 && c.err == nil {
 			c.fail("non-zero delta for a singleton")
 		}

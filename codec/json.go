@@ -93,8 +93,11 @@ func (c jsonCodec) Unmarshal(data []byte, v any) error {
 		target = v
 		data = jsonBlank(data, blanks)
 	}
+	fresh := decodesFresh(v)
 	err = json.Unmarshal(data, target)
-	reset(v, e)
+	if !fresh {
+		reset(v, e)
+	}
 	return err
 }
 

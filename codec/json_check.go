@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -25,9 +26,11 @@ import (
 //     input were decoded into the user's type itself, which is how a
 //     recursive type is decoded (see jsonDecodeDirect).
 //
-// The walk is linear in the input. Input it cannot parse is handed to
-// encoding/json for its own syntax error, which json finds before it
-// decodes anything.
+// The walk is linear in the input. It checks syntax only as far as it
+// needs to find the values of valid input (string ends, brackets, commas
+// and colons), and leaves the rest to encoding/json, which checks the
+// whole input before it decodes anything; input the walk cannot parse is
+// handed to json for its own syntax error.
 
 // jsonShapeKind is how encoding/json decodes into a type.
 type jsonShapeKind uint8
@@ -63,7 +66,11 @@ type jsonShape struct {
 	byFold     map[string]*jsonShape
 	cached     map[string]bool
 	cachedName map[string]bool
-	embedded   int64 // bytes of embedded structs reached through pointers
+	// order holds the fields in the order json writes them: the walk
+	// tries the field after the last one it found before it hashes a
+	// key (input written by [JSON] then never needs the maps).
+	order    []jsonNamed
+	embedded int64 // bytes of embedded structs reached through pointers
 	// direct: decoding into the type itself gives what decoding into the
 	// view gives, once the keys of cached fields are blanked (see
 	// jsonFieldsAgree); for a struct, of the struct and all it reaches.
@@ -162,6 +169,7 @@ func buildJSONStruct(s *jsonShape, t reflect.Type, built map[reflect.Type]*jsonS
 	for _, f := range all {
 		fs := buildJSONShape(f.typ, built)
 		s.byName[f.name] = fs
+		s.order = append(s.order, jsonNamed{f.name, fs, f.cached})
 		fold := string(jsonFoldName([]byte(f.name)))
 		if _, dup := s.byFold[fold]; !dup {
 			s.byFold[fold] = fs
@@ -244,6 +252,13 @@ func (s *jsonShape) children() []*jsonShape {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// A jsonNamed is a struct field under its exact name.
+type jsonNamed struct {
+	name   string
+	shape  *jsonShape
+	cached bool
 }
 
 // A jsonField is a field as encoding/json's typeFields sees it.
@@ -572,6 +587,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 		c.depth--
 		return
 	}
+	next := 0 // the struct field expected next
 	for c.err == nil {
 		c.space()
 		if c.pos >= len(c.data) || c.data[c.pos] != '"' {
@@ -588,7 +604,7 @@ func (c *jsonCheck) object(s *jsonShape) {
 		switch {
 		case s == nil:
 		case s.kind == jsStruct:
-			fs = c.field(s, ks, ke, esc)
+			fs, next = c.field(s, ks, ke, esc, next)
 		default:
 			c.stringInto(keyShape, ke-ks, esc)
 			c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
@@ -627,14 +643,24 @@ func (c *jsonCheck) object(s *jsonShape) {
 }
 
 // field resolves the key at data[ks:ke] in struct s as json does, and
-// notes it for blanking if it matches a cached property.
-func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc bool) *jsonShape {
+// notes it for blanking if it matches a cached property; next is the
+// index in s.order of the field expected, and field returns the one after
+// what it found.
+func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc bool, next int) (*jsonShape, int) {
 	key := c.data[ks+1 : ke-1]
+	if !esc && next < len(s.order) && s.order[next].name == string(key) {
+		// A field's name is valid UTF-8, and json matches it exactly.
+		if f := &s.order[next]; !f.cached {
+			return f.shape, next + 1
+		}
+		c.mark(ks, ke)
+		return nil, next + 1
+	}
 	if esc || !utf8.Valid(key) {
 		var u string
 		if err := jsonUnquote(c.data[ks:ke], &u); err != nil {
 			c.err = errJSONSyntax
-			return nil
+			return nil, next
 		}
 		c.spend(3*int64(ke-ks) + 16)
 		key = []byte(u)
@@ -642,17 +668,17 @@ func (c *jsonCheck) field(s *jsonShape, ks, ke int, esc bool) *jsonShape {
 	if fs, ok := s.byName[string(key)]; ok {
 		if s.cachedName[string(key)] {
 			c.mark(ks, ke)
-			return nil
+			return nil, next
 		}
-		return fs
+		return fs, next
 	}
 	var buf [64]byte
 	fold := jsonAppendFold(buf[:0], key)
 	if s.cached[string(fold)] {
 		c.mark(ks, ke)
-		return nil
+		return nil, next
 	}
-	return s.byFold[string(fold)]
+	return s.byFold[string(fold)], next
 }
 
 func (c *jsonCheck) mark(ks, ke int) {
@@ -744,43 +770,24 @@ func appendCost(n int, size int64) int64 {
 	return total
 }
 
-// str skips a string token and reports whether it holds escapes.
+// str skips a string token and reports whether it holds escapes. It
+// finds the end of valid input's strings exactly and checks no more: what
+// it lets through that json would not accept, json refuses before it
+// decodes anything (json.Unmarshal checks the whole input first).
 func (c *jsonCheck) str() (esc bool) {
 	c.pos++ // "
+	rest := c.data[c.pos:]
+	if q := bytes.IndexByte(rest, '"'); q >= 0 && bytes.IndexByte(rest[:q], '\\') < 0 {
+		c.pos += q + 1
+		return false
+	}
 	for c.pos < len(c.data) {
-		ch := c.data[c.pos]
-		switch {
-		case ch == '"':
+		switch c.data[c.pos] {
+		case '"':
 			c.pos++
-			return esc
-		case ch == '\\':
-			esc = true
-			if c.pos+1 >= len(c.data) {
-				c.err = errJSONSyntax
-				return
-			}
-			switch c.data[c.pos+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				c.pos += 2
-			case 'u':
-				if c.pos+6 > len(c.data) {
-					c.err = errJSONSyntax
-					return
-				}
-				for _, h := range c.data[c.pos+2 : c.pos+6] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						c.err = errJSONSyntax
-						return
-					}
-				}
-				c.pos += 6
-			default:
-				c.err = errJSONSyntax
-				return
-			}
-		case ch < 0x20:
-			c.err = errJSONSyntax
-			return
+			return true
+		case '\\':
+			c.pos += 2
 		default:
 			c.pos++
 		}
@@ -859,6 +866,11 @@ func (c *jsonCheck) numberInto(s *jsonShape, num []byte) {
 	case jsOpaque:
 		c.spend(int64(len(num)) + 64)
 		return
+	}
+	if jsonNumberFits(num, s) {
+		return
+	}
+	switch s.kind {
 	case jsInt:
 		_, err := strconv.ParseInt(string(num), 10, s.bits)
 		ok = err == nil
@@ -872,6 +884,39 @@ func (c *jsonCheck) numberInto(s *jsonShape, num []byte) {
 	if !ok {
 		c.spend(jsonErrCost + int64(len(num)))
 	}
+}
+
+// jsonNumberFits reports, without parsing it, a number (well formed)
+// that surely fits the integer or float kind of s: few enough digits and
+// no fraction or exponent for integers, no exponent for floats. Others
+// are left to strconv.
+func jsonNumberFits(num []byte, s *jsonShape) bool {
+	if s.kind != jsInt && s.kind != jsUint && s.kind != jsFloat {
+		return false
+	}
+	neg := num[0] == '-'
+	digits, point := len(num), false
+	if neg {
+		digits--
+	}
+	for _, ch := range num {
+		switch ch {
+		case 'e', 'E':
+			return false
+		case '.':
+			point = true
+		}
+	}
+	switch s.kind {
+	case jsFloat:
+		return len(num) <= 38 // below float32's 3.4e38
+	case jsUint:
+		if neg {
+			return false
+		}
+	}
+	// The most digits every value of the bit size holds: 99, 9999, ...
+	return !point && digits <= max(s.bits*3/10-1, 2)
 }
 
 func (c *jsonCheck) literal(lit string, s *jsonShape) {

@@ -55,8 +55,11 @@ func (c msgpackCodec) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
+	fresh := decodesFresh(v)
 	err = msgpackUnmarshal(data, target)
-	reset(v, e)
+	if !fresh {
+		reset(v, e)
+	}
 	return err
 }
 

@@ -44,6 +44,29 @@ func checkMsgpack(data []byte, t reflect.Type, b Budget) error {
 }
 
 func msgpackHead(s *budgetScan) (scanItem, error) {
+	if pos := s.pos; pos < len(s.data) {
+		// The commonest headers, inline: fixints, nil, bools, short
+		// strings, small maps and arrays.
+		rest := len(s.data) - pos - 1
+		switch c := s.data[pos]; {
+		case c <= 0x7f || c >= 0xe0 || c == 0xc2 || c == 0xc3:
+			s.pos++
+			return scanItem{class: itemScalar, start: pos + 1}, nil
+		case c == 0xc0:
+			s.pos++
+			return scanItem{class: itemNil, start: pos + 1}, nil
+		case c >= 0xa0 && c <= 0xbf && int(c&0x1f) <= rest:
+			n := int(c & 0x1f)
+			s.pos += 1 + n
+			return scanItem{class: itemText, n: int64(n), start: pos + 1}, nil
+		case c >= 0x80 && c <= 0x8f && 2*int(c&0x0f) <= rest:
+			s.pos++
+			return scanItem{class: itemMap, n: int64(c & 0x0f), start: pos + 1}, nil
+		case c >= 0x90 && c <= 0x9f && int(c&0x0f) <= rest:
+			s.pos++
+			return scanItem{class: itemArray, n: int64(c & 0x0f), start: pos + 1}, nil
+		}
+	}
 	c, n, pos, err := msgpackHeader(s.data, s.pos)
 	if err != nil {
 		return scanItem{}, err
@@ -133,15 +156,16 @@ func msgpackHeader(data []byte, pos int) (c byte, n uint64, next int, err error)
 }
 
 // msgpackCount is budgetScan.count for msgpack, reading headers straight
-// from the table: it is all of the pre-scan for most values.
-func msgpackCount(s *budgetScan) (items, payload int64, err error) {
+// from the table: it is all of the pre-scan for most values. Past
+// s.maxItems items, at the next container, it stops with known false.
+func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 	var stackBuf [32]int64
 	stack := stackBuf[:0] // items left in each open container
 	data, pos, left := s.data, 0, int64(1)
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
-				return items, payload, nil
+				return items, payload, true, nil
 			}
 			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
 		}
@@ -162,7 +186,7 @@ func msgpackCount(s *budgetScan) (items, payload int64, err error) {
 		}
 		c, n, next, err := msgpackHeader(data, pos)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		h := msgpackHeads[c]
 		sub := n
@@ -178,7 +202,10 @@ func msgpackCount(s *budgetScan) (items, payload int64, err error) {
 		}
 		pos = next
 		if err := s.enterCount(len(stack)); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
+		}
+		if items > s.maxItems {
+			return items, payload, false, nil
 		}
 		if sub > 0 {
 			stack = append(stack, left)

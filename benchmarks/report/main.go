@@ -6,6 +6,7 @@
 // installed).
 //
 //	go run ./benchmarks/report
+//	go run ./benchmarks/report -unmarshal   # the Unmarshal rows only
 package main
 
 import (
@@ -54,11 +55,17 @@ var libraries = []library{
 	{codec.CBOR, cbor.Marshal, cbor.Unmarshal},
 }
 
+var unmarshalOnly = flag.Bool("unmarshal", false, "print only the Unmarshal rows of the speed table")
+
 func main() {
 	flag.Parse()
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	machine(w)
+	if *unmarshalOnly {
+		speed(w)
+		return
+	}
 	sizes(w)
 	speed(w)
 	store(w)
@@ -144,37 +151,29 @@ func speed(w io.Writer) {
 	twin := p.Twin()
 	tree := fixtures.NewTree(4, 4)
 	treeTwin := tree.Twin()
-	fmt.Fprintln(w, "Time per operation, leancache on the object against the library on its twin (same bytes), and the recursive tree (341 nodes):")
+	deep := fixtures.NewTree(11, 2)
+	deepTwin := deep.Twin()
+	fmt.Fprintln(w, "Time per operation, leancache on the object against the library on its twin (same bytes), the recursive tree (341 nodes) and, unmarshal only, the deep tree (12 levels, 4,095 nodes):")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| codec | op | leancache | library on twin | ratio | allocs leancache / library |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
 	for _, lib := range libraries {
 		for _, c := range []struct {
-			name       string
-			value, twn any
-			newV, newT func() any
+			name          string
+			value, twn    any
+			newV, newT    func() any
+			unmarshalOnly bool
 		}{
-			{"product", p, twin, func() any { return new(fixtures.Product) }, func() any { return new(fixtures.ProductTwin) }},
-			{"tree", tree, treeTwin, func() any { return new(fixtures.Node) }, func() any { return new(fixtures.NodeTwin) }},
+			{"product", p, twin, func() any { return new(fixtures.Product) }, func() any { return new(fixtures.ProductTwin) }, false},
+			{"tree", tree, treeTwin, func() any { return new(fixtures.Node) }, func() any { return new(fixtures.NodeTwin) }, false},
+			{"deep tree", deep, deepTwin, func() any { return new(fixtures.Node) }, func() any { return new(fixtures.NodeTwin) }, true},
 		} {
-			lean, plain := pair(func(b *testing.B) {
-				for b.Loop() {
-					if _, err := lib.codec.Marshal(c.value); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}, func(b *testing.B) {
-				for b.Loop() {
-					if _, err := lib.marshal(c.twn); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			fmt.Fprintf(w, "| %s | marshal %s | %d ns | %d ns | %s | %d / %d |\n", lib.codec.Name(), c.name, lean.ns, plain.ns, ratio(lean, plain), lean.allocs, plain.allocs)
-
+			if !c.unmarshalOnly && !*unmarshalOnly {
+				marshalRow(w, lib, c.name, c.value, c.twn)
+			}
 			data, _ := lib.codec.Marshal(c.value)
 			twinData, _ := lib.marshal(c.twn)
-			lean, plain = pair(func(b *testing.B) {
+			lean, plain := pair(func(b *testing.B) {
 				for b.Loop() {
 					if err := lib.codec.Unmarshal(data, c.newV()); err != nil {
 						b.Fatal(err)
@@ -191,6 +190,24 @@ func speed(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// marshalRow prints the Marshal row of one codec and case.
+func marshalRow(w io.Writer, lib library, name string, value, twin any) {
+	lean, plain := pair(func(b *testing.B) {
+		for b.Loop() {
+			if _, err := lib.codec.Marshal(value); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}, func(b *testing.B) {
+		for b.Loop() {
+			if _, err := lib.marshal(twin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	fmt.Fprintf(w, "| %s | marshal %s | %d ns | %d ns | %s | %d / %d |\n", lib.codec.Name(), name, lean.ns, plain.ns, ratio(lean, plain), lean.allocs, plain.allocs)
 }
 
 func store(w io.Writer) {
