@@ -13,7 +13,7 @@ command -v memcached >/dev/null 2>&1 || need+=(memcached)
 dpkg -s libmemcached-dev >/dev/null 2>&1 || need+=(libmemcached-dev)
 # The clients of other languages the interop tests share values with
 # (memcache/interop_clients_test.go).
-for pkg in php-cli php-memcached php-msgpack php-igbinary python3-pylibmc python3-pymemcache python3-msgpack; do
+for pkg in php-cli php-memcached php-msgpack python3-pylibmc python3-pymemcache python3-msgpack; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
