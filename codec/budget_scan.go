@@ -361,7 +361,9 @@ func (s *budgetScan) array(n *costNode, count int64) error {
 
 // sliceCost is what a slice of count elements of size costs. msgpack
 // v5.4.1 makes a slice of count elements and appends it to the target's
-// (growSliceValue), allocating it twice.
+// (growSliceValue), allocating it twice; a slice of a view type, which
+// the codec decodes itself (msgpackViewSlice), once: charging twice bounds
+// both.
 func (s *budgetScan) sliceCost(count, size int64) int64 {
 	c := allocSize(count * size)
 	if s.format == scanMsgpack {
