@@ -142,32 +142,59 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 	if s.format == scanMsgpack {
 		return msgpackCount(s)
 	}
+	return cborCount(s)
+}
+
+// cborCount is budgetScan.count for CBOR. It keeps its place in a local
+// (s.pos only around the calls to head, so that the loop stays in
+// registers) and reads inline, besides the one-byte headers, the items a
+// struct's fields mostly hold: integers and floats with argument bytes
+// (times, prices), and definite strings with a one- or two-byte length.
+// Anything else, and any header that does not fit in the input, goes to
+// head, which returns the error.
+func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 	var stackBuf [32]int64
 	stack := stackBuf[:0] // items left in each open container
-	left := int64(1)
+	data, pos, left := s.data, s.pos, int64(1)
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
+				s.pos = pos
 				return items, payload, true, nil
 			}
 			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
 		}
 		left--
 		items++
-		if s.pos < len(s.data) {
-			// CBOR's commonest headers, inline: small integers,
-			// simple values and short strings.
-			switch c := s.data[s.pos]; {
+		if rest := len(data) - pos; rest > 0 {
+			c := data[pos]
+			major, info := c>>5, c&0x1f
+			switch {
 			case c < 0x18 || c >= 0x20 && c < 0x38 || c >= 0xf4 && c <= 0xf7:
-				s.pos++
+				pos++
 				continue
-			case c >= 0x60 && c < 0x78 && int(c&0x1f) < len(s.data)-s.pos:
-				payload += int64(c & 0x1f)
-				s.pos += 1 + int(c&0x1f)
+			case major == 3 && info < 24 && int(info) < rest:
+				payload += int64(info)
+				pos += 1 + int(info)
 				continue
+			case (major <= 1 && info >= 24 || major == 7 && info >= 25) && info <= 27 && 1<<(info-24) < rest:
+				pos += 1 + 1<<(info-24)
+				continue
+			case (major == 2 || major == 3) && info == 24 && rest > 1 && 2+int(data[pos+1]) <= rest:
+				payload += int64(data[pos+1])
+				pos += 2 + int(data[pos+1])
+				continue
+			case (major == 2 || major == 3) && info == 25 && rest > 2:
+				if n := int(data[pos+1])<<8 | int(data[pos+2]); 3+n <= rest {
+					payload += int64(n)
+					pos += 3 + n
+					continue
+				}
 			}
 		}
+		s.pos = pos
 		it, err := s.head()
+		pos = s.pos
 		if err != nil {
 			return 0, 0, false, err
 		}
@@ -334,7 +361,9 @@ func (s *budgetScan) array(n *costNode, count int64) error {
 
 // sliceCost is what a slice of count elements of size costs. msgpack
 // v5.4.1 makes a slice of count elements and appends it to the target's
-// (growSliceValue), allocating it twice.
+// (growSliceValue), allocating it twice; a slice of a view type, which
+// the codec decodes itself (msgpackViewSlice), once: charging twice bounds
+// both.
 func (s *budgetScan) sliceCost(count, size int64) int64 {
 	c := allocSize(count * size)
 	if s.format == scanMsgpack {

@@ -78,6 +78,10 @@ type dialect struct {
 	// slotZero builds the omission test of a slot wrapper standing for a
 	// field of type t.
 	slotZero func(t reflect.Type, empty, zero bool) func(p unsafe.Pointer) bool
+	// viewSlice, if set, is told of every slice view type built, before
+	// the library can meet it: msgpack's decoder of such slices is ours
+	// (see msgpackViewSlice). Nil for the other libraries.
+	viewSlice func(v reflect.Type)
 }
 
 // A planKey names one view: of type t, for values that are addressable
@@ -352,6 +356,9 @@ func (s *stripper) build(k planKey, path string) (v reflect.Type, err error) {
 			v, err = s.slot(k, false, false, nil)
 		} else if err == nil {
 			v = composite(t, ev)
+			if v != t && t.Kind() == reflect.Slice && s.d.viewSlice != nil {
+				s.d.viewSlice(v)
+			}
 		}
 		if err != nil {
 			return nil, err
