@@ -35,4 +35,5 @@ func Example() {
 			}))
 	}
 	_, _ = testEmbedded, testClient
+	// Output:
 }
