@@ -15,23 +15,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/leancache/leancache/memcache"
+	"github.com/leancache/leancache/observability/internal/obstest"
 	"github.com/leancache/leancache/observability/otelcache"
 )
 
 // hitCall records what a Store's Get that hits tells its recorder, as a
 // Store does: through the recorder ForStore prepared.
-func hitCall(rec memcache.Recorder) func() {
-	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Key: "u:v1:alice", Keys: 1}
-	hit := memcache.Event{Kind: memcache.EventHit, StoreInfo: info, Op: memcache.OpGet, Count: 1}
-	if sr, ok := rec.(memcache.StoreRecorder); ok {
-		rec = sr.ForStore(info)
-	}
-	return func() {
-		ctx := rec.StartCall(context.Background(), c)
-		rec.Record(ctx, hit)
-		rec.EndCall(ctx, c, 30*time.Microsecond, nil)
-	}
-}
+func hitCall(rec memcache.Recorder) func() { return obstest.HitCall(rec, info, "u:v1:alice") }
 
 // bareSpan is the SDK's floor: a span started and ended, and if it
 // records, given attributes and one event, as a Get's is.

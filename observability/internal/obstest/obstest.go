@@ -93,7 +93,7 @@ func BenchmarkStoreGetInterleaved(b *testing.B, recs ...Recorder) {
 func BenchmarkCallInterleaved(b *testing.B, recs ...Recorder) {
 	calls := make([]func(), len(recs))
 	for i, r := range recs {
-		calls[i] = hitCall(r.New("127.0.0.1:11211"))
+		calls[i] = HitCall(r.New("127.0.0.1:11211"), benchInfo, "alice")
 	}
 	took := interleave(b, calls)
 	for i, r := range recs {
@@ -177,19 +177,22 @@ func newUserStore(b *testing.B, client *memcache.Client, opts ...memcache.Option
 // beside BenchmarkStoreGet's round trip, it is the share of a Get that
 // recording takes, free of the network's noise.
 func BenchmarkCall(b *testing.B, rec memcache.Recorder) {
-	call := hitCall(rec)
+	call := HitCall(rec, benchInfo, "alice")
 	b.ReportAllocs()
 	for b.Loop() {
 		call()
 	}
 }
 
-// hitCall returns what a Store's Get that hits tells rec, as a function:
-// its StartCall, the hit's Record and its EndCall, through the recorder
-// a Store would tell.
-func hitCall(rec memcache.Recorder) func() {
-	info := memcache.StoreInfo{Name: "users", Codec: "json"}
-	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Key: "alice", Keys: 1}
+// benchInfo is the Store the benchmarks' recorded calls come from.
+var benchInfo = memcache.StoreInfo{Name: "users", Codec: "json"}
+
+// HitCall returns what a Store's Get of key that hits tells rec, as a
+// function: its StartCall, the hit's Record and its EndCall, through the
+// recorder a Store with info would tell. The adapters' allocation tests
+// and BenchmarkCall share it, so that they measure the same call.
+func HitCall(rec memcache.Recorder, info memcache.StoreInfo, key string) func() {
+	c := memcache.Call{StoreInfo: info, Op: memcache.OpGet, Key: key, Keys: 1}
 	hit := memcache.Event{Kind: memcache.EventHit, StoreInfo: info, Op: memcache.OpGet, Count: 1}
 	if sr, ok := rec.(memcache.StoreRecorder); ok {
 		// As a Store does: prepared once, before its first call.
