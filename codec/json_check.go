@@ -78,6 +78,7 @@ type jsonShape struct {
 	// cyclic: the type reaches a type that contains itself, whose view
 	// holds slots.
 	cyclic bool
+	jsonFastState
 }
 
 var jsonShapes sync.Map // map[reflect.Type]*jsonShape

@@ -1,0 +1,45 @@
+package codec
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/leancache/leancache/internal/fixtures"
+)
+
+func BenchmarkJSONPhases(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		newV func() any
+	}{
+		{"Product", func() any { p := fixtures.NewProduct(42, 20); p.Render(64 << 10); return p }(), func() any { return new(fixtures.Product) }},
+		{"Tree", fixtures.NewTree(4, 4), func() any { return new(fixtures.Node) }},
+		{"DeepTree", fixtures.NewTree(11, 2), func() any { return new(fixtures.Node) }},
+	} {
+		data, err := JSON.Marshal(tc.v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		shape := jsonShapeOf(reflect.TypeOf(tc.newV()).Elem())
+		b.Run(tc.name+"/json", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_ = json.Unmarshal(data, tc.newV())
+			}
+		})
+		b.Run(tc.name+"/codec", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_ = JSON.Unmarshal(data, tc.newV())
+			}
+		})
+		b.Run(tc.name+"/walk", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_, _ = checkJSON(data, shape, Budget{}, true)
+			}
+		})
+	}
+}
