@@ -468,7 +468,14 @@ func (jsonSyntaxErr) Error() string { return "codec: json: syntax error" }
 var errJSONSyntax error = jsonSyntaxErr{}
 
 func checkJSON(data []byte, s *jsonShape, b Budget, blank bool) (blanks [][2]int, err error) {
-	c := &jsonCheck{data: data, max: b.Depth(), limit: b.MaxAlloc(len(data)), blank: blank}
+	c := walkJSON(data, s, b.Depth(), b.MaxAlloc(len(data)), blank)
+	return c.blanks, c.err
+}
+
+// walkJSON runs the walk with nesting bounded by maxDepth and allocation
+// by limit, and returns its end state.
+func walkJSON(data []byte, s *jsonShape, maxDepth int, limit int64, blank bool) jsonCheck {
+	c := jsonCheck{data: data, max: maxDepth, limit: limit, blank: blank}
 	c.value(s)
 	if c.err == nil {
 		c.space()
@@ -476,7 +483,7 @@ func checkJSON(data []byte, s *jsonShape, b Budget, blank bool) (blanks [][2]int
 			c.err = errJSONSyntax
 		}
 	}
-	return c.blanks, c.err
+	return c
 }
 
 func (c *jsonCheck) spend(n int64) {

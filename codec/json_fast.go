@@ -205,17 +205,18 @@ func jsonFastAccepts(data []byte, s *jsonShape, b Budget, blank bool) bool {
 	if !f.ok {
 		return false
 	}
-	return jsonFastBound(data, f, b.Depth(), b.MaxAlloc(len(data))) && (!blank || jsonNoCachedKey(data, f.folds))
+	_, ok := jsonFastBound(data, f, b.Depth(), b.MaxAlloc(len(data)))
+	return ok && (!blank || jsonNoCachedKey(data, f.folds))
 }
 
-// jsonFastBound reports whether the walk's charges for data, bounded from
-// the counts of its bytes and f, stay within limit, and its levels within
-// maxDepth.
-func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) bool {
+// jsonFastBound bounds the walk's charges for data from the counts of its
+// bytes and f, and reports whether they stay within limit and its levels
+// within maxDepth; it stops adding once the bound passes limit.
+func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) (int64, bool) {
 	objs := int64(bytes.Count(data, []byte{'{'}))
 	arrs := int64(bytes.Count(data, []byte{'['}))
 	if objs+arrs > int64(maxDepth) {
-		return false
+		return 0, false
 	}
 	quotes := int64(bytes.Count(data, []byte{'"'}))
 	colons := int64(bytes.Count(data, []byte{':'}))
@@ -228,7 +229,7 @@ func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) bool
 		total += count * charge
 		return true
 	}
-	return add(objs+arrs, jsonLevelCost) &&
+	ok := add(objs+arrs, jsonLevelCost) &&
 		add(objs, f.obj) &&
 		add(arrs, f.arr) &&
 		add(arrs+commas, f.elem) &&
@@ -236,6 +237,7 @@ func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) bool
 		add(quotes/2, f.str) &&
 		add(1+colons+commas+arrs, f.scalar) &&
 		add(int64(len(data)), jsonFastPerByte)
+	return total, ok
 }
 
 // jsonNoCachedKey reports whether no key of data can fold, as json folds
