@@ -602,21 +602,10 @@ func (c *jsonCheck) object(s *jsonShape) {
 			c.err = errJSONSyntax
 			return
 		}
-		ks := c.pos
-		esc := c.str()
+		var fs *jsonShape
+		fs, next = c.key(s, keyShape, elemShape, next)
 		if c.err != nil {
 			return
-		}
-		ke := c.pos
-		var fs *jsonShape
-		switch {
-		case s == nil:
-		case s.kind == jsStruct:
-			fs, next = c.field(s, ks, ke, esc, next)
-		default:
-			c.stringInto(keyShape, ke-ks, esc)
-			c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
-			fs = elemShape
 		}
 		c.space()
 		if c.pos >= len(c.data) || c.data[c.pos] != ':' {
@@ -648,6 +637,43 @@ func (c *jsonCheck) object(s *jsonShape) {
 			return
 		}
 	}
+}
+
+// key walks an object's key at c.pos and returns the shape its value
+// lands in: a field of struct s (next is the index in s.order of the field
+// expected, and key returns the one after what it found), or an entry of
+// a map with those key and element shapes, or nothing when s is nil.
+func (c *jsonCheck) key(s, keyShape, elemShape *jsonShape, next int) (*jsonShape, int) {
+	ks := c.pos
+	if s != nil && s.kind == jsStruct && next < len(s.order) {
+		// The field expected next, spelt exactly, needs no search for the
+		// string's end: no field name holds '"' or '\\' (Go names cannot,
+		// nor can json's tag names, isValidTag), so the first '"' after
+		// the name ends the string, which has no escapes.
+		f := &s.order[next]
+		if end := ks + 1 + len(f.name); end < len(c.data) && c.data[end] == '"' && string(c.data[ks+1:end]) == f.name {
+			c.pos = end + 1
+			if f.cached {
+				c.mark(ks, c.pos)
+				return nil, next + 1
+			}
+			return f.shape, next + 1
+		}
+	}
+	esc := c.str()
+	if c.err != nil {
+		return nil, next
+	}
+	ke := c.pos
+	switch {
+	case s == nil:
+		return nil, next
+	case s.kind == jsStruct:
+		return c.field(s, ks, ke, esc, next)
+	}
+	c.stringInto(keyShape, ke-ks, esc)
+	c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
+	return elemShape, next
 }
 
 // field resolves the key at data[ks:ke] in struct s as json does, and
@@ -785,6 +811,17 @@ func appendCost(n int, size int64) int64 {
 func (c *jsonCheck) str() (esc bool) {
 	c.pos++ // "
 	rest := c.data[c.pos:]
+	// Most strings are short: a loop finds their end before IndexByte has
+	// set up.
+	for i, ch := range rest[:min(len(rest), 16)] {
+		if ch == '"' {
+			c.pos += i + 1
+			return false
+		}
+		if ch == '\\' {
+			break
+		}
+	}
 	if q := bytes.IndexByte(rest, '"'); q >= 0 && bytes.IndexByte(rest[:q], '\\') < 0 {
 		c.pos += q + 1
 		return false
@@ -928,7 +965,7 @@ func jsonNumberFits(num []byte, s *jsonShape) bool {
 }
 
 func (c *jsonCheck) literal(lit string, s *jsonShape) {
-	if !strings.HasPrefix(string(c.data[c.pos:min(len(c.data), c.pos+len(lit))]), lit) {
+	if len(c.data)-c.pos < len(lit) || string(c.data[c.pos:c.pos+len(lit)]) != lit {
 		c.err = errJSONSyntax
 		return
 	}
