@@ -494,14 +494,11 @@ func (c *jsonCheck) spend(n int64) {
 }
 
 func (c *jsonCheck) space() {
-	for c.pos < len(c.data) {
-		switch c.data[c.pos] {
-		case ' ', '\t', '\n', '\r':
-			c.pos++
-		default:
-			return
-		}
+	d, i := c.data, c.pos
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
 	}
+	c.pos = i
 }
 
 // value walks one value into shape s (nil: skipped by json).
@@ -607,12 +604,16 @@ func (c *jsonCheck) object(s *jsonShape) {
 		if c.err != nil {
 			return
 		}
-		c.space()
-		if c.pos >= len(c.data) || c.data[c.pos] != ':' {
-			c.err = errJSONSyntax
-			return
+		if c.pos < len(c.data) && c.data[c.pos] == ':' {
+			c.pos++ // compact input: no space to skip
+		} else {
+			c.space()
+			if c.pos >= len(c.data) || c.data[c.pos] != ':' {
+				c.err = errJSONSyntax
+				return
+			}
+			c.pos++
 		}
-		c.pos++
 		c.value(fs)
 		if c.err != nil {
 			return
