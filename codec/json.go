@@ -23,7 +23,8 @@ import (
 // once a recursive type's slots re-enter it) and input whose decoding
 // would allocate more than the budget (a slice element costs its Go size
 // and append's growth, a pointer its target, a string its bytes), before
-// anything is decoded. Recursive types are decoded in one pass, in time
+// anything is decoded. Input small enough that counts of its bytes alone
+// prove it within the budget is not walked. Recursive types are decoded in one pass, in time
 // linear in the input, as encoding/json decodes their twins.
 var JSON Codec = jsonCodec{}
 
