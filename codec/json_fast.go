@@ -213,14 +213,6 @@ func jsonFastAccepts(data []byte, s *jsonShape, b Budget, blank bool) bool {
 // bytes and f, and reports whether they stay within limit and its levels
 // within maxDepth; it stops adding once the bound passes limit.
 func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) (int64, bool) {
-	objs := int64(bytes.Count(data, []byte{'{'}))
-	arrs := int64(bytes.Count(data, []byte{'['}))
-	if objs+arrs > int64(maxDepth) {
-		return 0, false
-	}
-	quotes := int64(bytes.Count(data, []byte{'"'}))
-	colons := int64(bytes.Count(data, []byte{':'}))
-	commas := int64(bytes.Count(data, []byte{','}))
 	total := int64(0)
 	add := func(count, charge int64) bool {
 		if charge != 0 && count > (limit-total)/charge {
@@ -229,14 +221,25 @@ func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) (int
 		total += count * charge
 		return true
 	}
+	count := func(b byte) int64 { return int64(bytes.Count(data, []byte{b})) }
+	// Strings usually weigh most: counted first, they refuse large input
+	// after one pass.
+	if !add(int64(len(data)), jsonFastPerByte) || !add(count('"')/2, f.str) {
+		return total, false
+	}
+	colons, commas := count(':'), count(',')
+	if !add(colons, f.entry) {
+		return total, false
+	}
+	objs, arrs := count('{'), count('[')
+	if objs+arrs > int64(maxDepth) {
+		return total, false
+	}
 	ok := add(objs+arrs, jsonLevelCost) &&
 		add(objs, f.obj) &&
 		add(arrs, f.arr) &&
 		add(arrs+commas, f.elem) &&
-		add(colons, f.entry) &&
-		add(quotes/2, f.str) &&
-		add(1+colons+commas+arrs, f.scalar) &&
-		add(int64(len(data)), jsonFastPerByte)
+		add(1+colons+commas+arrs, f.scalar)
 	return total, ok
 }
 

@@ -10,8 +10,9 @@ import (
 
 // BenchmarkJSONPhases times the parts of [JSON]'s Unmarshal on the
 // benchmarks' fixtures: json.Unmarshal into the type itself, the codec's
-// Unmarshal, and the decode budget's walk alone (which the fast path skips
-// for the product and the 341-node tree, not for the 4,095-node tree).
+// Unmarshal, the fast path's bound and blank proof, and the decode
+// budget's walk alone (which the fast path skips for the product and the
+// 341-node tree, not for the 4,095-node tree).
 func BenchmarkJSONPhases(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -37,6 +38,19 @@ func BenchmarkJSONPhases(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				_ = JSON.Unmarshal(data, tc.newV())
+			}
+		})
+		f := shape.fastCost()
+		b.Run(tc.name+"/bound", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_, _ = jsonFastBound(data, f, DefaultMaxDepth, Budget{}.MaxAlloc(len(data)))
+			}
+		})
+		b.Run(tc.name+"/blank", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_ = jsonNoCachedKey(data, f.folds)
 			}
 		})
 		b.Run(tc.name+"/walk", func(b *testing.B) {
