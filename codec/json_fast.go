@@ -196,7 +196,7 @@ func jsonStrConst(s *jsonShape) int64 {
 }
 
 // jsonFastAccepts reports whether the walk surely accepts data into shape
-// s under budget b (nesting at most maxDepth) and, if blank is set, finds
+// s under budget b (nesting at most b.Depth()) and, if blank is set, finds
 // no key to blank: then the walk may be skipped. It never reports true
 // for input the walk refuses over budget; it may report false for input
 // the walk accepts. Its argument is at the top of this file.
