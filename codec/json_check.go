@@ -520,7 +520,9 @@ func (c *jsonCheck) value(s *jsonShape) {
 		c.array(s)
 	case ch == '"':
 		esc := c.str()
-		if c.err == nil && s != nil {
+		if s != nil && s.kind == jsString {
+			c.spend(3*int64(c.pos-start) + 16) // stringInto's, without its calls
+		} else if c.err == nil && s != nil {
 			c.stringInto(s, c.pos-start, esc)
 		}
 	case ch == '-' || '0' <= ch && ch <= '9':
@@ -533,6 +535,10 @@ func (c *jsonCheck) value(s *jsonShape) {
 	case ch == 'f':
 		c.literal("false", s)
 	case ch == 'n':
+		if len(c.data)-c.pos >= 4 && string(c.data[c.pos:c.pos+4]) == "null" {
+			c.pos += 4 // literal's, without its call
+			return
+		}
 		c.literal("null", nil)
 	default:
 		c.err = errJSONSyntax
