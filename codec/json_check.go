@@ -521,7 +521,7 @@ func (c *jsonCheck) value(s *jsonShape) {
 	case ch == '"':
 		esc := c.str()
 		if s != nil && s.kind == jsString {
-			c.spend(3*int64(c.pos-start) + 16) // stringInto's, without its calls
+			c.spend(jsonStringCost(c.pos - start)) // as stringInto, without its calls
 		} else if c.err == nil && s != nil {
 			c.stringInto(s, c.pos-start, esc)
 		}
@@ -849,16 +849,20 @@ func (c *jsonCheck) str() (esc bool) {
 	return
 }
 
+// jsonStringCost is what a string of n input bytes costs decoded into a
+// Go string.
+func jsonStringCost(n int) int64 { return 3*int64(n) + 16 }
+
 // stringInto costs a string of n input bytes decoded into s.
 func (c *jsonCheck) stringInto(s *jsonShape, n int, esc bool) {
 	s = c.through(s)
 	switch s.kind {
 	case jsString:
-		c.spend(3*int64(n) + 16)
+		c.spend(jsonStringCost(n))
 	case jsBytes:
 		c.spend(2*int64(n) + 16)
 	case jsAny:
-		c.spend(3*int64(n) + 16 + jsonBoxCost)
+		c.spend(jsonStringCost(n) + jsonBoxCost)
 	case jsOpaque:
 		c.spend(3*int64(n) + 64)
 	case jsInt, jsUint, jsFloat:

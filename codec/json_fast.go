@@ -186,9 +186,9 @@ func jsonChain(s *jsonShape, shapes int) (int64, *jsonShape, bool) {
 func jsonStrConst(s *jsonShape) int64 {
 	switch s.kind {
 	case jsString, jsBytes:
-		return 16
+		return jsonStringCost(0)
 	case jsAny:
-		return 16 + jsonBoxCost
+		return jsonStringCost(0) + jsonBoxCost
 	case jsOpaque:
 		return 64
 	}
