@@ -44,7 +44,8 @@ import (
 // UTF-8 becoming U+FFFD (a fold holding U+FFFD is never proved absent),
 // and a rune folds to F's j-th rune only if it lies in that rune's case
 // orbit (unicode.SimpleFold). If, for some j, no rune of the orbit occurs
-// in the input at all, no key folds to F.
+// in the input (right after a '"' for F's first rune, right before one
+// for its last, as the key's quotes enclose its runes), no key folds to F.
 
 // jsonFastCost is, per token class, the most the walk (jsonCheck) charges
 // one token of input decoded into a type: computed once per shape, from
@@ -245,7 +246,9 @@ func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) (int
 
 // jsonNoCachedKey reports whether no key of data can fold, as json folds
 // it, to one of folds: data has no escapes, and for each fold one of its
-// runes has no case variant anywhere in data.
+// runes has no case variant anywhere in data, or none right after a '"'
+// for its first rune, or right before one for its last: a key's runes
+// are enclosed by its quotes.
 func jsonNoCachedKey(data []byte, folds []string) bool {
 	if len(folds) == 0 {
 		return true
@@ -253,21 +256,30 @@ func jsonNoCachedKey(data []byte, folds []string) bool {
 	if bytes.IndexByte(data, '\\') >= 0 {
 		return false
 	}
-	var buf [utf8.UTFMax]byte
+	var buf [2 + utf8.UTFMax]byte
 next:
 	for _, fold := range folds {
-		for _, r := range fold {
+		for j, r := range fold {
 			if r == utf8.RuneError {
 				// Invalid UTF-8 in a key decodes to U+FFFD: no byte
 				// says where.
 				break
 			}
+			first, last := j == 0, j+utf8.RuneLen(r) == len(fold)
 			absent := true
 			for v := r; absent; {
-				if v < utf8.RuneSelf {
-					absent = bytes.IndexByte(data, byte(v)) < 0
+				pat := buf[:0]
+				if first {
+					pat = append(pat, '"')
+				}
+				pat = utf8.AppendRune(pat, v)
+				if last {
+					pat = append(pat, '"')
+				}
+				if len(pat) == 1 {
+					absent = bytes.IndexByte(data, pat[0]) < 0
 				} else {
-					absent = !bytes.Contains(data, utf8.AppendRune(buf[:0], v))
+					absent = !bytes.Contains(data, pat)
 				}
 				if v = unicode.SimpleFold(v); v == r {
 					break
