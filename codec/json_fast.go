@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -248,7 +249,8 @@ func jsonFastBound(data []byte, f *jsonFastCost, maxDepth int, limit int64) (int
 // it, to one of folds: data has no escapes, and for each fold one of its
 // runes has no case variant anywhere in data, or none right after a '"'
 // for its first rune, or right before one for its last: a key's runes
-// are enclosed by its quotes.
+// are enclosed by its quotes. The single runes are looked for first,
+// each with one pass of IndexByte.
 func jsonNoCachedKey(data []byte, folds []string) bool {
 	if len(folds) == 0 {
 		return true
@@ -256,42 +258,49 @@ func jsonNoCachedKey(data []byte, folds []string) bool {
 	if bytes.IndexByte(data, '\\') >= 0 {
 		return false
 	}
-	var buf [2 + utf8.UTFMax]byte
 next:
 	for _, fold := range folds {
-		for j, r := range fold {
-			if r == utf8.RuneError {
-				// Invalid UTF-8 in a key decodes to U+FFFD: no byte
-				// says where.
-				break
-			}
-			first, last := j == 0, j+utf8.RuneLen(r) == len(fold)
-			absent := true
-			for v := r; absent; {
-				pat := buf[:0]
-				if first {
-					pat = append(pat, '"')
+		if strings.ContainsRune(fold, utf8.RuneError) {
+			// Invalid UTF-8 in a key decodes to U+FFFD: no byte says
+			// where.
+			return false
+		}
+		for _, quoted := range []bool{false, true} {
+			for j, r := range fold {
+				first, last := j == 0, j+utf8.RuneLen(r) == len(fold)
+				if quoted && !first && !last {
+					continue
 				}
-				pat = utf8.AppendRune(pat, v)
-				if last {
-					pat = append(pat, '"')
+				if jsonOrbitAbsent(data, r, quoted && first, quoted && last) {
+					continue next
 				}
-				if len(pat) == 1 {
-					absent = bytes.IndexByte(data, pat[0]) < 0
-				} else {
-					absent = !bytes.Contains(data, pat)
-				}
-				if v = unicode.SimpleFold(v); v == r {
-					break
-				}
-			}
-			if absent {
-				continue next
 			}
 		}
 		return false
 	}
 	return true
+}
+
+// jsonOrbitAbsent reports whether no rune of r's case orbit occurs in
+// data, after a '"' if open, before one if close.
+func jsonOrbitAbsent(data []byte, r rune, open, close bool) bool {
+	var buf [2 + utf8.UTFMax]byte
+	for v := r; ; {
+		pat := buf[:0]
+		if open {
+			pat = append(pat, '"')
+		}
+		pat = utf8.AppendRune(pat, v)
+		if close {
+			pat = append(pat, '"')
+		}
+		if len(pat) == 1 && bytes.IndexByte(data, pat[0]) >= 0 || len(pat) > 1 && bytes.Contains(data, pat) {
+			return false
+		}
+		if v = unicode.SimpleFold(v); v == r {
+			return true
+		}
+	}
 }
 
 // jsonFastState is the part of a jsonShape that jsonFastAccepts builds.
