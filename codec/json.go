@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -22,7 +23,8 @@ import (
 // once a recursive type's slots re-enter it) and input whose decoding
 // would allocate more than the budget (a slice element costs its Go size
 // and append's growth, a pointer its target, a string its bytes), before
-// anything is decoded. Recursive types are decoded in one pass, in time
+// anything is decoded. Input small enough that counts of its bytes alone
+// prove it within the budget is not walked. Recursive types are decoded in one pass, in time
 // linear in the input, as encoding/json decodes their twins.
 var JSON Codec = jsonCodec{}
 
@@ -78,27 +80,46 @@ func (c jsonCodec) Unmarshal(data []byte, v any) error {
 	if e.view != nil && shape.cyclic && !shape.direct {
 		b.MaxDepth = min(b.Depth(), jsonSlotMaxDepth)
 	}
-	blanks, err := checkJSON(data, shape, b, direct)
-	if err == errJSONSyntax {
-		// json says what is wrong before it decodes anything.
-		if err = json.Unmarshal(data, new(struct{})); err == nil {
-			err = fmt.Errorf("codec: json: input refused by the decode budget's walk")
+	// The walk runs unless the counts of data's bytes prove it would
+	// accept and blank nothing (see jsonFastAccepts).
+	fast := jsonFastAccepts(data, shape, b, direct)
+	if !fast {
+		blanks, err := checkJSON(data, shape, b, direct)
+		if err == errJSONSyntax {
+			// json says what is wrong before it decodes anything.
+			if err = json.Unmarshal(data, new(struct{})); err == nil {
+				err = fmt.Errorf("codec: json: input refused by the decode budget's walk")
+			}
+			return err
 		}
-		return err
-	}
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
+		if direct {
+			data = jsonBlank(data, blanks)
+		}
 	}
 	if direct {
 		target = v
-		data = jsonBlank(data, blanks)
 	}
 	fresh := decodesFresh(v)
 	err = json.Unmarshal(data, target)
+	if fast && err != nil && jsonRefusedSyntax(data, err) {
+		// json refused the input before it decoded anything, as after
+		// the walk refuses it: v is untouched.
+		return err
+	}
 	if !fresh {
 		reset(v, e)
 	}
 	return err
+}
+
+// jsonRefusedSyntax reports whether err is json's refusal of data's
+// syntax, which json gives before it decodes anything.
+func jsonRefusedSyntax(data []byte, err error) bool {
+	var syntax *json.SyntaxError
+	return errors.As(err, &syntax) && !json.Valid(data)
 }
 
 // A recursive type's view closes each cycle with a slot that re-enters

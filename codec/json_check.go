@@ -30,7 +30,8 @@ import (
 // needs to find the values of valid input (string ends, brackets, commas
 // and colons), and leaves the rest to encoding/json, which checks the
 // whole input before it decodes anything; input the walk cannot parse is
-// handed to json for its own syntax error.
+// handed to json for its own syntax error. Unmarshal skips the walk when
+// counts of the input's bytes prove it would accept (json_fast.go).
 
 // jsonShapeKind is how encoding/json decodes into a type.
 type jsonShapeKind uint8
@@ -78,6 +79,7 @@ type jsonShape struct {
 	// cyclic: the type reaches a type that contains itself, whose view
 	// holds slots.
 	cyclic bool
+	jsonFastState
 }
 
 var jsonShapes sync.Map // map[reflect.Type]*jsonShape
@@ -467,7 +469,14 @@ func (jsonSyntaxErr) Error() string { return "codec: json: syntax error" }
 var errJSONSyntax error = jsonSyntaxErr{}
 
 func checkJSON(data []byte, s *jsonShape, b Budget, blank bool) (blanks [][2]int, err error) {
-	c := &jsonCheck{data: data, max: b.Depth(), limit: b.MaxAlloc(len(data)), blank: blank}
+	c := walkJSON(data, s, b.Depth(), b.MaxAlloc(len(data)), blank)
+	return c.blanks, c.err
+}
+
+// walkJSON runs the walk with nesting bounded by maxDepth and allocation
+// by limit, and returns its end state.
+func walkJSON(data []byte, s *jsonShape, maxDepth int, limit int64, blank bool) jsonCheck {
+	c := jsonCheck{data: data, max: maxDepth, limit: limit, blank: blank}
 	c.value(s)
 	if c.err == nil {
 		c.space()
@@ -475,7 +484,7 @@ func checkJSON(data []byte, s *jsonShape, b Budget, blank bool) (blanks [][2]int
 			c.err = errJSONSyntax
 		}
 	}
-	return c.blanks, c.err
+	return c
 }
 
 func (c *jsonCheck) spend(n int64) {
@@ -486,14 +495,11 @@ func (c *jsonCheck) spend(n int64) {
 }
 
 func (c *jsonCheck) space() {
-	for c.pos < len(c.data) {
-		switch c.data[c.pos] {
-		case ' ', '\t', '\n', '\r':
-			c.pos++
-		default:
-			return
-		}
+	d, i := c.data, c.pos
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
 	}
+	c.pos = i
 }
 
 // value walks one value into shape s (nil: skipped by json).
@@ -514,7 +520,9 @@ func (c *jsonCheck) value(s *jsonShape) {
 		c.array(s)
 	case ch == '"':
 		esc := c.str()
-		if c.err == nil && s != nil {
+		if s != nil && s.kind == jsString {
+			c.spend(jsonStringCost(c.pos - start)) // as stringInto, without its calls
+		} else if c.err == nil && s != nil {
 			c.stringInto(s, c.pos-start, esc)
 		}
 	case ch == '-' || '0' <= ch && ch <= '9':
@@ -527,6 +535,10 @@ func (c *jsonCheck) value(s *jsonShape) {
 	case ch == 'f':
 		c.literal("false", s)
 	case ch == 'n':
+		if len(c.data)-c.pos >= 4 && string(c.data[c.pos:c.pos+4]) == "null" {
+			c.pos += 4 // literal's, without its call
+			return
+		}
 		c.literal("null", nil)
 	default:
 		c.err = errJSONSyntax
@@ -594,28 +606,21 @@ func (c *jsonCheck) object(s *jsonShape) {
 			c.err = errJSONSyntax
 			return
 		}
-		ks := c.pos
-		esc := c.str()
+		var fs *jsonShape
+		fs, next = c.key(s, keyShape, elemShape, next)
 		if c.err != nil {
 			return
 		}
-		ke := c.pos
-		var fs *jsonShape
-		switch {
-		case s == nil:
-		case s.kind == jsStruct:
-			fs, next = c.field(s, ks, ke, esc, next)
-		default:
-			c.stringInto(keyShape, ke-ks, esc)
-			c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
-			fs = elemShape
+		if c.pos < len(c.data) && c.data[c.pos] == ':' {
+			c.pos++ // compact input: no space to skip
+		} else {
+			c.space()
+			if c.pos >= len(c.data) || c.data[c.pos] != ':' {
+				c.err = errJSONSyntax
+				return
+			}
+			c.pos++
 		}
-		c.space()
-		if c.pos >= len(c.data) || c.data[c.pos] != ':' {
-			c.err = errJSONSyntax
-			return
-		}
-		c.pos++
 		c.value(fs)
 		if c.err != nil {
 			return
@@ -640,6 +645,43 @@ func (c *jsonCheck) object(s *jsonShape) {
 			return
 		}
 	}
+}
+
+// key walks an object's key at c.pos and returns the shape its value
+// lands in: a field of struct s (next is the index in s.order of the field
+// expected, and key returns the one after what it found), or an entry of
+// a map with those key and element shapes, or nothing when s is nil.
+func (c *jsonCheck) key(s, keyShape, elemShape *jsonShape, next int) (*jsonShape, int) {
+	ks := c.pos
+	if s != nil && s.kind == jsStruct && next < len(s.order) {
+		// The field expected next, spelt exactly, needs no search for the
+		// string's end: no field name holds '"' or '\\' (Go names cannot,
+		// nor can json's tag names, isValidTag), so the first '"' after
+		// the name ends the string, which has no escapes.
+		f := &s.order[next]
+		if end := ks + 1 + len(f.name); end < len(c.data) && c.data[end] == '"' && string(c.data[ks+1:end]) == f.name {
+			c.pos = end + 1
+			if f.cached {
+				c.mark(ks, c.pos)
+				return nil, next + 1
+			}
+			return f.shape, next + 1
+		}
+	}
+	esc := c.str()
+	if c.err != nil {
+		return nil, next
+	}
+	ke := c.pos
+	switch {
+	case s == nil:
+		return nil, next
+	case s.kind == jsStruct:
+		return c.field(s, ks, ke, esc, next)
+	}
+	c.stringInto(keyShape, ke-ks, esc)
+	c.spend(jsonEntryCost + 2*(elemShape.size+keyShape.size))
+	return elemShape, next
 }
 
 // field resolves the key at data[ks:ke] in struct s as json does, and
@@ -777,6 +819,17 @@ func appendCost(n int, size int64) int64 {
 func (c *jsonCheck) str() (esc bool) {
 	c.pos++ // "
 	rest := c.data[c.pos:]
+	// Most strings are short: a loop finds their end before IndexByte has
+	// set up.
+	for i, ch := range rest[:min(len(rest), 16)] {
+		if ch == '"' {
+			c.pos += i + 1
+			return false
+		}
+		if ch == '\\' {
+			break
+		}
+	}
 	if q := bytes.IndexByte(rest, '"'); q >= 0 && bytes.IndexByte(rest[:q], '\\') < 0 {
 		c.pos += q + 1
 		return false
@@ -796,16 +849,20 @@ func (c *jsonCheck) str() (esc bool) {
 	return
 }
 
+// jsonStringCost is what a string of n input bytes costs decoded into a
+// Go string.
+func jsonStringCost(n int) int64 { return 3*int64(n) + 16 }
+
 // stringInto costs a string of n input bytes decoded into s.
 func (c *jsonCheck) stringInto(s *jsonShape, n int, esc bool) {
 	s = c.through(s)
 	switch s.kind {
 	case jsString:
-		c.spend(3*int64(n) + 16)
+		c.spend(jsonStringCost(n))
 	case jsBytes:
 		c.spend(2*int64(n) + 16)
 	case jsAny:
-		c.spend(3*int64(n) + 16 + jsonBoxCost)
+		c.spend(jsonStringCost(n) + jsonBoxCost)
 	case jsOpaque:
 		c.spend(3*int64(n) + 64)
 	case jsInt, jsUint, jsFloat:
@@ -920,7 +977,7 @@ func jsonNumberFits(num []byte, s *jsonShape) bool {
 }
 
 func (c *jsonCheck) literal(lit string, s *jsonShape) {
-	if !strings.HasPrefix(string(c.data[c.pos:min(len(c.data), c.pos+len(lit))]), lit) {
+	if len(c.data)-c.pos < len(lit) || string(c.data[c.pos:c.pos+len(lit)]) != lit {
 		c.err = errJSONSyntax
 		return
 	}
