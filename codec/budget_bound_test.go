@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,10 +73,10 @@ func checkCheapBound(t *testing.T, format scanFormat, codec string, plan *costPl
 	t.Helper()
 	ctx := fmt.Sprintf("%s %x under %+v", codec, data, b)
 	s := newBudgetScan(codec, format, data, plan, b)
-	s.keys = keys
+	s.watch(keys)
 	_, _, known, cerr := s.count()
 	walk := newBudgetScan(codec, format, data, plan, b)
-	walk.keys = keys
+	walk.watch(keys)
 	west, werr := walk.estimate(plan)
 	if cerr == nil && known && s.bound <= s.max {
 		assert.NoError(t, werr, "%s: count's bound %d accepts what the walk refuses", ctx, s.bound)
@@ -141,7 +142,7 @@ func TestCheapBoundTakesTheBenchmarks(t *testing.T) {
 			plan := sf.plans.plan(typ)
 			keys := scanKeys(sf.format, typ)
 			s := newBudgetScan(sf.c.Name(), sf.format, data, plan, Budget{})
-			s.keys = keys
+			s.watch(keys)
 			_, _, known, err := s.count()
 			require.NoError(t, err)
 			assert.True(t, known && s.bound <= s.max, "%s %T: count's bound %d, budget %d", sf.c.Name(), v, s.bound, s.max)
@@ -274,4 +275,24 @@ func TestWorstChargesBoundTheLibrary(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, est, decodeFixedCost+allocSize(int64(len(ints))))
 	assert.True(t, bytes.Equal(p.C[:3], []byte{0, 1, 2}))
+}
+
+// TestCBORKeyMatchesIsEqualFold: the quick rejection of cborKeyMatches
+// never turns away a key strings.EqualFold matches, nor the keyFilter one
+// that cborKeyMatches matches; and the filter does turn keys away.
+func TestCBORKeyMatchesIsEqualFold(t *testing.T) {
+	words := []string{"", "k", "K", "\u212a", "s", "S", "\u017f", "@", "`", "[", "{", "Path", "path", "PATH", "Name", "\u212aey", "key", "Key", "\u017fa", "sa", "éa", "Éa"}
+	for _, a := range words {
+		for _, b := range words {
+			assert.Equal(t, len(a) == len(b) && strings.EqualFold(a, b), cborKeyMatches(a, []byte(b)), "%q %q", a, b)
+			f := newKeyFilter([]string{a, "other names"})
+			if cborKeyMatches(a, []byte(b)) {
+				assert.True(t, f.may([]byte(b)), "the filter of %q turns %q away", a, b)
+			}
+		}
+	}
+	f := newKeyFilter([]string{"Path"})
+	assert.False(t, f.may([]byte("Name")))
+	assert.False(t, f.may([]byte("Children")))
+	assert.True(t, f.may([]byte("pATH")))
 }

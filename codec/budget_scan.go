@@ -1,6 +1,9 @@
 package codec
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The pre-scan of the self-describing formats (msgpack, CBOR): before the
 // library decodes anything, walk the input alongside the cost plan of the
@@ -50,6 +53,8 @@ type budgetScan struct {
 	// watchKey); keyHit says one was met.
 	keys   []string
 	keyHit bool
+	// keyFilter turns most other keys away quickly.
+	keyFilter keyFilter
 	// counts are what count adds up per item: [0] for values, [1] for
 	// map keys.
 	counts [2]countCosts
@@ -123,7 +128,7 @@ const (
 // that answer from the walk it needs anyway.
 func scanBudgetKeys(codec string, format scanFormat, data []byte, plan *costPlan, b Budget, keys []string) (int64, keyVerdict, error) {
 	s := newBudgetScan(codec, format, data, plan, b)
-	s.keys = keys
+	s.watch(keys)
 	_, _, known, err := s.count()
 	if err != nil {
 		return s.cost, keysUnseen, err
@@ -244,10 +249,16 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		if isKey {
 			cc = &s.counts[1]
 		}
+		var it scanItem
 		if rest := len(data) - pos; rest > 0 {
 			c := data[pos]
 			major, info := c>>5, c&0x1f
 			switch {
+			case major == 4 && info < 24 && int(info) < rest, major == 5 && info < 24 && 2*int(info) < rest:
+				// A small container: its header, inline.
+				it = scanItem{class: itemArray + itemClass(major-4), n: int64(info), start: pos + 1}
+				pos++
+				goto container
 			case c < 0x18 || c >= 0x20 && c < 0x38 || c >= 0xf4 && c <= 0xf5:
 				bound += cc.scalar
 				pos++
@@ -256,7 +267,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 				pos++
 				continue
 			case major == 3 && info < 24 && int(info) < rest:
-				if isKey && s.keys != nil {
+				if isKey && s.keys != nil && !s.keyHit && s.keyFilter.may(data[pos+1:pos+1+int(info)]) {
 					s.watchKey(cborString(3, int(info), pos+1))
 				}
 				bound += cc.text
@@ -269,7 +280,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 				continue
 			case (major == 2 || major == 3) && info == 24 && rest > 1 && 2+int(data[pos+1]) <= rest:
 				n := int(data[pos+1])
-				if isKey && s.keys != nil {
+				if isKey && s.keys != nil && !s.keyHit && s.keyFilter.may(data[pos+2:pos+2+n]) {
 					s.watchKey(cborString(major, n, pos+2))
 				}
 				bound += cc.text
@@ -278,7 +289,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 				continue
 			case (major == 2 || major == 3) && info == 25 && rest > 2:
 				if n := int(data[pos+1])<<8 | int(data[pos+2]); 3+n <= rest {
-					if isKey && s.keys != nil {
+					if isKey && s.keys != nil && !s.keyHit && s.keyFilter.may(data[pos+3:pos+3+n]) {
 						s.watchKey(cborString(major, n, pos+3))
 					}
 					bound += cc.text
@@ -289,7 +300,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			}
 		}
 		s.pos = pos
-		it, err := s.head()
+		it, err = s.head()
 		pos = s.pos
 		if err != nil {
 			return 0, 0, false, err
@@ -297,6 +308,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		if isKey && s.keys != nil {
 			s.watchKey(it)
 		}
+	container:
 		sub, isMap := it.n, false
 		switch it.class {
 		case itemText, itemBytes:
@@ -583,6 +595,48 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 	}
 	s.depth--
 	return err
+}
+
+// watch sets the names watchKey watches for.
+func (s *budgetScan) watch(keys []string) {
+	s.keys, s.keyFilter = keys, newKeyFilter(keys)
+}
+
+// A keyFilter turns away, in a few instructions, most map keys that
+// cannot match any of some names as cborKeyMatches matches: by their
+// length, and by an ASCII first byte (two of which match only if they
+// are equal under |0x20, see cborKeyMatches).
+type keyFilter struct {
+	lens  uint64    // bit n: a name of n bytes (bit 63: of 63 or more)
+	heads [2]uint64 // bit b: a name whose ASCII first byte is b|0x20; all, if a name starts otherwise
+}
+
+func newKeyFilter(names []string) keyFilter {
+	var f keyFilter
+	for _, name := range names {
+		f.lens |= 1 << min(len(name), 63)
+		switch {
+		case name == "":
+		case name[0] < utf8.RuneSelf:
+			c := name[0] | 0x20
+			f.heads[c>>6] |= 1 << (c & 63)
+		default:
+			f.heads = [2]uint64{^uint64(0), ^uint64(0)}
+		}
+	}
+	return f
+}
+
+// may reports whether key may match one of the names.
+func (f *keyFilter) may(key []byte) bool {
+	if f.lens>>min(len(key), 63)&1 == 0 {
+		return false
+	}
+	if len(key) == 0 || key[0] >= utf8.RuneSelf {
+		return true
+	}
+	c := key[0] | 0x20
+	return f.heads[c>>6]>>(c&63)&1 != 0
 }
 
 // watchKey notes a map key that may be one of s.keys as cbor matches
