@@ -163,9 +163,8 @@ func newBudgetScan(codec string, format scanFormat, data []byte, plan *costPlan,
 		data: data, format: format, codec: codec, plan: plan, cost: decodeFixedCost,
 		max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
 	}
-	copies := s.sliceCost(1, 1) / allocSize(1)
-	s.counts[0] = plan.val.counting(copies, format == scanCBOR)
-	s.counts[1] = plan.key.counting(copies, format == scanCBOR)
+	s.counts[0] = plan.val.counting(s.sliceCopies(), format == scanCBOR)
+	s.counts[1] = plan.key.counting(s.sliceCopies(), format == scanCBOR)
 	return s
 }
 
