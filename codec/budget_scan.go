@@ -199,19 +199,14 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 }
 
 // countLevel is what count keeps of an open container: the items still
-// due, shifted left, and whether it is a map (the low bit), whose items
-// alternate keys and values.
+// due, shifted left, and in the low bit 1 for a map, whose items
+// alternate keys and values: with left counting down from an even
+// number, an item is a key when left&keyBit is 1 after the decrement.
 type countLevel int64
 
-func (l countLevel) open() (left int64, inMap bool) { return int64(l >> 1), l&1 == 1 }
+func (l countLevel) open() (left, keyBit int64) { return int64(l >> 1), int64(l & 1) }
 
-func openLevel(left int64, inMap bool) countLevel {
-	l := countLevel(left << 1)
-	if inMap {
-		l |= 1
-	}
-	return l
-}
+func openLevel(left, keyBit int64) countLevel { return countLevel(left<<1 | keyBit) }
 
 // over reports whether count's bound, bound plus 5/4 of payload bytes,
 // exceeds the budget.
@@ -230,24 +225,21 @@ func (s *budgetScan) over(bound, payload int64) bool {
 func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 	var stackBuf [32]countLevel
 	stack := stackBuf[:0] // the open containers
-	data, pos, left, inMap := s.data, s.pos, int64(1), false
-	bound := s.cost
+	data, pos, left, keyBit := s.data, s.pos, int64(1), int64(0)
+	bound, counts := s.cost, &s.counts
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
 				s.pos = pos
 				return items, payload, !s.over(bound, payload), nil
 			}
-			left, inMap = stack[len(stack)-1].open()
+			left, keyBit = stack[len(stack)-1].open()
 			stack = stack[:len(stack)-1]
 		}
 		left--
 		items++
-		isKey := inMap && left&1 == 1
-		cc := &s.counts[0]
-		if isKey {
-			cc = &s.counts[1]
-		}
+		isKey := left&keyBit == 1 // a map's odd items are keys
+		cc := &counts[left&keyBit]
 		var it scanItem
 		if rest := len(data) - pos; rest > 0 {
 			c := data[pos]
@@ -308,7 +300,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			s.watchKey(it)
 		}
 	container:
-		sub, isMap := it.n, false
+		sub, isMap := it.n, int64(0)
 		switch it.class {
 		case itemText, itemBytes:
 			bound += cc.text
@@ -317,7 +309,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		case itemNil:
 			continue
 		case itemMap:
-			sub, isMap = 2*it.n, true
+			sub, isMap = 2*it.n, 1
 			bound += cc.mapFixed + it.n*cc.mapEntry
 		case itemTag:
 			sub = 1
@@ -338,8 +330,8 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			return items, payload, false, nil
 		}
 		if sub > 0 {
-			stack = append(stack, openLevel(left, inMap))
-			left, inMap = sub, isMap
+			stack = append(stack, openLevel(left, keyBit))
+			left, keyBit = sub, isMap
 		}
 	}
 }

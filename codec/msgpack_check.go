@@ -160,22 +160,19 @@ func msgpackHeader(data []byte, pos int) (c byte, n uint64, next int, err error)
 func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 	var stackBuf [32]countLevel
 	stack := stackBuf[:0] // the open containers
-	data, pos, left, inMap := s.data, 0, int64(1), false
-	bound := s.cost
+	data, pos, left, keyBit := s.data, 0, int64(1), int64(0)
+	bound, counts := s.cost, &s.counts
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
 				return items, payload, !s.over(bound, payload), nil
 			}
-			left, inMap = stack[len(stack)-1].open()
+			left, keyBit = stack[len(stack)-1].open()
 			stack = stack[:len(stack)-1]
 		}
 		left--
 		items++
-		cc := &s.counts[0]
-		if inMap && left&1 == 1 {
-			cc = &s.counts[1] // a key
-		}
+		cc := &counts[left&keyBit] // a map's odd items are keys
 		if pos < len(data) {
 			// The commonest headers, inline: fixints, nil, bools and
 			// short strings.
@@ -199,10 +196,10 @@ func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			return 0, 0, false, err
 		}
 		h := msgpackHeads[c]
-		sub, isMap := n, false
+		sub, isMap := n, int64(0)
 		switch h.class {
 		case mpFixMap, mpMap:
-			sub, isMap = 2*n, true
+			sub, isMap = 2*n, 1
 			bound += cc.mapFixed + int64(n)*cc.mapEntry
 		case mpFixArray, mpArray:
 			bound += cc.arrayFixed + int64(n)*cc.arrayElem
@@ -225,8 +222,8 @@ func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			return items, payload, false, nil
 		}
 		if sub > 0 {
-			stack = append(stack, openLevel(left, inMap))
-			left, inMap = int64(sub), isMap
+			stack = append(stack, openLevel(left, keyBit))
+			left, keyBit = int64(sub), isMap
 		}
 	}
 }
