@@ -226,7 +226,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 	var stackBuf [32]countLevel
 	stack := stackBuf[:0] // the open containers
 	data, pos, left, keyBit := s.data, s.pos, int64(1), int64(0)
-	bound, counts := s.cost, &s.counts
+	bound, counts, watching := s.cost, &s.counts, s.keys != nil
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
@@ -238,8 +238,8 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		}
 		left--
 		items++
-		isKey := left&keyBit == 1 // a map's odd items are keys
-		cc := &counts[left&keyBit]
+		k := left & keyBit // 1: a key (a map's odd items are)
+		cc := &counts[k]
 		var it scanItem
 		if rest := len(data) - pos; rest > 0 {
 			c := data[pos]
@@ -258,7 +258,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 				pos++
 				continue
 			case major == 3 && info < 24 && int(info) < rest:
-				if isKey && s.keys != nil && !s.keyHit && s.keyFilter.may(data[pos+1:pos+1+int(info)]) {
+				if watching && k == 1 && !s.keyHit && s.keyFilter.may(data[pos+1:pos+1+int(info)]) {
 					s.watchKey(cborString(3, int(info), pos+1))
 				}
 				bound += cc.text
@@ -271,7 +271,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 				continue
 			case (major == 2 || major == 3) && info == 24 && rest > 1 && 2+int(data[pos+1]) <= rest:
 				n := int(data[pos+1])
-				if isKey && s.keys != nil && !s.keyHit && s.keyFilter.may(data[pos+2:pos+2+n]) {
+				if watching && k == 1 && !s.keyHit && s.keyFilter.may(data[pos+2:pos+2+n]) {
 					s.watchKey(cborString(major, n, pos+2))
 				}
 				bound += cc.text
@@ -280,7 +280,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 				continue
 			case (major == 2 || major == 3) && info == 25 && rest > 2:
 				if n := int(data[pos+1])<<8 | int(data[pos+2]); 3+n <= rest {
-					if isKey && s.keys != nil && !s.keyHit && s.keyFilter.may(data[pos+3:pos+3+n]) {
+					if watching && k == 1 && !s.keyHit && s.keyFilter.may(data[pos+3:pos+3+n]) {
 						s.watchKey(cborString(major, n, pos+3))
 					}
 					bound += cc.text
@@ -296,7 +296,7 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		if err != nil {
 			return 0, 0, false, err
 		}
-		if isKey && s.keys != nil {
+		if watching && k == 1 {
 			s.watchKey(it)
 		}
 	container:
