@@ -34,9 +34,12 @@ import (
 // library through slots (which restart cbor's own count of levels). The
 // estimate is conservative: what an accepted input really allocates,
 // library overhead included, stays within it (measured with
-// runtime.MemStats.TotalAlloc, see budget_mc_test.go); input the pre-scan
-// cannot place in the type (unknown fields, types decoded by their own
-// methods) is charged the type's worst cost per item. A type's own
+// runtime.MemStats.TotalAlloc, see budget_mc_test.go); an item the
+// pre-scan cannot place in the type (an unknown field's, one of the wrong
+// kind) is charged the most an item of its kind costs anywhere in the
+// type, and so is every item of a value too small to exceed the budget
+// however it were placed, which the pre-scan counts without walking the
+// type. A type's own
 // UnmarshalBinary, DecodeMsgpack or UnmarshalCBOR method may allocate what
 // it likes: the budget charges its input as an interface's. For these two
 // codecs a MaxDepth above 65535 counts as 65535: cbor's own maximum, and

@@ -133,7 +133,7 @@ const (
 	costPointer                 // a pointer: its pointee when the input is not nil
 	costStruct                  // a struct: fields by name or, from an array, in order
 	costAny                     // an interface or a type with its own decoder
-	costWorst                   // unknown: every item at the plan's worst cost
+	costWorst                   // unknown: every item at its class's most (see worstNode)
 )
 
 // A costNode is the cost of one Go type. Nodes of recursive types refer to
@@ -171,27 +171,167 @@ type namedCost struct {
 	node *costNode
 }
 
-// worstNode stands for input the pre-scan cannot place in the type: every
-// item is charged the plan's worst cost.
-var worstNode = &costNode{kind: costWorst}
+// worstNode stands for a value the pre-scan cannot place in the type, and
+// worstKey for such a map key: each item is charged the most an item of
+// its class can cost as a value (or key) anywhere in the type, the plan's
+// val (or key) classCosts; what such a container holds is placed nowhere
+// either.
+//
+// Why that bounds what the library allocates there: the library decodes
+// only into the values the target type reaches (every one a node of the
+// plan) and the interfaces among them. Where the scan cannot place an item
+// the library either skips it (an unknown field: msgpack's Skip, cbor's
+// skip; a value of the wrong kind: cbor), which allocates nothing beyond
+// the strings it reads (charged as ever), or fails and stops (msgpack on a
+// value of the wrong kind, an array of the wrong length for a struct), or
+// fills one of the type's values, which the scan could not tell apart
+// (two fields under one name, a chunked or case-folded key) or did not
+// expect (cbor fills a []byte from an array of integers, charged as a
+// slice of bytes where it meets a string's node). Filling a value of the
+// plan costs what the scan charges an item of that class at that node, at
+// most the class maximum, and the items inside it are charged at most
+// their own maxima the same way: keys as keys, everything else as values.
+var (
+	worstNode = &costNode{kind: costWorst}
+	worstKey  = &costNode{kind: costWorst}
+)
+
+// classCosts bounds, for one class of item and a count or length, what
+// the scan charges such an item at any one of a set of nodes (all of a
+// plan's, for values; its map keys', for keys): the largest of each
+// term the charge is made of.
+type classCosts struct {
+	// head is the most charged before the item's own charge: the
+	// pointees of a chain of pointers and a recursive type's re-entry.
+	head int64
+	// any: an interface is among the nodes (an item there costs what
+	// the libraries box or build for it).
+	any bool
+	// slice is the largest slice element (at least 1, for the []byte
+	// cbor fills from an array), strct the largest fixed cost of a
+	// struct, mapFixed, mapEntry and mapGrow a map's largest fixed and
+	// per-entry costs.
+	slice, strct, mapFixed, mapEntry, mapGrow int64
+}
+
+// add widens c to cover an item decoded at n.
+func (c *classCosts) add(n *costNode) {
+	var head int64
+	for n.kind == costPointer {
+		head += allocSize(n.size)
+		n = n.elem
+	}
+	if n.recursive {
+		head += reentryCost
+	}
+	c.head = max(c.head, head)
+	switch n.kind {
+	case costAny:
+		c.any = true
+	case costSlice:
+		c.slice = max(c.slice, n.size)
+	case costStruct:
+		c.strct = max(c.strct, n.fixed)
+	case costMap:
+		c.mapFixed, c.mapEntry, c.mapGrow = max(c.mapFixed, n.fixed), max(c.mapEntry, n.size), max(c.mapGrow, n.grow)
+	}
+}
+
+// anyHead is what an interface adds to a string's, a slice's or a tag's
+// charge, if the nodes hold one.
+func (c *classCosts) anyHead() int64 {
+	if c.any {
+		return anyHeaderCost
+	}
+	return 0
+}
+
+// scalar bounds the charge of a number, bool or other fixed value.
+func (c *classCosts) scalar() int64 {
+	if c.any {
+		return c.head + anyScalarCost
+	}
+	return c.head
+}
+
+// text bounds the charge of a string or binary of n bytes, and of a tag
+// (n 0; its content is an item of its own).
+func (c *classCosts) text(n int64) int64 { return c.head + c.anyHead() + allocSize(n) }
+
+// arrayFixed bounds what an array header costs beyond head whatever its
+// count.
+func (c *classCosts) arrayFixed() int64 { return max(c.anyHead(), c.strct) }
+
+// arrayCount bounds the part of a definite array's charge that grows with
+// its count, for a library that allocates a slice copies times.
+func (c *classCosts) arrayCount(count, copies int64) int64 {
+	if count <= 0 {
+		return 0
+	}
+	a := copies * allocSize(count*c.slice)
+	if c.any {
+		a = max(a, allocSize(count*anyElemCost))
+	}
+	return a
+}
+
+// arrayPerElem bounds the charge of each element of an indefinite-length
+// array: appending doubles.
+func (c *classCosts) arrayPerElem() int64 {
+	if c.any {
+		return max(2*c.slice, 2*anyElemCost)
+	}
+	return 2 * c.slice
+}
+
+// mapFixedCost bounds what a map header costs beyond head whatever its
+// count.
+func (c *classCosts) mapFixedCost() int64 {
+	f := max(c.strct, c.mapFixed)
+	if c.any {
+		f = max(f, anyMapCost)
+	}
+	return f
+}
+
+// mapPerEntry bounds the charge of each entry beyond the first eight:
+// grow for a map built without a size hint (an indefinite length, or
+// cbor's map[any]any).
+func (c *classCosts) mapPerEntry(grow, anyGrow bool) int64 {
+	p := c.mapEntry
+	if grow {
+		p = c.mapGrow
+	}
+	if c.any {
+		if anyGrow {
+			p = max(p, anyGrowEntryCost)
+		} else {
+			p = max(p, anyEntryCost)
+		}
+	}
+	return p
+}
 
 // A costPlan is the cost graph of a decode target's type.
 type costPlan struct {
 	root *costNode
 	// worst is the largest cost one item can have anywhere in the type
-	// (element, pointee, map entry, interface item): what unknown input
-	// is charged per item.
-	worst int64
-	// perItem bounds what the scan can charge for one item wherever it
-	// is: as its container's element or entry (a slice element twice and
-	// rounded up, at most 3·worst), and as itself (a pointee per pointer
-	// it passes through, rounded up, and the worst or re-entry charge):
-	// with 2 per payload byte (a string rounded up to its size class),
-	// it bounds the estimate of input of a known number of items without
-	// walking the type.
+	// (element, pointee, map entry, interface item), and perItem a bound
+	// of what the scan can charge for one item wherever it is: as its
+	// container's element or entry (a slice element twice and rounded
+	// up, at most 3·worst), and as itself (a pointee per pointer it
+	// passes through, rounded up, and the worst or re-entry charge).
+	// With 2 per payload byte, perItem bounds the estimate of input of a
+	// known number of items: a cruder bound than count's, which the
+	// tests hold the walk to as well.
+	worst   int64
 	perItem int64
 	// recursive: the type reaches a type that contains itself.
 	recursive bool
+	// val and key bound what the scan charges an item as a value, or as
+	// a map key, anywhere in the type: the worst nodes' charges, and
+	// the count's bound (see budgetScan.count).
+	val, key classCosts
 }
 
 // A costNaming tells a cost plan how one codec's library treats types:
@@ -227,6 +367,16 @@ func (cp *costPlans) plan(t reflect.Type) *costPlan {
 		p.recursive = p.recursive || n.recursive
 	}
 	p.worst += anyHeaderCost
+	p.val.slice, p.key.slice = 1, 1
+	for _, n := range b.nodes {
+		p.val.add(n)
+		switch n.kind {
+		case costMap:
+			p.key.add(n.key)
+		case costAny:
+			p.key.add(n) // the keys of the maps it is given
+		}
+	}
 	chain := 0
 	for _, n := range b.nodes {
 		c := 0

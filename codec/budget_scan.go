@@ -1,6 +1,9 @@
 package codec
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The pre-scan of the self-describing formats (msgpack, CBOR): before the
 // library decodes anything, walk the input alongside the cost plan of the
@@ -41,7 +44,7 @@ type budgetScan struct {
 	// format is the input's; see head.
 	format   scanFormat
 	codec    string
-	worst    int64
+	plan     *costPlan
 	cost     int64
 	max      int64
 	depth    int
@@ -50,10 +53,40 @@ type budgetScan struct {
 	// watchKey); keyHit says one was met.
 	keys   []string
 	keyHit bool
-	// maxItems is how many items count may find before it is clear
-	// that their bound exceeds the budget: it then stops, and the typed
-	// walk decides.
-	maxItems int64
+	// keyFilter turns most other keys away quickly.
+	keyFilter keyFilter
+	// counts are what count adds up per item: [0] for values, [1] for
+	// map keys.
+	counts [2]countCosts
+	// bound is count's: see count.
+	bound int64
+}
+
+// countCosts are a classCosts in the form count adds up: per item of a
+// class, and per element or entry a container declares.
+type countCosts struct {
+	scalar, text, tag     int64
+	arrayFixed, arrayElem int64
+	mapFixed, mapEntry    int64
+}
+
+// counting returns c's costs as count adds them up, for a format whose
+// library allocates a slice copies times. Each is a linear bound of the
+// class's charge: allocSize(n) <= 16 + n + n/4 (n <= 16: 16; up to 32
+// KiB: n + n/8; beyond, whole 8 KiB pages, less than n/4 over), so a
+// string is charged text plus 5/4 of its bytes, a slice of count
+// elements copies·(16 + count·(slice + slice/4 rounded up)).
+func (c *classCosts) counting(copies int64, cbor bool) countCosts {
+	per := copies * (c.slice + (c.slice+3)/4)
+	fixed := copies * 16
+	if c.any {
+		per, fixed = max(per, anyElemCost+anyElemCost/4), max(fixed, 16)
+	}
+	return countCosts{
+		scalar: c.scalar(), text: c.text(0) + 16, tag: c.text(0),
+		arrayFixed: c.head + c.arrayFixed() + fixed, arrayElem: per,
+		mapFixed: c.head + c.mapFixedCost(), mapEntry: c.mapPerEntry(false, cbor),
+	}
 }
 
 type scanFormat uint8
@@ -95,16 +128,25 @@ const (
 // that answer from the walk it needs anyway.
 func scanBudgetKeys(codec string, format scanFormat, data []byte, plan *costPlan, b Budget, keys []string) (int64, keyVerdict, error) {
 	s := newBudgetScan(codec, format, data, plan, b)
-	items, payload, known, err := s.count()
+	s.watch(keys)
+	_, _, known, err := s.count()
 	if err != nil {
 		return s.cost, keysUnseen, err
 	}
-	if bound := s.cost + items*plan.perItem + 2*payload; known && bound <= s.max {
-		// Too few items to exceed the budget whatever the type does
-		// with them: most values, and the cheap path.
-		return bound, keysUnseen, nil
+	if known && s.bound <= s.max {
+		// Items that cannot exceed the budget whatever the type does
+		// with them, each charged its class's most (see count): most
+		// values, and the cheap path. Count read the keys as the walk
+		// does.
+		switch {
+		case keys == nil || s.pos != len(data):
+			return s.bound, keysUnseen, nil
+		case s.keyHit:
+			return s.bound, keysHit, nil
+		}
+		return s.bound, keysClean, nil
 	}
-	s.keys = keys
+	s.keyHit = false
 	est, err := s.estimate(plan)
 	switch {
 	case err != nil || s.pos != len(data):
@@ -118,10 +160,11 @@ func scanBudgetKeys(codec string, format scanFormat, data []byte, plan *costPlan
 
 func newBudgetScan(codec string, format scanFormat, data []byte, plan *costPlan, b Budget) budgetScan {
 	s := budgetScan{
-		data: data, format: format, codec: codec, cost: decodeFixedCost,
-		worst: plan.worst, max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
+		data: data, format: format, codec: codec, plan: plan, cost: decodeFixedCost,
+		max: b.MaxAlloc(len(data)), maxDepth: b.Depth(),
 	}
-	s.maxItems = (s.max - s.cost) / max(plan.perItem, 1)
+	s.counts[0] = plan.val.counting(s.sliceCopies(), format == scanCBOR)
+	s.counts[1] = plan.key.counting(s.sliceCopies(), format == scanCBOR)
 	return s
 }
 
@@ -134,15 +177,42 @@ func (s *budgetScan) estimate(plan *costPlan) (int64, error) {
 
 // count walks the first value in data without a type, checking its
 // nesting against the budget, and returns how many items it holds and
-// their payload bytes; known is false for input count cannot bound
-// (CBOR's indefinite lengths, or more than maxItems items before a
-// container), which must be
-// walked with its type. The typed walk checks everything count does.
+// their payload bytes. It also sets s.bound to a bound of what the typed
+// walk would charge for them, whatever the type does with them: each item
+// at the most the walk charges an item of its class anywhere in the type
+// (s.counts: as a map key for the keys of maps, else as a value), and 5/4
+// of the payload. Why that holds: the walk charges an item at a node the
+// pointees of the pointers it passes, a recursive type's re-entry and
+// then a term of the node's kind and the item's count or length; each
+// term is at most its largest over the type's nodes (classCosts, whose
+// maxima the worst nodes charge), and counting writes their sum in a form
+// linear in the count or length. FuzzBudgetScan checks it. Known is false
+// for input count cannot bound (CBOR's indefinite lengths), or once the
+// bound exceeds the budget: the typed walk then decides. The typed walk
+// checks everything count does. With s.keys set it watches the map keys
+// as the walk does.
 func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 	if s.format == scanMsgpack {
 		return msgpackCount(s)
 	}
 	return cborCount(s)
+}
+
+// countLevel is what count keeps of an open container: the items still
+// due, shifted left, and in the low bit 1 for a map, whose items
+// alternate keys and values: with left counting down from an even
+// number, an item is a key when left&keyBit is 1 after the decrement.
+type countLevel int64
+
+func (l countLevel) open() (left, keyBit int64) { return int64(l >> 1), int64(l & 1) }
+
+func openLevel(left, keyBit int64) countLevel { return countLevel(left<<1 | keyBit) }
+
+// over reports whether count's bound, bound plus 5/4 of payload bytes,
+// exceeds the budget.
+func (s *budgetScan) over(bound, payload int64) bool {
+	s.bound = bound + payload + payload/4
+	return s.bound > s.max
 }
 
 // cborCount is budgetScan.count for CBOR. It keeps its place in a local
@@ -153,39 +223,67 @@ func (s *budgetScan) count() (items, payload int64, known bool, err error) {
 // Anything else, and any header that does not fit in the input, goes to
 // head, which returns the error.
 func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
-	var stackBuf [32]int64
-	stack := stackBuf[:0] // items left in each open container
-	data, pos, left := s.data, s.pos, int64(1)
+	var stackBuf [32]countLevel
+	stack := stackBuf[:0] // the open containers
+	data, pos, left, keyBit := s.data, s.pos, int64(1), int64(0)
+	bound, counts, watching := s.cost, &s.counts, s.keys != nil
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
 				s.pos = pos
-				return items, payload, true, nil
+				return items, payload, !s.over(bound, payload), nil
 			}
-			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
+			left, keyBit = stack[len(stack)-1].open()
+			stack = stack[:len(stack)-1]
 		}
 		left--
 		items++
+		k := left & keyBit // 1: a key (a map's odd items are)
+		cc := &counts[k]
+		var it scanItem
 		if rest := len(data) - pos; rest > 0 {
 			c := data[pos]
 			major, info := c>>5, c&0x1f
 			switch {
-			case c < 0x18 || c >= 0x20 && c < 0x38 || c >= 0xf4 && c <= 0xf7:
+			case major == 4 && info < 24 && int(info) < rest, major == 5 && info < 24 && 2*int(info) < rest:
+				// A small container: its header, inline.
+				it = scanItem{class: itemArray + itemClass(major-4), n: int64(info), start: pos + 1}
+				pos++
+				goto container
+			case c < 0x18 || c >= 0x20 && c < 0x38 || c >= 0xf4 && c <= 0xf5:
+				bound += cc.scalar
+				pos++
+				continue
+			case c == 0xf6 || c == 0xf7:
 				pos++
 				continue
 			case major == 3 && info < 24 && int(info) < rest:
+				if watching && k == 1 && !s.keyHit && s.keyFilter.may(data[pos+1:pos+1+int(info)]) {
+					s.watchKey(cborString(3, int(info), pos+1))
+				}
+				bound += cc.text
 				payload += int64(info)
 				pos += 1 + int(info)
 				continue
 			case (major <= 1 && info >= 24 || major == 7 && info >= 25) && info <= 27 && 1<<(info-24) < rest:
+				bound += cc.scalar
 				pos += 1 + 1<<(info-24)
 				continue
 			case (major == 2 || major == 3) && info == 24 && rest > 1 && 2+int(data[pos+1]) <= rest:
-				payload += int64(data[pos+1])
-				pos += 2 + int(data[pos+1])
+				n := int(data[pos+1])
+				if watching && k == 1 && !s.keyHit && s.keyFilter.may(data[pos+2:pos+2+n]) {
+					s.watchKey(cborString(major, n, pos+2))
+				}
+				bound += cc.text
+				payload += int64(n)
+				pos += 2 + n
 				continue
 			case (major == 2 || major == 3) && info == 25 && rest > 2:
 				if n := int(data[pos+1])<<8 | int(data[pos+2]); 3+n <= rest {
+					if watching && k == 1 && !s.keyHit && s.keyFilter.may(data[pos+3:pos+3+n]) {
+						s.watchKey(cborString(major, n, pos+3))
+					}
+					bound += cc.text
 					payload += int64(n)
 					pos += 3 + n
 					continue
@@ -193,22 +291,33 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			}
 		}
 		s.pos = pos
-		it, err := s.head()
+		it, err = s.head()
 		pos = s.pos
 		if err != nil {
 			return 0, 0, false, err
 		}
-		sub := it.n
+		if watching && k == 1 {
+			s.watchKey(it)
+		}
+	container:
+		sub, isMap := it.n, int64(0)
 		switch it.class {
 		case itemText, itemBytes:
+			bound += cc.text
 			payload += it.n
 			continue
+		case itemNil:
+			continue
 		case itemMap:
-			sub *= 2
+			sub, isMap = 2*it.n, 1
+			bound += cc.mapFixed + it.n*cc.mapEntry
 		case itemTag:
 			sub = 1
+			bound += cc.tag
 		case itemArray:
+			bound += cc.arrayFixed + it.n*cc.arrayElem
 		default:
+			bound += cc.scalar
 			continue
 		}
 		if it.n < 0 {
@@ -217,14 +326,23 @@ func cborCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		if err := s.enterCount(len(stack)); err != nil {
 			return 0, 0, false, err
 		}
-		if items > s.maxItems {
+		if s.over(bound, payload) {
 			return items, payload, false, nil
 		}
 		if sub > 0 {
-			stack = append(stack, left)
-			left = sub
+			stack = append(stack, openLevel(left, keyBit))
+			left, keyBit = sub, isMap
 		}
 	}
+}
+
+// cborString is the item of a definite string of major type 2 or 3, n
+// bytes at start.
+func cborString(major byte, n, start int) scanItem {
+	if major == 3 {
+		return scanItem{class: itemText, n: int64(n), start: start}
+	}
+	return scanItem{class: itemBytes, n: int64(n), start: start}
 }
 
 func (s *budgetScan) charge(c int64) error {
@@ -272,12 +390,27 @@ func (s *budgetScan) item(n *costNode, it scanItem) error {
 		}
 		n = n.elem
 	}
-	if n.kind == costWorst || n.recursive && it.class != itemNil {
-		c := s.worst
-		if n.recursive {
-			c = reentryCost
+	switch {
+	case n.kind == costWorst:
+		w := s.worstCosts(n)
+		var c int64
+		switch it.class {
+		case itemNil:
+			return nil
+		case itemText, itemBytes:
+			return s.charge(w.text(it.n))
+		case itemTag:
+			c = w.text(0)
+		case itemArray, itemMap:
+			c = w.head // array and mapping charge the rest
+		default:
+			return s.charge(w.scalar())
 		}
 		if err := s.charge(c); err != nil {
+			return err
+		}
+	case n.recursive && it.class != itemNil:
+		if err := s.charge(reentryCost); err != nil {
 			return err
 		}
 	}
@@ -335,6 +468,16 @@ func (s *budgetScan) array(n *costNode, count int64) error {
 		if count == int64(len(n.list)) {
 			list = n.list
 		}
+	case costString:
+		// cbor fills a []byte from an array of integers.
+		per = 2
+		if count > 0 {
+			err = s.charge(s.sliceCost(count, 1))
+		}
+	case costWorst:
+		w := s.worstCosts(n)
+		per = w.arrayPerElem()
+		err = s.charge(w.arrayFixed() + w.arrayCount(count, s.sliceCopies()))
 	}
 	for i := 0; err == nil && (count < 0 || int64(i) < count); i++ {
 		var it scanItem
@@ -365,11 +508,24 @@ func (s *budgetScan) array(n *costNode, count int64) error {
 // the codec decodes itself (msgpackViewSlice), once: charging twice bounds
 // both.
 func (s *budgetScan) sliceCost(count, size int64) int64 {
-	c := allocSize(count * size)
+	return s.sliceCopies() * allocSize(count*size)
+}
+
+// sliceCopies is how many times the format's library allocates a slice.
+func (s *budgetScan) sliceCopies() int64 {
 	if s.format == scanMsgpack {
-		c *= 2
+		return 2
 	}
-	return c
+	return 1
+}
+
+// worstCosts are the maxima the worst node n charges: a key's or a
+// value's.
+func (s *budgetScan) worstCosts(n *costNode) *classCosts {
+	if n == worstKey {
+		return &s.plan.key
+	}
+	return &s.plan.val
 }
 
 func (s *budgetScan) mapping(n *costNode, count int64) error {
@@ -377,7 +533,7 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 		return err
 	}
 	var per, fixed int64 // charged per entry beyond the first eight, and once
-	key, val := worstNode, worstNode
+	key, val := worstKey, worstNode
 	switch n.kind {
 	case costMap:
 		key, val, per, fixed = n.key, n.elem, n.size, n.fixed
@@ -391,6 +547,9 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 		}
 	case costStruct:
 		fixed = n.fixed
+	case costWorst:
+		w := s.worstCosts(n)
+		per, fixed = w.mapPerEntry(count < 0, count < 0 || s.format == scanCBOR), w.mapFixedCost()
 	}
 	err := s.charge(fixed)
 	next := 0 // the struct field expected next
@@ -416,7 +575,7 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 			if it.class == itemText {
 				err = s.charge(it.n)
 			} else {
-				err = s.item(worstNode, it)
+				err = s.item(worstKey, it)
 			}
 		} else {
 			err = s.item(key, it)
@@ -427,6 +586,48 @@ func (s *budgetScan) mapping(n *costNode, count int64) error {
 	}
 	s.depth--
 	return err
+}
+
+// watch sets the names watchKey watches for.
+func (s *budgetScan) watch(keys []string) {
+	s.keys, s.keyFilter = keys, newKeyFilter(keys)
+}
+
+// A keyFilter turns away, in a few instructions, most map keys that
+// cannot match any of some names as cborKeyMatches matches: by their
+// length, and by an ASCII first byte (two of which match only if they
+// are equal under |0x20, see cborKeyMatches).
+type keyFilter struct {
+	lens  uint64    // bit n: a name of n bytes (bit 63: of 63 or more)
+	heads [2]uint64 // bit b: a name whose ASCII first byte is b|0x20; all, if a name starts otherwise
+}
+
+func newKeyFilter(names []string) keyFilter {
+	var f keyFilter
+	for _, name := range names {
+		f.lens |= 1 << min(len(name), 63)
+		switch {
+		case name == "":
+		case name[0] < utf8.RuneSelf:
+			c := name[0] | 0x20
+			f.heads[c>>6] |= 1 << (c & 63)
+		default:
+			f.heads = [2]uint64{^uint64(0), ^uint64(0)}
+		}
+	}
+	return f
+}
+
+// may reports whether key may match one of the names.
+func (f *keyFilter) may(key []byte) bool {
+	if f.lens>>min(len(key), 63)&1 == 0 {
+		return false
+	}
+	if len(key) == 0 || key[0] >= utf8.RuneSelf {
+		return true
+	}
+	c := key[0] | 0x20
+	return f.heads[c>>6]>>(c&63)&1 != 0
 }
 
 // watchKey notes a map key that may be one of s.keys as cbor matches

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/leancache/leancache/cacheprop"
 )
@@ -88,7 +89,15 @@ func cborCollect(t reflect.Type, c *cborCached, seen map[reflect.Type]bool) {
 // a map key: the same bytes, or, as cbor falls back to, the same length
 // and equal under Unicode case folding.
 func cborKeyMatches(name string, key []byte) bool {
-	return len(name) == len(key) && strings.EqualFold(name, string(key))
+	if len(name) != len(key) {
+		return false
+	}
+	if len(key) > 0 && name[0]|key[0] < utf8.RuneSelf && name[0]|0x20 != key[0]|0x20 {
+		// Two ASCII first runes that differ however cased (|0x20 maps
+		// letters to lower case, and keeps apart what EqualFold does).
+		return false
+	}
+	return strings.EqualFold(name, string(key))
 }
 
 // cborDirect reports whether data may be decoded straight into a value of

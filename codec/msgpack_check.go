@@ -156,29 +156,36 @@ func msgpackHeader(data []byte, pos int) (c byte, n uint64, next int, err error)
 }
 
 // msgpackCount is budgetScan.count for msgpack, reading headers straight
-// from the table: it is all of the pre-scan for most values. Past
-// s.maxItems items, at the next container, it stops with known false.
+// from the table: it is all of the pre-scan for most values.
 func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
-	var stackBuf [32]int64
-	stack := stackBuf[:0] // items left in each open container
-	data, pos, left := s.data, 0, int64(1)
+	var stackBuf [32]countLevel
+	stack := stackBuf[:0] // the open containers
+	data, pos, left, keyBit := s.data, 0, int64(1), int64(0)
+	bound, counts := s.cost, &s.counts
 	for {
 		for left == 0 {
 			if len(stack) == 0 {
-				return items, payload, true, nil
+				return items, payload, !s.over(bound, payload), nil
 			}
-			left, stack = stack[len(stack)-1], stack[:len(stack)-1]
+			left, keyBit = stack[len(stack)-1].open()
+			stack = stack[:len(stack)-1]
 		}
 		left--
 		items++
+		cc := &counts[left&keyBit] // a map's odd items are keys
 		if pos < len(data) {
 			// The commonest headers, inline: fixints, nil, bools and
 			// short strings.
 			switch c := data[pos]; {
-			case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+			case c <= 0x7f || c >= 0xe0 || c == 0xc2 || c == 0xc3:
+				bound += cc.scalar
+				pos++
+				continue
+			case c == 0xc0:
 				pos++
 				continue
 			case c >= 0xa0 && c <= 0xbf && int(c&0x1f) < len(data)-pos:
+				bound += cc.text
 				payload += int64(c & 0x1f)
 				pos += 1 + int(c&0x1f)
 				continue
@@ -189,14 +196,21 @@ func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 			return 0, 0, false, err
 		}
 		h := msgpackHeads[c]
-		sub := n
+		sub, isMap := n, int64(0)
 		switch h.class {
 		case mpFixMap, mpMap:
-			sub = 2 * n
+			sub, isMap = 2*n, 1
+			bound += cc.mapFixed + int64(n)*cc.mapEntry
 		case mpFixArray, mpArray:
+			bound += cc.arrayFixed + int64(n)*cc.arrayElem
 		default:
 			p := msgpackPayload(h, n)
-			payload += int64(p)
+			if h.class == mpFixed && !h.text && (c < 0xd4 || c > 0xd8) {
+				bound += cc.scalar
+			} else {
+				bound += cc.text
+				payload += int64(p)
+			}
 			pos = next + int(p)
 			continue
 		}
@@ -204,12 +218,12 @@ func msgpackCount(s *budgetScan) (items, payload int64, known bool, err error) {
 		if err := s.enterCount(len(stack)); err != nil {
 			return 0, 0, false, err
 		}
-		if items > s.maxItems {
+		if s.over(bound, payload) {
 			return items, payload, false, nil
 		}
 		if sub > 0 {
-			stack = append(stack, left)
-			left = int64(sub)
+			stack = append(stack, openLevel(left, keyBit))
+			left, keyBit = int64(sub), isMap
 		}
 	}
 }

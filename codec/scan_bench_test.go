@@ -9,9 +9,9 @@ import (
 )
 
 // BenchmarkBudgetScanDeepTree is BenchmarkBudgetScan on the benchmarks'
-// deep tree (4,095 nodes), which the counting phase cannot bound, so the
-// typed walk runs; CBOR's includes cborDirect, the walk that decides
-// whether a recursive type is decoded into itself.
+// deep tree (4,095 nodes), which the counting phase bounds, close to the
+// budget, without the typed walk; CBOR's includes the verdict on its keys
+// that decides whether a recursive type is decoded into itself.
 func BenchmarkBudgetScanDeepTree(b *testing.B) {
 	tree := fixtures.NewTree(11, 2)
 	t := reflect.TypeFor[fixtures.Node]()
