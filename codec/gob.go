@@ -279,9 +279,16 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	case gobView:
 		err = dec.DecodeValue(reflect.NewAt(p.view, rv.UnsafePointer()))
 	case gobFlat:
-		msg := reflect.New(p.flat.msg)
-		if err = dec.DecodeValue(msg); err == nil {
-			err = p.flat.decode(msg.Elem(), rv.Elem(), c.budget)
+		if s := p.flat.slab; s != nil {
+			msg := reflect.New(s.msg)
+			if err = dec.DecodeValue(msg); err == nil {
+				err = s.decode(msg.Elem(), rv.Elem(), fresh)
+			}
+		} else {
+			msg := reflect.New(p.flat.msg)
+			if err = dec.DecodeValue(msg); err == nil {
+				err = p.flat.decode(msg.Elem(), rv.Elem(), c.budget)
+			}
 		}
 		if err != nil {
 			// Not the table format: perhaps plain gob of the type without
