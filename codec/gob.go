@@ -284,6 +284,9 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 			if err = dec.DecodeValue(msg); err == nil {
 				err = s.decode(msg.Elem(), rv.Elem(), fresh)
 			}
+			// The slab decode leaves nothing stale but what interfaces
+			// hold (see copyTo).
+			fresh = fresh || (err == nil && !p.ifaces)
 		} else {
 			msg := reflect.New(p.flat.msg)
 			if err = dec.DecodeValue(msg); err == nil {

@@ -67,6 +67,9 @@ type gobSlabRow struct {
 	view reflect.Type
 	refs []gobSlabRef
 	kept []int // indexes of the fields that hold data, as gobConv keeps them
+	// reset resets the struct's own cached fields, not those of what it
+	// points to (see copyTo).
+	reset func(unsafe.Pointer, resetWalk)
 }
 
 // A gobSlabRef is a reference field of a row view.
@@ -147,6 +150,12 @@ func gobSlabRowOf(t reflect.Type, c *gobConv) *gobSlabRow {
 	if sameLayout(t, r.view) != nil {
 		return nil
 	}
+	// The struct's resetter, with every field it would walk into stubbed.
+	stubs := map[reflect.Type]*resetter{}
+	for i := 0; i < t.NumField(); i++ {
+		stubs[t.Field(i).Type] = &resetter{}
+	}
+	r.reset = structResetter(t, stubs)
 	return r
 }
 
@@ -313,7 +322,11 @@ func (s *gobSlabPlan) decode(msg, dst reflect.Value, fresh bool) error {
 
 // copyTo copies the fixed row at src into dst (settable, of r's type): as a
 // whole into a zero dst, else its data fields only, as the copying route
-// writes them, leaving the rest to the reset of cached fields.
+// writes them, and then resets dst's own cached fields. That leaves nothing
+// stale: every other struct the value holds was made by this decode, in
+// which gob left the cached fields zero, and so did the kept fields, which
+// cannot reach cached ones but through interfaces (see Unmarshal). The
+// reset walk of a whole graph is not needed, nor is its cost.
 func (r *gobSlabRow) copyTo(dst reflect.Value, src unsafe.Pointer, fresh bool) {
 	from := reflect.NewAt(r.typ, src).Elem()
 	if fresh {
@@ -323,4 +336,5 @@ func (r *gobSlabRow) copyTo(dst reflect.Value, src unsafe.Pointer, fresh bool) {
 	for _, i := range r.kept {
 		dst.Field(i).Set(from.Field(i))
 	}
+	r.reset(dst.Addr().UnsafePointer(), resetWalk{})
 }
