@@ -61,6 +61,15 @@ type gobCheck struct {
 	err      error
 	complete bool // the first value was walked
 	defs     int  // type definitions read
+	// recent caches typeOf by the id's low bits: a value's walk asks for
+	// the same few types at every element, and two map lookups each time
+	// were a tenth of it.
+	recent [8]gobRecentType
+}
+
+type gobRecentType struct {
+	id int64
+	w  *gobWire
 }
 
 // gobCheckBudget walks data, a gob stream decoded into a value of Go type
@@ -141,10 +150,18 @@ func gobDefsPrefix(data []byte) []byte {
 
 // typeOf returns the definition of type id read so far.
 func (c *gobCheck) typeOf(id int64) *gobWire {
-	if w, ok := c.types[id]; ok {
-		return w
+	e := &c.recent[id&7]
+	if e.w != nil && e.id == id {
+		return e.w
 	}
-	return c.shared[id]
+	w, ok := c.types[id]
+	if !ok {
+		w = c.shared[id]
+	}
+	if w != nil {
+		*e = gobRecentType{id, w}
+	}
+	return w
 }
 
 func (c *gobCheck) fail(format string, args ...any) {
@@ -293,6 +310,7 @@ func (c *gobCheck) wireType(r *gobReader, id int64) {
 		c.types = map[int64]*gobWire{}
 	}
 	c.types[id] = w
+	c.recent[id&7] = gobRecentType{} // a definition read again replaces the first
 }
 
 // typeStruct reads an arrayType, sliceType, structType, mapType or
