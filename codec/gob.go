@@ -279,7 +279,7 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	case gobView:
 		err = dec.DecodeValue(reflect.NewAt(p.view, rv.UnsafePointer()))
 	case gobFlat:
-		if s := p.flat.slab; s != nil {
+		if s := p.flat.slab; s != nil && (fresh || !s.rootNested) {
 			msg := reflect.New(s.msg)
 			if err = dec.DecodeValue(msg); err == nil {
 				err = s.decode(msg.Elem(), rv.Elem(), fresh)

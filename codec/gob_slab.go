@@ -50,6 +50,9 @@ type gobSlabPlan struct {
 	// rootTable is the table of a root that is a recursive struct (its
 	// row is LeancacheV) or a pointer or slice of pointers to one.
 	rootTable int
+	// rootNested is the root's row's nested: such a plan decodes only
+	// into a zero target.
+	rootNested bool
 }
 
 type gobSlabRootKind uint8
@@ -67,6 +70,10 @@ type gobSlabRow struct {
 	view reflect.Type
 	refs []gobSlabRef
 	kept []int // indexes of the fields that hold data, as gobConv keeps them
+	// nested: a kept field is a view (see gobSlabRowOf), which copyTo
+	// cannot write into a target that is not zero as the copying route
+	// does (that merges the view's fields into what the target holds).
+	nested bool
 	// reset resets the struct's own cached fields, not those of what it
 	// points to (see copyTo).
 	reset func(unsafe.Pointer, resetWalk)
@@ -102,6 +109,12 @@ func newGobSlabPlan(p *gobFlatPlan) *gobSlabPlan {
 	default:
 		return nil
 	}
+	switch s.root {
+	case gobSlabRootRow:
+		s.rootNested = s.rows[s.rootTable].nested
+	case gobSlabRootStruct:
+		s.rootNested = s.rootRow.nested
+	}
 	fields := []reflect.StructField{{Name: "LeancacheV", Type: rootField}}
 	for i, tb := range p.tables {
 		fields = append(fields, reflect.StructField{Name: "LeancacheT" + strconv.Itoa(tb.idx), Type: reflect.SliceOf(s.rows[i].view)})
@@ -136,7 +149,15 @@ func gobSlabRowOf(t reflect.Type, c *gobConv) *gobSlabRow {
 			nf.Type = reflect.TypeFor[[]int]()
 			r.refs = append(r.refs, gobSlabRef{off: f.Offset, table: fc.ref.idx, list: true})
 		default:
-			return nil
+			// A type with cached fields that reaches no table (a struct,
+			// a slice or map of them): its gob view, which gob decodes
+			// as the copying route would into new memory. One that
+			// reaches a table has no view (errGobRecursive).
+			v, err := newGobViewBuilder(f.Type).view(f.Type, "")
+			if err != nil || v == f.Type {
+				return nil
+			}
+			nf.Type, r.nested = v, true
 		}
 		if ok {
 			r.kept = append(r.kept, i)
@@ -325,8 +346,9 @@ func (s *gobSlabPlan) decode(msg, dst reflect.Value, fresh bool) error {
 // writes them, and then resets dst's own cached fields. That leaves nothing
 // stale: every other struct the value holds was made by this decode, in
 // which gob left the cached fields zero, and so did the kept fields, which
-// cannot reach cached ones but through interfaces (see Unmarshal). The
-// reset walk of a whole graph is not needed, nor is its cost.
+// cannot reach cached ones but through interfaces (see Unmarshal) or as
+// views (nested, which Unmarshal decodes only into a zero dst). The reset
+// walk of a whole graph is not needed, nor is its cost.
 func (r *gobSlabRow) copyTo(dst reflect.Value, src unsafe.Pointer, fresh bool) {
 	from := reflect.NewAt(r.typ, src).Elem()
 	if fresh {

@@ -70,6 +70,15 @@ func gobSlabDAG() *gobSlabNode {
 	return &gobSlabNode{Name: "r", Memo: gobSecret, Kids: []*gobSlabNode{d, nil, d, {Name: "e", Next: d}}}
 }
 
+// gobMutual is a gobA whose gobB, holding structs with cached fields, is
+// shared by two gobA.
+func gobMutual() *gobA {
+	inner := &gobA{Name: "inner", HTML: gobSecret}
+	b := &gobB{Items: []gobTagged{{"i", gobSecret}, {"j", ""}}, A: inner}
+	inner.B = b
+	return &gobA{Name: "outer", HTML: gobSecret, B: b}
+}
+
 func TestGobSlabMatchesCopyingRoute(t *testing.T) {
 	graph := gobSlabGraph()
 	cases := []struct {
@@ -91,6 +100,12 @@ func TestGobSlabMatchesCopyingRoute(t *testing.T) {
 		{"slice root", &[]*gobSlabNode{graph, nil, graph.Kids[0]}, func() any { return new([]*gobSlabNode) }},
 		{"struct root", &gobSlabDoc{Title: "t", Roots: []*gobSlabNode{graph, graph.Kids[1]}, Head: graph.Kids[0], HTML: gobSecret},
 			func() any { return new(gobSlabDoc) }},
+		// Rows and roots with nested structs that hold cached fields.
+		{"mutual", gobMutual(), func() any { return new(gobA) }},
+		{"forest", &gobForest{Trees: []*fixtures.Node{fixtures.NewTree(2, 2), nil}, Label: gobTagged{"l", gobSecret}},
+			func() any { return new(gobForest) }},
+		{"nested in rows", &gobFresh{Name: "r", Memo: gobSecret, Leaf: gobTagged{"a", gobSecret},
+			Kids: []*gobFresh{{Name: "k", Leaf: gobTagged{"b", gobSecret}}, nil}}, func() any { return new(gobFresh) }},
 		{"struct root into a stale one", &gobSlabDoc{Title: "t", Roots: []*gobSlabNode{gobSlabDAG(), nil}, HTML: gobSecret},
 			func() any { return &gobSlabDoc{Title: "old", HTML: "stale", note: "kept", Head: &gobSlabNode{}} }},
 	}
@@ -142,6 +157,38 @@ func TestGobSlabSharedAndOverwritten(t *testing.T) {
 	assert.Empty(t, b.Memo)
 	assert.Equal(t, "kept", a.note)
 	assert.Empty(t, b.note, "gob does not send unexported fields")
+}
+
+func TestGobSlabNestedIntoStaleTarget(t *testing.T) {
+	// A root with a nested view goes the copying route into a target that
+	// is not zero, which merges into the nested struct as gob does: its
+	// unexported fields stay, its cached ones are reset.
+	data, err := Gob.Marshal(&gobSlabHolder{In: gobSlabInner{Name: "new", Memo: gobSecret}, Kids: []*gobSlabHolder{{}}})
+	require.NoError(t, err)
+	s := gobPlanFor(reflect.TypeFor[gobSlabHolder]()).flat.slab
+	require.NotNil(t, s)
+	require.True(t, s.rootNested)
+	got := &gobSlabHolder{In: gobSlabInner{Name: "old", Memo: "stale", note: "kept"}}
+	require.NoError(t, Gob.Unmarshal(data, got))
+	assert.Equal(t, gobSlabInner{Name: "new", note: "kept"}, got.In)
+	require.Len(t, got.Kids, 1)
+	fresh := new(gobSlabHolder)
+	require.NoError(t, Gob.Unmarshal(data, fresh))
+	assert.Equal(t, gobSlabInner{Name: "new"}, fresh.In)
+	assert.Equal(t, &gobSlabHolder{}, fresh.Kids[0])
+}
+
+// gobSlabHolder is a recursive struct with a nested struct that has cached
+// and unexported fields.
+type gobSlabHolder struct {
+	In   gobSlabInner
+	Kids []*gobSlabHolder
+}
+
+type gobSlabInner struct {
+	Name string
+	Memo string `cacheprop:"cached"`
+	note string
 }
 
 func TestGobSlabAppendsDoNotClobber(t *testing.T) {
