@@ -33,13 +33,17 @@ import (
 // round-trips through Gob, shared pointers and cycles included, but it is
 // not what plain gob writes for the type without cached fields, and
 // Unmarshal overwrites the target's data fields instead of merging into
-// them. Unmarshal still reads plain gob of the type without cached fields
-// into a recursive type, as gob does. The table format is part of the
-// type's wire schema ([WireSchema] writes it "tables(...)"), so adding the
-// first cached property to a recursive type, or removing the last, changes
-// its gob fingerprint: a reader of the other shape misses instead of
-// failing to decode (the one change of cached properties that does not
-// keep a fingerprinted gob cache; JSON, Msgpack and CBOR keep it).
+// them. Where the type recurses through pointers, Unmarshal makes its
+// structs together, one block per type (their slices of pointers too), so
+// a node kept after the rest of its value is dropped keeps the whole block
+// alive, the way a subslice keeps its array. Unmarshal still reads plain
+// gob of the type without cached fields into a recursive type, as gob
+// does. The table format is part of the type's wire schema ([WireSchema]
+// writes it "tables(...)"), so adding the first cached property to a
+// recursive type, or removing the last, changes its gob fingerprint: a
+// reader of the other shape misses instead of failing to decode (the one
+// change of cached properties that does not keep a fingerprinted gob
+// cache; JSON, Msgpack and CBOR keep it).
 //
 // Values held in interface-typed fields (any, map[string]any) are written
 // by gob with their own types, which gob needs registered (gob.Register)
