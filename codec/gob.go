@@ -121,6 +121,9 @@ type gobPlan struct {
 	// size is the length of the last encoding, so the next one starts with
 	// a buffer that fits instead of growing one several times.
 	size atomic.Int64
+	// decs keeps decoders that have read the type definitions of earlier
+	// streams (gob_stream.go).
+	decs sync.Pool // *gobStreamDec
 }
 
 var gobPlans sync.Map // map[reflect.Type]*gobPlan
@@ -252,10 +255,9 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	if err := gobCheckFraming(data); err != nil {
 		return gobWrap("unmarshal", reflect.TypeOf(v), err)
 	}
-	dec := gob.NewDecoder(bytes.NewReader(data))
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		// Whatever gob says about nil and non-pointers is the answer.
-		if err := dec.Decode(v); err != nil {
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(v); err != nil {
 			return gobWrap("unmarshal", reflect.TypeOf(v), err)
 		}
 		return nil
@@ -269,10 +271,15 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 		sizes = sizes.add(gobSizesOf(p.flat.msg))
 		sizes.ptr += 40
 	}
-	if err := gobCheckBudget(data, t, sizes, c.budget); err != nil && p.route != gobFail {
+	lead, err := gobCheckBudget(data, t, sizes, c.budget)
+	if err != nil && p.route != gobFail {
 		return gobWrap("unmarshal", t, err)
 	}
-	var err error
+	if p.route == gobFail {
+		return p.err
+	}
+	sd := p.decoder(data, lead)
+	dec := sd.dec
 	// Only what gob decodes through a view or the tables can skip the
 	// reset walk (see decodesFresh): the type itself has cached fields
 	// gob fills.
@@ -302,13 +309,14 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 			// cached fields, which gob decodes into the user's type itself
 			// (it handles recursive types; only building views of them is
 			// impossible). The table error is the one reported.
-			fresh = false
+			fresh, sd.reuse = false, false
 			if gob.NewDecoder(bytes.NewReader(data)).Decode(v) == nil {
 				err = nil
 			}
 		}
-	case gobFail:
-		return p.err
+	}
+	if err == nil {
+		p.release(sd)
 	}
 	// Reset even after a failed decode: it may have written part of the
 	// target, and what it left must not pass for fresh derived data.

@@ -73,30 +73,41 @@ type gobRecentType struct {
 }
 
 // gobCheckBudget walks data, a gob stream decoded into a value of Go type
-// t, of the given sizes (see gobSizesOf).
-func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) error {
+// t, of the given sizes (see gobSizesOf). lead is the length of the type
+// definitions data starts with when its first value was walked and holds
+// no other definitions (none inside interface values), else -1: then what
+// gob learns from the stream is those definitions (see gobStreamDec).
+func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) (lead int, err error) {
 	c := &gobCheck{max: b.Depth(), limit: b.MaxAlloc(len(data)), sizes: sizes}
 	r := &gobReader{data: data}
 	memo, _ := gobDefsMemo.Load(t)
 	prefix := gobDefsPrefix(data)
+	prefixDefs := -1 // the definitions in prefix, once walked
+	if len(prefix) == 0 {
+		prefixDefs = 0
+	}
 	if m, _ := memo.(*gobPrefixWalk); m != nil && m.deepest <= c.max && string(m.prefix) == string(prefix) {
 		// The same type definitions as the last stream for t: their
 		// walk's outcome is known.
 		c.shared, c.defs, c.alloc, r.msgs = m.types, m.defs, m.alloc, m.msgs
 		r.pos, r.end = len(prefix), len(prefix)
+		prefixDefs = m.defs
 		if c.spend(0); c.err != nil {
-			return c.err
+			return -1, c.err
 		}
 	}
 	for c.err == nil && !c.complete && r.end < len(data) {
 		if !r.refill(c) {
-			return nil // gobCheckFraming has said what is wrong
+			return -1, nil // gobCheckFraming has said what is wrong
 		}
 		c.message(r)
 		if !c.complete && r.left() > 0 {
 			c.fail("extra data after a type definition")
 		}
 		r.pos = r.end
+		if r.end == len(prefix) && prefixDefs < 0 {
+			prefixDefs = c.defs
+		}
 		if !c.complete && c.err == nil && c.shared == nil && r.end == len(prefix) && len(prefix) <= gobDefsMemoMax {
 			gobDefsMemo.Store(t, &gobPrefixWalk{
 				prefix: bytes.Clone(prefix), types: c.types, defs: c.defs, alloc: c.alloc, msgs: r.msgs, deepest: c.deepest,
@@ -106,7 +117,10 @@ func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) error
 			c.shared, c.types = c.types, nil
 		}
 	}
-	return c.err
+	if c.err != nil || !c.complete || c.defs != prefixDefs {
+		return -1, c.err
+	}
+	return len(prefix), nil
 }
 
 // gobDefsMemo holds, per target type, the type definitions that began the
