@@ -17,7 +17,9 @@ import (
 // the ones it has read. It is kept only after a decode that succeeded and
 // read no other definitions (gobCheckBudget's lead: none inside interface
 // values, which gob would add to what it knows and refuse to be sent
-// again), for types that hold no interfaces.
+// again), for types that hold no interfaces. A kept decoder holds its
+// compiled decoding and the last message it read (gob copies each into a
+// buffer of its own), until the pool lets it go at a collection.
 
 // gobStreamDec is a decoder and the type definitions it has read.
 type gobStreamDec struct {
