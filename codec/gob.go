@@ -33,13 +33,17 @@ import (
 // round-trips through Gob, shared pointers and cycles included, but it is
 // not what plain gob writes for the type without cached fields, and
 // Unmarshal overwrites the target's data fields instead of merging into
-// them. Unmarshal still reads plain gob of the type without cached fields
-// into a recursive type, as gob does. The table format is part of the
-// type's wire schema ([WireSchema] writes it "tables(...)"), so adding the
-// first cached property to a recursive type, or removing the last, changes
-// its gob fingerprint: a reader of the other shape misses instead of
-// failing to decode (the one change of cached properties that does not
-// keep a fingerprinted gob cache; JSON, Msgpack and CBOR keep it).
+// them. Where the type recurses through pointers, Unmarshal makes its
+// structs together, one block per type (their slices of pointers too), so
+// a node kept after the rest of its value is dropped keeps the whole block
+// alive, the way a subslice keeps its array. Unmarshal still reads plain
+// gob of the type without cached fields into a recursive type, as gob
+// does. The table format is part of the type's wire schema ([WireSchema]
+// writes it "tables(...)"), so adding the first cached property to a
+// recursive type, or removing the last, changes its gob fingerprint: a
+// reader of the other shape misses instead of failing to decode (the one
+// change of cached properties that does not keep a fingerprinted gob
+// cache; JSON, Msgpack and CBOR keep it).
 //
 // Values held in interface-typed fields (any, map[string]any) are written
 // by gob with their own types, which gob needs registered (gob.Register)
@@ -117,6 +121,9 @@ type gobPlan struct {
 	// size is the length of the last encoding, so the next one starts with
 	// a buffer that fits instead of growing one several times.
 	size atomic.Int64
+	// decs keeps decoders that have read the type definitions of earlier
+	// streams (gob_stream.go).
+	decs sync.Pool // *gobStreamDec
 }
 
 var gobPlans sync.Map // map[reflect.Type]*gobPlan
@@ -248,10 +255,9 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	if err := gobCheckFraming(data); err != nil {
 		return gobWrap("unmarshal", reflect.TypeOf(v), err)
 	}
-	dec := gob.NewDecoder(bytes.NewReader(data))
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		// Whatever gob says about nil and non-pointers is the answer.
-		if err := dec.Decode(v); err != nil {
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(v); err != nil {
 			return gobWrap("unmarshal", reflect.TypeOf(v), err)
 		}
 		return nil
@@ -265,10 +271,15 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 		sizes = sizes.add(gobSizesOf(p.flat.msg))
 		sizes.ptr += 40
 	}
-	if err := gobCheckBudget(data, t, sizes, c.budget); err != nil && p.route != gobFail {
+	lead, err := gobCheckBudget(data, t, sizes, c.budget)
+	if err != nil && p.route != gobFail {
 		return gobWrap("unmarshal", t, err)
 	}
-	var err error
+	if p.route == gobFail {
+		return p.err
+	}
+	sd := p.decoder(data, lead)
+	dec := sd.dec
 	// Only what gob decodes through a view or the tables can skip the
 	// reset walk (see decodesFresh): the type itself has cached fields
 	// gob fills.
@@ -279,22 +290,33 @@ func (c gobCodec) Unmarshal(data []byte, v any) error {
 	case gobView:
 		err = dec.DecodeValue(reflect.NewAt(p.view, rv.UnsafePointer()))
 	case gobFlat:
-		msg := reflect.New(p.flat.msg)
-		if err = dec.DecodeValue(msg); err == nil {
-			err = p.flat.decode(msg.Elem(), rv.Elem(), c.budget)
+		if s := p.flat.slab; s != nil && (fresh || !s.rootNested) {
+			msg := reflect.New(s.msg)
+			if err = dec.DecodeValue(msg); err == nil {
+				err = s.decode(msg.Elem(), rv.Elem(), fresh)
+			}
+			// The slab decode leaves nothing stale but what interfaces
+			// hold (see copyTo).
+			fresh = fresh || (err == nil && !p.ifaces)
+		} else {
+			msg := reflect.New(p.flat.msg)
+			if err = dec.DecodeValue(msg); err == nil {
+				err = p.flat.decode(msg.Elem(), rv.Elem(), c.budget)
+			}
 		}
 		if err != nil {
 			// Not the table format: perhaps plain gob of the type without
 			// cached fields, which gob decodes into the user's type itself
 			// (it handles recursive types; only building views of them is
 			// impossible). The table error is the one reported.
-			fresh = false
+			fresh, sd.reuse = false, false
 			if gob.NewDecoder(bytes.NewReader(data)).Decode(v) == nil {
 				err = nil
 			}
 		}
-	case gobFail:
-		return p.err
+	}
+	if err == nil {
+		p.release(sd)
 	}
 	// Reset even after a failed decode: it may have written part of the
 	// target, and what it left must not pass for fresh derived data.

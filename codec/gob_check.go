@@ -61,34 +61,54 @@ type gobCheck struct {
 	err      error
 	complete bool // the first value was walked
 	defs     int  // type definitions read
+	// recent caches typeOf by the id's low bits: a value's walk asks for
+	// the same few types at every element, and two map lookups each time
+	// were a tenth of it.
+	recent [8]gobRecentType
+}
+
+type gobRecentType struct {
+	id int64
+	w  *gobWire
 }
 
 // gobCheckBudget walks data, a gob stream decoded into a value of Go type
-// t, of the given sizes (see gobSizesOf).
-func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) error {
+// t, of the given sizes (see gobSizesOf). lead is the length of the type
+// definitions data starts with when its first value was walked and holds
+// no other definitions (none inside interface values), else -1: then what
+// gob learns from the stream is those definitions (see gobStreamDec).
+func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) (lead int, err error) {
 	c := &gobCheck{max: b.Depth(), limit: b.MaxAlloc(len(data)), sizes: sizes}
-	r := &gobReader{rest: data}
+	r := &gobReader{data: data}
 	memo, _ := gobDefsMemo.Load(t)
 	prefix := gobDefsPrefix(data)
+	prefixDefs := -1 // the definitions in prefix, once walked
+	if len(prefix) == 0 {
+		prefixDefs = 0
+	}
 	if m, _ := memo.(*gobPrefixWalk); m != nil && m.deepest <= c.max && string(m.prefix) == string(prefix) {
 		// The same type definitions as the last stream for t: their
 		// walk's outcome is known.
 		c.shared, c.defs, c.alloc, r.msgs = m.types, m.defs, m.alloc, m.msgs
-		r.rest = data[len(prefix):]
+		r.pos, r.end = len(prefix), len(prefix)
+		prefixDefs = m.defs
 		if c.spend(0); c.err != nil {
-			return c.err
+			return -1, c.err
 		}
 	}
-	for c.err == nil && !c.complete && len(r.rest) > 0 {
+	for c.err == nil && !c.complete && r.end < len(data) {
 		if !r.refill(c) {
-			return nil // gobCheckFraming has said what is wrong
+			return -1, nil // gobCheckFraming has said what is wrong
 		}
 		c.message(r)
-		if !c.complete && len(r.b) > 0 {
+		if !c.complete && r.left() > 0 {
 			c.fail("extra data after a type definition")
 		}
-		r.b = nil
-		if !c.complete && c.err == nil && c.shared == nil && len(r.rest) == len(data)-len(prefix) && len(prefix) <= gobDefsMemoMax {
+		r.pos = r.end
+		if r.end == len(prefix) && prefixDefs < 0 {
+			prefixDefs = c.defs
+		}
+		if !c.complete && c.err == nil && c.shared == nil && r.end == len(prefix) && len(prefix) <= gobDefsMemoMax {
 			gobDefsMemo.Store(t, &gobPrefixWalk{
 				prefix: bytes.Clone(prefix), types: c.types, defs: c.defs, alloc: c.alloc, msgs: r.msgs, deepest: c.deepest,
 			})
@@ -97,7 +117,10 @@ func gobCheckBudget(data []byte, t reflect.Type, sizes gobSizes, b Budget) error
 			c.shared, c.types = c.types, nil
 		}
 	}
-	return c.err
+	if c.err != nil || !c.complete || c.defs != prefixDefs {
+		return -1, c.err
+	}
+	return len(prefix), nil
 }
 
 // gobDefsMemo holds, per target type, the type definitions that began the
@@ -141,10 +164,18 @@ func gobDefsPrefix(data []byte) []byte {
 
 // typeOf returns the definition of type id read so far.
 func (c *gobCheck) typeOf(id int64) *gobWire {
-	if w, ok := c.types[id]; ok {
-		return w
+	e := &c.recent[id&7]
+	if e.w != nil && e.id == id {
+		return e.w
 	}
-	return c.shared[id]
+	w, ok := c.types[id]
+	if !ok {
+		w = c.shared[id]
+	}
+	if w != nil {
+		*e = gobRecentType{id, w}
+	}
+	return w
 }
 
 func (c *gobCheck) fail(format string, args ...any) {
@@ -160,48 +191,57 @@ func (c *gobCheck) spend(n int64) {
 	}
 }
 
-// A gobReader reads messages: b is what is left of the current one.
+// A gobReader reads messages: data[pos:end] is what is left of the
+// current one, the rest of the stream follows. Positions, not reslicing:
+// the walk moves on a byte at a time, and a slice written to the heap
+// costs a write barrier while the collector runs, which a decode that
+// allocates as much as gob's makes it do often.
 type gobReader struct {
-	b, rest []byte
-	msgs    int // messages read
+	data     []byte
+	pos, end int
+	msgs     int // messages read
 }
 
-// refill reads the next message into b, as gob does when it needs more.
+// left is how many bytes of the current message are left.
+func (r *gobReader) left() int { return r.end - r.pos }
+
+// refill reads the next message, as gob does when it needs more.
 func (r *gobReader) refill(c *gobCheck) bool {
-	if len(r.rest) == 0 {
+	if r.end == len(r.data) {
 		c.fail("stream ends early")
 		return false
 	}
-	n, w := gobUint(r.rest)
-	if w == 0 || n > uint64(len(r.rest)-w) {
+	n, w := gobUint(r.data[r.end:])
+	if w == 0 || n > uint64(len(r.data)-r.end-w) {
 		c.fail("bad message length")
 		return false
 	}
-	r.b, r.rest = r.rest[w:w+int(n)], r.rest[w+int(n):]
+	r.pos = r.end + w
+	r.end = r.pos + int(n)
 	r.msgs++
 	return true
 }
 
 func (r *gobReader) uint(c *gobCheck) uint64 {
-	if len(r.b) > 0 && r.b[0] < 0x80 { // one byte: most of them
-		n := r.b[0]
-		r.b = r.b[1:]
+	if r.pos < r.end && r.data[r.pos] < 0x80 { // one byte: most of them
+		n := r.data[r.pos]
+		r.pos++
 		return uint64(n)
 	}
 	return r.longUint(c)
 }
 
 func (r *gobReader) longUint(c *gobCheck) uint64 {
-	if len(r.b) == 0 {
+	if r.pos >= r.end {
 		c.fail("message ends early")
 		return 0
 	}
-	n, w := gobUint(r.b)
+	n, w := gobUint(r.data[r.pos:r.end])
 	if w == 0 {
 		c.fail("bad unsigned integer")
 		return 0
 	}
-	r.b = r.b[w:]
+	r.pos += w
 	return n
 }
 
@@ -217,8 +257,8 @@ func (r *gobReader) int(c *gobCheck) int64 {
 // count reads a count of items each taking at least one byte.
 func (r *gobReader) count(c *gobCheck) int64 {
 	n := r.uint(c)
-	if n > uint64(len(r.b)) {
-		c.fail("count %d exceeds the %d bytes left of its message", n, len(r.b))
+	if n > uint64(r.left()) {
+		c.fail("count %d exceeds the %d bytes left of its message", n, r.left())
 		return 0
 	}
 	return int64(n)
@@ -227,7 +267,7 @@ func (r *gobReader) count(c *gobCheck) int64 {
 func (r *gobReader) skip(c *gobCheck) int64 {
 	n := r.count(c)
 	if c.err == nil {
-		r.b = r.b[n:]
+		r.pos += int(n)
 	}
 	return n
 }
@@ -284,6 +324,7 @@ func (c *gobCheck) wireType(r *gobReader, id int64) {
 		c.types = map[int64]*gobWire{}
 	}
 	c.types[id] = w
+	c.recent[id&7] = gobRecentType{} // a definition read again replaces the first
 }
 
 // typeStruct reads an arrayType, sliceType, structType, mapType or
@@ -379,21 +420,30 @@ func (c *gobCheck) enter() bool {
 
 func (c *gobCheck) leave() { c.depth-- }
 
-// value walks a value of type id.
-func (c *gobCheck) value(r *gobReader, id int64) {
-	if c.err != nil {
-		return
-	}
+// leaf walks a value of id if it is one of the builtin types most fields
+// and elements are (a number, a string), and reports whether it was: the
+// loops below call it before value, which saves a call per element.
+func (c *gobCheck) leaf(r *gobReader, id int64) bool {
 	switch id {
 	case gobIDBool, gobIDInt, gobIDUint, gobIDFloat:
 		r.uint(c)
+	case gobIDBytes, gobIDString:
+		c.spend(r.skip(c) + 16)
+	default:
+		return false
+	}
+	return true
+}
+
+// value walks a value of type id.
+func (c *gobCheck) value(r *gobReader, id int64) {
+	if c.err != nil || c.leaf(r, id) {
 		return
+	}
+	switch id {
 	case gobIDComplex:
 		r.uint(c)
 		r.uint(c)
-		return
-	case gobIDBytes, gobIDString:
-		c.spend(r.skip(c) + 16)
 		return
 	case gobIDInterface:
 		c.iface(r)
@@ -415,7 +465,9 @@ func (c *gobCheck) value(r *gobReader, id int64) {
 		n := r.count(c)
 		c.spend(n * c.sizes.elem)
 		for i := int64(0); i < n && c.err == nil; i++ {
-			c.value(r, w.elem)
+			if !c.leaf(r, w.elem) {
+				c.value(r, w.elem)
+			}
 		}
 	case 'm':
 		n := r.count(c)
@@ -438,7 +490,9 @@ func (c *gobCheck) value(r *gobReader, id int64) {
 				c.fail("field number %d out of range", field)
 				return
 			}
-			c.value(r, w.fields[field])
+			if f := w.fields[field]; !c.leaf(r, f) {
+				c.value(r, f)
+			}
 		}
 	default:
 		c.fail("empty type definition %d", id)
@@ -461,7 +515,7 @@ func (c *gobCheck) iface(r *gobReader) {
 	// first, gob reads on into the next one.
 	var id int64
 	for c.err == nil {
-		if len(r.b) == 0 && !r.refill(c) {
+		if r.left() == 0 && !r.refill(c) {
 			return
 		}
 		id = r.int(c)
@@ -469,7 +523,7 @@ func (c *gobCheck) iface(r *gobReader) {
 			break
 		}
 		c.wireType(r, -id)
-		if len(r.b) > 0 {
+		if r.left() > 0 {
 			r.uint(c)
 		}
 	}
@@ -484,15 +538,15 @@ func (c *gobCheck) iface(r *gobReader) {
 	// value holds interfaces whose type definitions it writes inline; gob
 	// decodes those, so they pass as gob reads them (and an ignored one is
 	// dropped as gob drops it, a case this walk reads as decoded).
-	left, msgs, defs := len(r.b), r.msgs, c.defs
+	left, msgs, defs := r.left(), r.msgs, c.defs
 	if w := c.typeOf(id); w == nil || w.kind != 'S' {
 		if r.uint(c) != 0 && c.err == nil {
 			c.fail("non-zero delta for a singleton")
 		}
 	}
 	c.value(r, id)
-	if c.err == nil && c.defs == defs && (r.msgs != msgs || int64(left-len(r.b)) != n) {
-		c.fail("interface value of %d bytes does not match its length %d", left-len(r.b), n)
+	if c.err == nil && c.defs == defs && (r.msgs != msgs || int64(left-r.left()) != n) {
+		c.fail("interface value of %d bytes does not match its length %d", left-r.left(), n)
 	}
 }
 

@@ -37,6 +37,7 @@ type gobFlatPlan struct {
 	rootRef *gobTable    // the root is itself a recursive struct: LeancacheV is its row
 	rootC   *gobConv     // otherwise: LeancacheV is the root converted
 	tables  []*gobTable
+	slab    *gobSlabPlan // decodes without copying, where it can
 }
 
 // A gobTable holds the rows of one recursive struct type.
@@ -53,11 +54,33 @@ type gobConv struct {
 	flat reflect.Type
 	enc  func(st *gobFlatEnc, src, dst reflect.Value)
 	dec  func(st *gobFlatDec, src, dst reflect.Value) error
+	// kind and ref say what the conversion is, for the slab decode of
+	// gob_slab.go, which does without it for these kinds.
+	kind   gobConvKind
+	ref    *gobTable      // gobConvPointer, gobConvPointers: the table referred to
+	fields []gobFieldConv // gobConvStruct: the fields sent, in the flat struct's order
 }
+
+// A gobFieldConv is a field of a user's struct kept in its flat form.
+type gobFieldConv struct {
+	user int // the field's index in the user's struct
+	c    *gobConv
+}
+
+type gobConvKind uint8
+
+const (
+	gobConvOther    gobConvKind = iota
+	gobConvIdentity             // flat is the user's type
+	gobConvPointer              // a pointer to a recursive struct: its row number
+	gobConvPointers             // a slice of them: their row numbers
+	gobConvStruct               // a struct's fields, each converted
+)
 
 // gobIdentity is the conversion of a type that needs none.
 func gobIdentity(t reflect.Type) *gobConv {
 	return &gobConv{
+		kind: gobConvIdentity,
 		flat: t,
 		enc:  func(_ *gobFlatEnc, src, dst reflect.Value) { dst.Set(src) },
 		dec:  func(_ *gobFlatDec, src, dst reflect.Value) error { dst.Set(src); return nil },
@@ -96,6 +119,7 @@ func newGobFlatPlan(root reflect.Type) (*gobFlatPlan, error) {
 	}
 	p.msg = reflect.StructOf(fields)
 	p.tables = b.list
+	p.slab = newGobSlabPlan(p)
 	return p, nil
 }
 
@@ -186,12 +210,8 @@ func (b *gobFlatBuilder) conv(t reflect.Type, path string) (*gobConv, error) {
 // structConv keeps the fields gob sends, minus cached ones, as plain
 // (non-embedded) fields under their names, as gob sends embedded ones.
 func (b *gobFlatBuilder) structConv(t reflect.Type, path string) (*gobConv, error) {
-	type fieldConv struct {
-		user int
-		c    *gobConv
-	}
 	var fields []reflect.StructField
-	var fcs []fieldConv
+	var fcs []gobFieldConv
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() || cacheprop.IsCached(f) || !gobSends(f.Type) {
@@ -202,10 +222,12 @@ func (b *gobFlatBuilder) structConv(t reflect.Type, path string) (*gobConv, erro
 			return nil, err
 		}
 		fields = append(fields, reflect.StructField{Name: f.Name, Type: c.flat})
-		fcs = append(fcs, fieldConv{i, c})
+		fcs = append(fcs, gobFieldConv{i, c})
 	}
 	return &gobConv{
-		flat: reflect.StructOf(fields),
+		kind:   gobConvStruct,
+		fields: fcs,
+		flat:   reflect.StructOf(fields),
 		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
 			for j, fc := range fcs {
 				fc.c.enc(st, src.Field(fc.user), dst.Field(j))
@@ -333,6 +355,8 @@ func (b *gobFlatBuilder) mapConv(t reflect.Type, path string) (*gobConv, error) 
 // plus one; pointers to one struct share its row.
 func gobPointerRef(tb *gobTable) *gobConv {
 	return &gobConv{
+		kind: gobConvPointer,
+		ref:  tb,
 		flat: reflect.TypeFor[int](),
 		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
 			if src.IsNil() {
@@ -355,6 +379,8 @@ func gobPointerRef(tb *gobTable) *gobConv {
 // Children []*Node of a tree), without a reflect.Value per element.
 func gobPointerListRef(t reflect.Type, tb *gobTable) *gobConv {
 	return &gobConv{
+		kind: gobConvPointers,
+		ref:  tb,
 		flat: reflect.TypeFor[[]int](),
 		enc: func(st *gobFlatEnc, src, dst reflect.Value) {
 			if src.IsNil() {
@@ -521,11 +547,16 @@ type gobDecJob struct {
 }
 
 func (st *gobFlatDec) rowIndex(tb *gobTable, n int64) (int, error) {
-	if n < 1 || n > int64(st.tables[tb.idx].Len()) {
-		return 0, fmt.Errorf("reference %d to %v outside its %d rows: %w",
-			n, tb.typ, st.tables[tb.idx].Len(), ErrGobCorrupt)
+	if rows := st.tables[tb.idx].Len(); n < 1 || n > int64(rows) {
+		return 0, gobBadRow(tb.typ, n, rows)
 	}
 	return int(n - 1), nil
+}
+
+// gobBadRow is the error for a reference n (a row number plus one) to a
+// table of t that has only rows rows.
+func gobBadRow(t reflect.Type, n int64, rows int) error {
+	return fmt.Errorf("reference %d to %v outside its %d rows: %w", n, t, rows, ErrGobCorrupt)
 }
 
 // object returns the struct made for row n-1 (nil for 0), making it and
