@@ -101,39 +101,57 @@ func typeReaches(from, target reflect.Type, seen map[reflect.Type]bool) bool {
 // means the type has nothing to reset.
 type resetter struct {
 	fn func(p unsafe.Pointer, w resetWalk)
+	// tracks: a reset of the type can meet a pointer it must remember
+	// (see resetTracks), and needs a walk's state; without, it starts
+	// with none and allocates nothing.
+	tracks bool
 }
 
 // resetWalk follows a reset down through pointers into recursive types,
-// so that a cyclic value (a ring list) is walked once, not forever. It is
-// passed by value and costs nothing for the first resetTrackAfter such
-// pointers on a path, as deep trees and lists are what these types mostly
-// hold; past that it remembers every pointer it meets, in a map shared by
-// everything below, which is allocated only then (encoding/json starts its
-// own cycle check late for the same reason).
-type resetWalk struct {
-	depth int
-	seen  map[unsafe.Pointer]bool
+// so that a value whose nodes are shared or form cycles is walked once per
+// node. Remembering pointers costs a map, which trees and lists, what these
+// types mostly hold, do not need: a walk follows its first
+// resetTrackAfter pointers without one, counting them over the whole walk
+// (not per path: a graph of fan-out two with shared nodes has
+// exponentially many paths of length resetTrackAfter), and from then on
+// remembers every pointer it meets: it walks at most resetTrackAfter + n
+// nodes of a value of n, and looks at each pointer below them once.
+type resetWalk struct{ st *resetState }
+
+// resetState is what every step of one walk shares.
+type resetState struct {
+	followed int
+	seen     map[unsafe.Pointer]bool
 }
 
-// resetTrackAfter is how many pointers into recursive types a reset follows
-// on one path before it starts remembering them.
-const resetTrackAfter = 100
+// newResetWalk starts a walk.
+func newResetWalk() resetWalk { return resetWalk{&resetState{}} }
 
-// visit reports whether p is to be walked (not met before), and the walk
-// to carry below it.
-func (w resetWalk) visit(p unsafe.Pointer) (bool, resetWalk) {
-	if w.depth < resetTrackAfter {
-		w.depth++
-		return true, w
+// resetTrackAfter is how many pointers into recursive types a reset follows
+// before it starts remembering them.
+const resetTrackAfter = 1 << 14
+
+// visit reports whether p is to be walked: not met before, as far as the
+// walk remembers.
+func (w resetWalk) visit(p unsafe.Pointer) bool {
+	st := w.st
+	if st == nil {
+		// A walk without state is of a type that resetTracks found no
+		// such pointer in.
+		return true
 	}
-	if w.seen == nil {
-		w.seen = make(map[unsafe.Pointer]bool)
+	if st.seen == nil {
+		if st.followed < resetTrackAfter {
+			st.followed++
+			return true
+		}
+		st.seen = make(map[unsafe.Pointer]bool)
 	}
-	if w.seen[p] {
-		return false, w
+	if st.seen[p] {
+		return false
 	}
-	w.seen[p] = true
-	return true, w
+	st.seen[p] = true
+	return true
 }
 
 var (
@@ -154,7 +172,42 @@ func resetCached(v reflect.Value) {
 	} else if !v.CanAddr() {
 		return
 	}
-	resetValue(v, resetWalk{})
+	r := resetterOf(v.Type())
+	if r.fn == nil {
+		return
+	}
+	var w resetWalk
+	if r.tracks {
+		w = newResetWalk()
+	}
+	r.fn(v.Addr().UnsafePointer(), w)
+}
+
+// resetTracks reports whether a reset of t can meet a pointer that another
+// path reaches too: one into a recursive type, or anything held in an
+// interface.
+func resetTracks(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer:
+		return typeReaches(t.Elem(), t, map[reflect.Type]bool{}) || resetTracks(t.Elem(), seen)
+	case reflect.Slice, reflect.Array:
+		return resetTracks(t.Elem(), seen)
+	case reflect.Map:
+		return resetTracks(t.Key(), seen) || resetTracks(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if resetTracks(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func resetValue(v reflect.Value, w resetWalk) {
@@ -187,7 +240,7 @@ func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
 	if r, ok := built[t]; ok {
 		return r // in progress (a cycle) or done in this build
 	}
-	r := &resetter{}
+	r := &resetter{tracks: resetTracks(t, map[reflect.Type]bool{})}
 	built[t] = r
 	if !needsReset(t) {
 		return r
@@ -205,12 +258,8 @@ func buildResetter(t reflect.Type, built map[reflect.Type]*resetter) *resetter {
 			if q == nil || elem.fn == nil {
 				return
 			}
-			if cyclic {
-				first, below := w.visit(q)
-				if !first {
-					return
-				}
-				w = below
+			if cyclic && !w.visit(q) {
+				return
 			}
 			elem.fn(q, w)
 		}
@@ -344,8 +393,8 @@ func resetInterface(v reflect.Value, w resetWalk) {
 		if e.IsNil() {
 			return
 		}
-		if first, below := w.visit(e.UnsafePointer()); first {
-			resetValue(e.Elem(), below)
+		if w.visit(e.UnsafePointer()) {
+			resetValue(e.Elem(), w)
 		}
 		return
 	}

@@ -3,6 +3,7 @@ package codec
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,5 +137,77 @@ func TestReachesCachedProperties(t *testing.T) {
 		if got := ReachesCachedProperties(typ); got != want {
 			t.Errorf("ReachesCachedProperties(%v) = %v, want %v", typ, got, want)
 		}
+	}
+}
+
+// resetMesh is a recursive type that can share nodes and hold interfaces,
+// so its reset must remember pointers.
+type resetMesh struct {
+	Name string
+	Kids []*resetMesh
+	Note any
+	HTML string `cacheprop:"cached"`
+}
+
+// resetLadder returns a graph of n rungs in which both pointers of each
+// rung lead to the next: 2^n paths to its last node, n+1 nodes.
+func resetLadder(n int) *resetMesh {
+	var next *resetMesh
+	for i := 0; i <= n; i++ {
+		m := &resetMesh{Name: "r", HTML: "stale"}
+		if next != nil {
+			m.Kids = []*resetMesh{next, next}
+		}
+		next = m
+	}
+	return next
+}
+
+// TestResetSharedNodesOnce: a reset walks a graph with shared nodes in
+// time linear in its nodes. It used to follow the first pointers of every
+// path unremembered, 2^100 paths for this ladder; a bound of 10 s stands
+// for "ends", the walk takes a millisecond.
+func TestResetSharedNodesOnce(t *testing.T) {
+	root := resetLadder(100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resetCached(reflect.ValueOf(root))
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reset of a 101-node ladder did not end")
+	}
+	for m := root; m != nil; {
+		require.Empty(t, m.HTML)
+		if len(m.Kids) == 0 {
+			break
+		}
+		m = m.Kids[1]
+	}
+}
+
+// TestGobMeshDecodesInLinearTime: three nodes, each pointing to the two
+// others, written by Gob (210 bytes) and decoded into a stale target,
+// which takes the reset walk: it used to run for hours.
+func TestGobMeshDecodesInLinearTime(t *testing.T) {
+	a, b, c := &resetMesh{Name: "a"}, &resetMesh{Name: "b"}, &resetMesh{Name: "c"}
+	a.Kids, b.Kids, c.Kids = []*resetMesh{b, c}, []*resetMesh{a, c}, []*resetMesh{a, b}
+	data, err := Gob.Marshal(a)
+	require.NoError(t, err)
+	for _, target := range []*resetMesh{{}, {Name: "old", HTML: "stale"}} {
+		errc := make(chan error, 1)
+		go func() { errc <- Gob.Unmarshal(data, target) }()
+		select {
+		case err := <-errc:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("decoding a three-node mesh did not end")
+		}
+		require.Len(t, target.Kids, 2)
+		assert.Equal(t, "b", target.Kids[0].Name)
+		assert.Same(t, target, target.Kids[0].Kids[0], "the cycle back to the root survives")
+		assert.Empty(t, target.HTML)
 	}
 }

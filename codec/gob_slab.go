@@ -358,5 +358,5 @@ func (r *gobSlabRow) copyTo(dst reflect.Value, src unsafe.Pointer, fresh bool) {
 	for _, i := range r.kept {
 		dst.Field(i).Set(from.Field(i))
 	}
-	r.reset(dst.Addr().UnsafePointer(), resetWalk{})
+	r.reset(dst.Addr().UnsafePointer(), newResetWalk())
 }
