@@ -24,8 +24,9 @@ import (
 // would allocate more than the budget (a slice element costs its Go size
 // and append's growth, a pointer its target, a string its bytes), before
 // anything is decoded. Input small enough that counts of its bytes alone
-// prove it within the budget is not walked. Recursive types are decoded in one pass, in time
-// linear in the input, as encoding/json decodes their twins.
+// prove it within the budget is not walked. Recursive types are decoded
+// in one pass, in time linear in the input, as encoding/json decodes
+// their twins.
 var JSON Codec = jsonCodec{}
 
 // jsonCodec's zero value decodes within the default budget.
